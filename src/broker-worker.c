@@ -1,0 +1,354 @@
+/*
+ * The worker pool: a bounded set of threads for work that may block
+ * (NSS lookups, reading files), so the event loop never does. Threads
+ * start on demand up to pool_size; jobs wait in a bounded queue; a job
+ * that takes longer than worker_timeout is answered as timed out.
+ *
+ * Only the event loop's thread touches libevent: workers hand finished
+ * jobs back through a pipe.
+ *
+ * Ownership of a job's argument: done(arg, 0) on success hands arg back
+ * to the caller. On timeout, done(arg, 1) is called at once but the
+ * thread may still be using arg, so the caller must not free it; the
+ * pool calls release(arg) once the thread lets go.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
+
+struct job {
+	struct workers	*w;
+	void		(*run)(void *);
+	void		(*done)(void *, int);
+	void		(*release)(void *);
+	void		*arg;
+	enum job_state	 state;
+	int		 timed_out;
+	struct event	*timer;
+	TAILQ_ENTRY(job) entry;
+};
+TAILQ_HEAD(jobs, job);
+
+struct workers {
+	struct event_base *base;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	struct jobs	 queue;		/* waiting for a thread */
+	struct jobs	 finished;	/* waiting for the event loop */
+	u_int		 nqueued;
+	u_int		 threads;
+	u_int		 idle;
+	u_int		 running;
+	u_int		 running_late;	/* running and timed out */
+	u_int		 size;
+	u_int		 queue_size;
+	uint64_t	 timeout;	/* ms */
+	int		 stopping;
+	int		 wake[2];
+	struct event	*wake_ev;
+	uint64_t	 completed;
+	uint64_t	 timeouts;
+	uint64_t	 rejected;
+};
+
+/* A worker thread: take jobs until told to stop or no longer needed. */
+static void *
+worker_main(void *arg)
+{
+	struct workers	*w = arg;
+	struct job	*j;
+	char		 c = 'j';
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (TAILQ_EMPTY(&w->queue) && !w->stopping &&
+		    w->threads <= w->size) {
+			w->idle++;
+			pthread_cond_wait(&w->cond, &w->lock);
+			w->idle--;
+		}
+		if (TAILQ_EMPTY(&w->queue))
+			break;
+		j = TAILQ_FIRST(&w->queue);
+		TAILQ_REMOVE(&w->queue, j, entry);
+		w->nqueued--;
+		j->state = JOB_RUNNING;
+		w->running++;
+		pthread_mutex_unlock(&w->lock);
+
+		j->run(j->arg);
+
+		pthread_mutex_lock(&w->lock);
+		j->state = JOB_FINISHED;
+		w->running--;
+		if (j->timed_out)
+			w->running_late--;
+		TAILQ_INSERT_TAIL(&w->finished, j, entry);
+		pthread_mutex_unlock(&w->lock);
+		while (write(w->wake[1], &c, 1) == -1 && errno == EINTR)
+			;
+		pthread_mutex_lock(&w->lock);
+		if (w->threads > w->size)
+			break;
+	}
+	w->threads--;
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Free a finished job after telling its owner. */
+static void
+job_finish(struct job *j)
+{
+	if (j->timer != NULL)
+		event_free(j->timer);
+	if (j->timed_out) {
+		if (j->release != NULL)
+			j->release(j->arg);
+	} else
+		j->done(j->arg, 0);
+	free(j);
+}
+
+/* The event loop's side of the pipe: hand finished jobs back. */
+static void
+workers_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct workers	*w = arg;
+	struct jobs	 done = TAILQ_HEAD_INITIALIZER(done);
+	struct job	*j;
+	char		 buf[256];
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	pthread_mutex_lock(&w->lock);
+	while ((j = TAILQ_FIRST(&w->finished)) != NULL) {
+		TAILQ_REMOVE(&w->finished, j, entry);
+		TAILQ_INSERT_TAIL(&done, j, entry);
+		if (!j->timed_out)
+			w->completed++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	while ((j = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, j, entry);
+		job_finish(j);
+	}
+}
+
+/* A job ran past worker_timeout: answer its owner now. */
+static void
+job_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct job	*j = arg;
+	struct workers	*w = j->w;
+	int		 never_ran = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (j->state == JOB_FINISHED) {
+		/* The wake-up is on its way; let it answer. */
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	j->timed_out = 1;
+	w->timeouts++;
+	if (j->state == JOB_QUEUED) {
+		TAILQ_REMOVE(&w->queue, j, entry);
+		w->nqueued--;
+		never_ran = 1;
+	} else
+		w->running_late++;
+	pthread_mutex_unlock(&w->lock);
+
+	log_warn("worker job timed out", "queued=%d timeout_ms=%llu",
+	    never_ran, (unsigned long long)w->timeout);
+	j->done(j->arg, 1);
+	if (never_ran)
+		job_finish(j);
+}
+
+/* Create a pool; no thread starts until there is work. */
+struct workers *
+workers_create(struct event_base *base, u_int size, u_int queue_size,
+    uint64_t timeout)
+{
+	struct workers	*w;
+
+	w = xcalloc(1, sizeof *w);
+	w->base = base;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	TAILQ_INIT(&w->queue);
+	TAILQ_INIT(&w->finished);
+	if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+		fatal("pipe2");
+	w->wake_ev = event_new(base, w->wake[0], EV_READ | EV_PERSIST,
+	    workers_wake_cb, w);
+	event_add(w->wake_ev, NULL);
+	workers_configure(w, size, queue_size, timeout);
+	return w;
+}
+
+/* Apply new bounds; surplus threads leave when they next go idle. */
+void
+workers_configure(struct workers *w, u_int size, u_int queue_size,
+    uint64_t timeout)
+{
+	pthread_mutex_lock(&w->lock);
+	w->size = size;
+	w->queue_size = queue_size;
+	w->timeout = timeout;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Queue run(arg) on a worker; done(arg, timed_out) follows on the event
+ * loop. Returns -1 when the queue is full.
+ */
+int
+workers_submit(struct workers *w, void (*run)(void *),
+    void (*done)(void *, int), void (*release)(void *), void *arg)
+{
+	struct job	*j;
+	struct timeval	 tv;
+	pthread_t	 t;
+	pthread_attr_t	 attr;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping || w->nqueued >= w->queue_size) {
+		w->rejected++;
+		pthread_mutex_unlock(&w->lock);
+		return -1;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->w = w;
+	j->run = run;
+	j->done = done;
+	j->release = release;
+	j->arg = arg;
+	j->state = JOB_QUEUED;
+	TAILQ_INSERT_TAIL(&w->queue, j, entry);
+	w->nqueued++;
+	if (w->idle > 0)
+		pthread_cond_signal(&w->cond);
+	else if (w->threads < w->size) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, worker_main, w) == 0)
+			w->threads++;
+		else
+			log_warn("cannot start a worker thread", "threads=%u",
+			    w->threads);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&w->lock);
+
+	j->timer = evtimer_new(w->base, job_timeout_cb, j);
+	tv.tv_sec = (time_t)(w->timeout / 1000);
+	tv.tv_usec = (suseconds_t)(w->timeout % 1000) * 1000;
+	evtimer_add(j->timer, &tv);
+	return 0;
+}
+
+/* The pool's figures for --status. */
+json_t *
+workers_status(struct workers *w)
+{
+	json_t	*o;
+
+	pthread_mutex_lock(&w->lock);
+	o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I}",
+	    "pool_size", (int)w->size,
+	    "threads", (int)w->threads,
+	    "busy", (int)w->running,
+	    "queued", (int)w->nqueued,
+	    "queue_size", (int)w->queue_size,
+	    "timeout_ms", (json_int_t)w->timeout,
+	    "completed_total", (json_int_t)w->completed,
+	    "timed_out_total", (json_int_t)w->timeouts,
+	    "rejected_total", (json_int_t)w->rejected);
+	pthread_mutex_unlock(&w->lock);
+	return o;
+}
+
+/*
+ * Health: 0 healthy, 1 degraded (queue nine-tenths full or some threads
+ * stuck past their timeout), 2 unhealthy (every thread stuck).
+ */
+int
+workers_health(struct workers *w, const char **why)
+{
+	int	 rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->running_late >= w->size) {
+		*why = "every worker is stuck past worker_timeout";
+		rc = 2;
+	} else if (w->running_late > 0) {
+		*why = "some workers are stuck past worker_timeout";
+		rc = 1;
+	} else if (w->nqueued * 10 >= w->queue_size * 9) {
+		*why = "queue nearly full";
+		rc = 1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+/*
+ * Stop: queued jobs are answered as timed out, running ones get up to
+ * timeout ms to finish. Returns how many threads are still busy.
+ */
+u_int
+workers_shutdown(struct workers *w, uint64_t timeout)
+{
+	struct job	*j;
+	int64_t		 deadline = util_now_ms() + (int64_t)timeout;
+	u_int		 left;
+
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_broadcast(&w->cond);
+	while ((j = TAILQ_FIRST(&w->queue)) != NULL) {
+		TAILQ_REMOVE(&w->queue, j, entry);
+		w->nqueued--;
+		j->timed_out = 1;
+		pthread_mutex_unlock(&w->lock);
+		j->done(j->arg, 1);
+		job_finish(j);
+		pthread_mutex_lock(&w->lock);
+	}
+	while (w->threads > 0 && util_now_ms() < deadline) {
+		pthread_mutex_unlock(&w->lock);
+		usleep(10 * 1000);
+		workers_wake_cb(w->wake[0], EV_READ, w);
+		pthread_mutex_lock(&w->lock);
+	}
+	left = w->threads;
+	pthread_mutex_unlock(&w->lock);
+	workers_wake_cb(w->wake[0], EV_READ, w);
+	if (left > 0)
+		log_warn("workers still busy at exit", "busy=%u", left);
+	return left;
+}
+
+/* Free a pool whose threads have all gone. */
+void
+workers_free(struct workers *w)
+{
+	event_free(w->wake_ev);
+	close(w->wake[0]);
+	close(w->wake[1]);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

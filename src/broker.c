@@ -1,0 +1,352 @@
+/*
+ * dg-broker's event loop: the listening socket, signals, reload and
+ * shutdown. Per-connection work is in broker-client.c.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+/* Create the socket's directory if it is missing. */
+static void
+broker_make_dir(const char *path)
+{
+	char	*dir, *p;
+
+	dir = xstrdup(path);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir) {
+		free(dir);
+		return;
+	}
+	*p = '\0';
+	for (p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	free(dir);
+}
+
+/* Give the socket to socket_group so players can connect. */
+static void
+broker_socket_group(const struct config *cfg)
+{
+	struct group	*gr;
+
+	if ((gr = getgrnam(cfg->broker_socket_group)) == NULL) {
+		log_warn("socket group does not exist; only root can connect",
+		    "group=%s socket=%s", cfg->broker_socket_group,
+		    cfg->broker_socket);
+		return;
+	}
+	if (chown(cfg->broker_socket, (uid_t)-1, gr->gr_gid) != 0)
+		log_warn("cannot give the socket to its group",
+		    "group=%s error=%s", cfg->broker_socket_group,
+		    log_quote(strerror(errno)));
+}
+
+/*
+ * Listen on the unix socket, mode 0660. A socket left by a dead broker
+ * is replaced; one a live broker answers on is not.
+ */
+static int
+broker_listen(const struct config *cfg)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 mask;
+	int			 fd, probe;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s",
+	    cfg->broker_socket) >= sizeof sun.sun_path)
+		fatalx("socket path too long: %s", cfg->broker_socket);
+	broker_make_dir(cfg->broker_socket);
+
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe == -1)
+		fatal("socket");
+	if (connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0)
+		fatalx("another dg-broker is listening on %s",
+		    cfg->broker_socket);
+	close(probe);
+	if (unlink(cfg->broker_socket) != 0 && errno != ENOENT)
+		fatal("unlink %s", cfg->broker_socket);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	mask = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0)
+		fatal("bind %s", cfg->broker_socket);
+	umask(mask);
+	if (chmod(cfg->broker_socket, 0660) != 0)
+		fatal("chmod %s", cfg->broker_socket);
+	broker_socket_group(cfg);
+	if (listen(fd, 128) != 0)
+		fatal("listen");
+	return fd;
+}
+
+/* A connection is waiting. */
+static void
+broker_accept_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct broker	*b = arg;
+	int		 cfd;
+
+	for (;;) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				log_error("out of file descriptors", "error=%s",
+				    log_quote(strerror(errno)));
+				return;
+			}
+			log_error("accept failed", "error=%s",
+			    log_quote(strerror(errno)));
+			return;
+		}
+		client_accept(b, cfd);
+	}
+}
+
+/* A reload that a worker parsed: what it read, and who asked. */
+struct reload {
+	struct broker	*broker;
+	char		*path;
+	struct config	*cfg;
+	char		*cause;
+	u_int		 client;	/* 0: SIGHUP */
+};
+
+/* On a worker: read the file (disk I/O stays off the event loop). */
+static void
+broker_reload_run(void *arg)
+{
+	struct reload	*r = arg;
+
+	r->cfg = config_load(r->path, &r->cause);
+}
+
+/* Free a reload that nobody waits for any more. */
+static void
+broker_reload_free(void *arg)
+{
+	struct reload	*r = arg;
+
+	config_free(r->cfg);
+	free(r->cause);
+	free(r->path);
+	free(r);
+}
+
+/* Back on the event loop: swap in the new configuration. */
+static void
+broker_reload_done(void *arg, int timed_out)
+{
+	struct reload	*r = arg;
+	struct broker	*b = r->broker;
+	struct config	*old = b->cfg;
+	struct client	*c = NULL;
+	json_t		*msg;
+
+	b->reloading = 0;
+	if (r->client != 0 && (c = client_find(b, r->client)) != NULL)
+		c->busy = 0;
+	if (timed_out || r->cfg == NULL) {
+		log_error("reload failed; keeping the running configuration",
+		    "config=%s error=%s", log_quote(r->path),
+		    log_quote(timed_out ? "timed out" : r->cause));
+		if (c != NULL) {
+			msg = json_pack("{s:s, s:s, s:s}", "type", "error",
+			    "reason", REASON_RELOAD_FAILED, "message",
+			    timed_out ? "reading the configuration timed out" :
+			    r->cause);
+			client_send(c, msg);
+		}
+		if (!timed_out)
+			broker_reload_free(r);
+		return;
+	}
+
+	if (strcmp(old->broker_socket, r->cfg->broker_socket) != 0)
+		log_warn("socket changed; it takes effect at restart",
+		    "running=%s configured=%s", old->broker_socket,
+		    r->cfg->broker_socket);
+	free(r->cfg->broker_socket);
+	r->cfg->broker_socket = xstrdup(old->broker_socket);
+
+	b->cfg = r->cfg;
+	r->cfg = NULL;
+	log_set_level(b->cfg->broker_log_level);
+	pool_resize(&b->pool, config_max_connections(b->cfg));
+	workers_configure(b->workers, b->cfg->worker_pool_size,
+	    b->cfg->worker_queue_size, b->cfg->worker_timeout);
+	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
+		broker_socket_group(b->cfg);
+	config_free(old);
+	log_info("configuration reloaded", "config=%s max_connections=%u "
+	    "games=%u sessions=%u", log_quote(r->path), b->pool.max,
+	    b->cfg->ngames, b->pool.used);
+	if (c != NULL) {
+		msg = json_pack("{s:s, s:s}", "type", "reloaded", "config",
+		    r->path);
+		client_send(c, msg);
+	}
+	broker_reload_free(r);
+}
+
+/*
+ * Re-read the configuration. Live sessions keep their tickets and games;
+ * new bounds apply to what comes next.
+ */
+void
+broker_reload(struct broker *b, struct client *c)
+{
+	struct reload	*r;
+	json_t		*msg;
+
+	if (b->reloading) {
+		if (c != NULL) {
+			msg = json_pack("{s:s, s:s, s:s}", "type", "error",
+			    "reason", REASON_BUSY, "message",
+			    "a reload is already under way");
+			client_send(c, msg);
+		}
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->broker = b;
+	r->path = xstrdup(b->config_path);
+	r->client = c != NULL ? c->id : 0;
+	if (workers_submit(b->workers, broker_reload_run, broker_reload_done,
+	    broker_reload_free, r) != 0) {
+		log_error("reload refused: worker queue full", NULL);
+		if (c != NULL) {
+			msg = json_pack("{s:s, s:s, s:s}", "type", "error",
+			    "reason", REASON_BUSY, "message",
+			    "the broker is too busy to reload now");
+			client_send(c, msg);
+		}
+		broker_reload_free(r);
+		return;
+	}
+	b->reloading = 1;
+	if (c != NULL)
+		c->busy = 1;
+	log_info("reloading configuration", "config=%s", log_quote(r->path));
+}
+
+/* SIGHUP: reload. */
+static void
+broker_sighup_cb(evutil_socket_t sig, short events, void *arg)
+{
+	broker_reload(arg, NULL);
+}
+
+/* SIGTERM or SIGINT: tell every peer, then leave the loop. */
+static void
+broker_stop_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct broker	*b = arg;
+	struct client	*c, *c1;
+	struct timeval	 tv = { 0, 200 * 1000 };
+
+	if (b->stopping)
+		return;
+	b->stopping = 1;
+	log_info("shutting down", "signal=%d sessions=%u", (int)sig,
+	    b->pool.used);
+	event_del(b->listen_ev);
+	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1) {
+		client_close(c, "bye", REASON_SHUTDOWN,
+		    "DungeonGate is shutting down; please reconnect in a "
+		    "moment");
+	}
+	/* Give the farewells a moment to leave, then stop. */
+	event_base_loopexit(b->base, &tv);
+}
+
+/* Run the broker until SIGTERM or SIGINT; returns the exit status. */
+int
+broker_main(struct config *cfg, const char *path, int foreground)
+{
+	struct broker	*b;
+	struct client	*c;
+	u_int		 left;
+
+	b = xcalloc(1, sizeof *b);
+	b->cfg = cfg;
+	b->config_path = xstrdup(path);
+	b->foreground = foreground;
+	TAILQ_INIT(&b->clients);
+	pool_init(&b->pool, config_max_connections(cfg));
+	b->started = util_wall_ms();
+
+	signal(SIGPIPE, SIG_IGN);
+	b->listen_fd = broker_listen(cfg);
+	if (!foreground) {
+		if (daemon(0, 0) != 0)
+			fatal("daemon");
+		log_open("dg-broker", cfg->broker_log_level, LOG_TO_SYSLOG);
+	}
+
+	if ((b->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	b->workers = workers_create(b->base, cfg->worker_pool_size,
+	    cfg->worker_queue_size, cfg->worker_timeout);
+	b->listen_ev = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST,
+	    broker_accept_cb, b);
+	event_add(b->listen_ev, NULL);
+	b->sig_term = evsignal_new(b->base, SIGTERM, broker_stop_cb, b);
+	b->sig_int = evsignal_new(b->base, SIGINT, broker_stop_cb, b);
+	b->sig_hup = evsignal_new(b->base, SIGHUP, broker_sighup_cb, b);
+	evsignal_add(b->sig_term, NULL);
+	evsignal_add(b->sig_int, NULL);
+	evsignal_add(b->sig_hup, NULL);
+
+	log_info("started", "pid=%ld socket=%s config=%s max_connections=%u "
+	    "games=%u", (long)getpid(), cfg->broker_socket, log_quote(path),
+	    b->pool.max, cfg->ngames);
+	event_base_dispatch(b->base);
+
+	while ((c = TAILQ_FIRST(&b->clients)) != NULL)
+		client_drop(c);
+	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
+	unlink(b->cfg->broker_socket);
+	close(b->listen_fd);
+	log_info("stopped", "workers_busy=%u", left);
+
+	if (left == 0) {
+		event_free(b->listen_ev);
+		event_free(b->sig_term);
+		event_free(b->sig_int);
+		event_free(b->sig_hup);
+		workers_free(b->workers);
+		event_base_free(b->base);
+		config_free(b->cfg);
+		free(b->config_path);
+		free(b);
+	}
+	return 0;
+}

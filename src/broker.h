@@ -1,0 +1,134 @@
+/*
+ * dg-broker: declarations shared by the broker's event-loop files.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "dungeongate.h"
+#include "proto.h"
+
+/* How long a refused session is asked to wait before trying again. */
+#define BROKER_RETRY_AFTER	30
+/* Grace beyond idle_timeout before the broker revokes a silent ticket. */
+#define BROKER_EXPIRY_GRACE_MS	(60 * 1000)
+/* Most bytes queued to a peer that does not read before it is dropped. */
+#define BROKER_MAX_OUTPUT	(4 * 1024 * 1024)
+/* Time a peer has to send its hello, and to take a closing message. */
+#define BROKER_HELLO_TIMEOUT	10
+#define BROKER_CLOSE_TIMEOUT	5
+/* Limits every game gets, whatever the tier. */
+#define BROKER_GAME_NOFILE	1024
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+struct broker;
+
+enum client_state {
+	CLIENT_NEW,		/* waiting for hello */
+	CLIENT_SESSION,		/* holds a ticket and a slot */
+	CLIENT_ADMIN,		/* an admin tool */
+	CLIENT_CLOSING		/* flushing a last message */
+};
+
+struct client {
+	struct broker	*broker;
+	u_int		 id;
+	int		 fd;
+	struct bufferevent *bev;
+	enum client_state state;
+	int		 dead;		/* dropped; freed next loop turn */
+
+	pid_t		 pid;		/* from SO_PEERCRED */
+	uid_t		 uid;
+	gid_t		 gid;
+
+	int		 looked_up;	/* the worker answered */
+	char		*user;		/* NULL: no such uid */
+	char		*home;
+	int		 is_admin;
+	json_t		*hello;		/* arrived before the lookup */
+	int		 busy;		/* a request is with the workers */
+
+	char		 ticket[ID_LEN];
+	int		 holds_slot;
+	int64_t		 since;		/* wall ms when admitted */
+	int64_t		 last_input;	/* monotonic ms */
+	struct event	*expiry;
+	char		*remote;
+	char		*term;
+	u_int		 cols;
+	u_int		 rows;
+
+	struct lease	*lease;
+	int64_t		 game_since;	/* wall ms when the game started */
+
+	TAILQ_ENTRY(client) entry;
+};
+TAILQ_HEAD(clients, client);
+
+struct broker {
+	struct event_base *base;
+	struct config	*cfg;
+	char		*config_path;
+	int		 foreground;
+
+	int		 listen_fd;
+	struct event	*listen_ev;
+	struct event	*sig_term;
+	struct event	*sig_int;
+	struct event	*sig_hup;
+	int		 reloading;
+	int		 stopping;
+
+	struct clients	 clients;
+	u_int		 next_id;
+	u_int		 nclients;
+
+	struct pool	 pool;
+	struct leases	 leases;
+	struct workers	*workers;
+
+	int64_t		 started;	/* wall ms */
+	uint64_t	 bad_frames;
+};
+
+/* broker.c */
+int		 broker_main(struct config *, const char *, int);
+void		 broker_reload(struct broker *, struct client *);
+
+/* broker-client.c */
+void		 client_accept(struct broker *, int);
+struct client	*client_find(struct broker *, u_int);
+void		 client_send(struct client *, json_t *);
+void		 client_close(struct client *, const char *, const char *,
+		     const char *);
+void		 client_drop(struct client *);
+
+/* broker-admin.c */
+void		 admin_check(struct client *);
+void		 admin_status(struct client *);
+json_t		*admin_status_json(struct broker *);
+
+/* broker-worker.c */
+struct workers	*workers_create(struct event_base *, u_int, u_int, uint64_t);
+void		 workers_configure(struct workers *, u_int, u_int, uint64_t);
+int		 workers_submit(struct workers *, void (*)(void *),
+		     void (*)(void *, int), void (*)(void *), void *);
+json_t		*workers_status(struct workers *);
+int		 workers_health(struct workers *, const char **);
+u_int		 workers_shutdown(struct workers *, uint64_t);
+void		 workers_free(struct workers *);
+
+#endif

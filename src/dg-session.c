@@ -1,0 +1,75 @@
+/*
+ * dg-session: the ssh ForceCommand. Runs as the player, asks dg-broker
+ * for a ticket, shows the menu and relays the games.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: dg-session [-f FILE]\n");
+	exit(EXIT_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config	*cfg;
+	enum session_cmd cmd;
+	const char	*path = DG_DEFAULT_CONFIG;
+	char		*cause, *game;
+	int		 ch, status;
+
+	log_open("dg-session", LOG_LEVEL_WARN, LOG_TO_SYSLOG);
+	while ((ch = getopt(argc, argv, "f:V")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'V':
+			printf("dg-session %s (protocol %d)\n", PACKAGE_VERSION,
+			    PROTO_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	/* The command is checked before anything else is touched. */
+	if (command_parse(getenv("SSH_ORIGINAL_COMMAND"), &cmd, &game,
+	    &cause) != 0) {
+		fprintf(stderr, "DungeonGate: %s. Log in without a command "
+		    "for the menu, or use: play GAME\n", cause);
+		free(cause);
+		return SESSION_EXIT_REFUSED;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "DungeonGate needs a terminal: connect with "
+		    "ssh -t\n");
+		free(game);
+		return SESSION_EXIT_REFUSED;
+	}
+	if ((cfg = config_load(path, &cause)) == NULL) {
+		log_error("bad configuration", "error=%s", log_quote(cause));
+		fprintf(stderr, "DungeonGate is misconfigured; please tell the "
+		    "server admin.\n");
+		free(cause);
+		free(game);
+		return SESSION_EXIT_UNAVAIL;
+	}
+	log_set_level(cfg->broker_log_level);
+	status = session_run(cfg, cmd, game);
+	config_free(cfg);
+	free(game);
+	return status;
+}

@@ -1,0 +1,535 @@
+/*
+ * Frame codec and message validation. No event loop here: the broker and
+ * the session feed bytes in, the unit tests feed bytes in, and blocking
+ * tools (dg-broker --check) use proto_read and proto_write.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dungeongate.h"
+#include "proto.h"
+
+enum fkind { F_STRING, F_INT, F_ARRAY, F_OBJECT };
+enum fchars {
+	C_ANY,		/* any valid UTF-8 without NUL (jansson checks) */
+	C_TEXT,		/* no control characters */
+	C_TOKEN,	/* letters, digits and ._+- (TERM, ids) */
+	C_ID		/* lowercase letters, digits, _ and - */
+};
+
+struct pfield {
+	const char		*name;
+	enum fkind		 kind;
+	int			 required;
+	long long		 min;	/* int value, string length, count */
+	long long		 max;
+	enum fchars		 chars;
+	enum fkind		 elem;	/* for arrays */
+	const struct pfield	*sub;	/* for objects; NULL: any object */
+};
+
+struct pmsg {
+	const char		*type;
+	enum proto_msg		 msg;
+	enum proto_dir		 dir;
+	const struct pfield	*fields;
+};
+
+#define END { NULL, 0, 0, 0, 0, 0, 0, NULL }
+#define STR(n, req, max, ch) { n, F_STRING, req, 0, max, ch, 0, NULL }
+#define STR1(n, req, max, ch) { n, F_STRING, req, 1, max, ch, 0, NULL }
+#define INT(n, req, min, max) { n, F_INT, req, min, max, 0, 0, NULL }
+#define ARR(n, req, min, max, elem, ch, sub) \
+	{ n, F_ARRAY, req, min, max, ch, elem, sub }
+#define OBJ(n, req, sub) { n, F_OBJECT, req, 0, 0, 0, 0, sub }
+
+static const struct pfield f_hello[] = {
+	INT("version", 1, 0, 1000000),
+	STR1("client", 1, 16, C_ID),
+	STR("term", 0, 64, C_TOKEN),
+	INT("cols", 0, 1, 1000),
+	INT("rows", 0, 1, 1000),
+	STR("remote", 0, 128, C_TEXT),
+	STR("command", 0, 1024, C_ANY),
+	END
+};
+static const struct pfield f_play[] = {
+	STR1("game", 1, 32, C_ID),
+	INT("cols", 1, 1, 1000),
+	INT("rows", 1, 1, 1000),
+	END
+};
+static const struct pfield f_game_end[] = {
+	STR1("lease", 1, 64, C_TOKEN),
+	INT("status", 0, -1, 255),
+	INT("signal", 0, 0, 128),
+	END
+};
+static const struct pfield f_keepalive[] = {
+	INT("idle", 1, 0, 100LL * 365 * 86400),
+	END
+};
+static const struct pfield f_none[] = {
+	END
+};
+static const struct pfield f_game[] = {
+	STR1("id", 1, 32, C_ID),
+	STR1("name", 1, 64, C_TEXT),
+	STR1("key", 1, 1, C_TOKEN),
+	END
+};
+static const struct pfield f_ticket[] = {
+	STR1("id", 1, 64, C_TOKEN),
+	STR1("user", 1, 64, C_TEXT),
+	INT("expires", 1, 0, 1LL << 40),
+	INT("idle_timeout", 1, 1, 1LL << 31),
+	INT("online", 1, 0, 1LL << 31),
+	ARR("games", 1, 0, 64, F_OBJECT, 0, f_game),
+	END
+};
+static const struct pfield f_refused[] = {
+	STR1("reason", 1, 32, C_ID),
+	STR1("message", 1, 512, C_TEXT),
+	INT("retry_after", 0, 0, 1LL << 31),
+	END
+};
+static const struct pfield f_rlimits[] = {
+	INT("core", 1, 0, 1LL << 62),
+	INT("nofile", 1, 0, 1LL << 30),
+	END
+};
+static const struct pfield f_lease[] = {
+	STR1("id", 1, 64, C_TOKEN),
+	STR1("game", 1, 32, C_ID),
+	STR1("name", 1, 64, C_TEXT),
+	ARR("argv", 1, 1, 64, F_STRING, C_TEXT, NULL),
+	ARR("env", 1, 0, 64, F_STRING, C_TEXT, NULL),
+	STR1("home", 1, 4096, C_TEXT),
+	STR("rcfile", 0, 4096, C_TEXT),
+	OBJ("rlimits", 1, f_rlimits),
+	END
+};
+static const struct pfield f_component[] = {
+	STR1("name", 1, 64, C_TEXT),
+	STR1("status", 1, 16, C_ID),
+	STR("detail", 1, 512, C_TEXT),
+	END
+};
+static const struct pfield f_health[] = {
+	STR1("status", 1, 16, C_ID),
+	ARR("components", 1, 1, 64, F_OBJECT, 0, f_component),
+	END
+};
+static const struct pfield f_status_reply[] = {
+	OBJ("status", 1, NULL),
+	END
+};
+static const struct pfield f_reloaded[] = {
+	STR1("config", 1, 4096, C_TEXT),
+	END
+};
+static const struct pfield f_bye[] = {
+	STR1("reason", 1, 32, C_ID),
+	STR1("message", 1, 512, C_TEXT),
+	END
+};
+
+static const struct pmsg pmsgs[] = {
+	{ "hello", MSG_HELLO, PROTO_TO_BROKER, f_hello },
+	{ "play", MSG_PLAY, PROTO_TO_BROKER, f_play },
+	{ "game_end", MSG_GAME_END, PROTO_TO_BROKER, f_game_end },
+	{ "keepalive", MSG_KEEPALIVE, PROTO_TO_BROKER, f_keepalive },
+	{ "goodbye", MSG_GOODBYE, PROTO_TO_BROKER, f_none },
+	{ "check", MSG_CHECK, PROTO_TO_BROKER, f_none },
+	{ "status", MSG_STATUS, PROTO_TO_BROKER, f_none },
+	{ "reload", MSG_RELOAD, PROTO_TO_BROKER, f_none },
+	{ "ticket", MSG_TICKET, PROTO_FROM_BROKER, f_ticket },
+	{ "refused", MSG_REFUSED, PROTO_FROM_BROKER, f_refused },
+	{ "lease", MSG_LEASE, PROTO_FROM_BROKER, f_lease },
+	{ "error", MSG_ERROR, PROTO_FROM_BROKER, f_refused },
+	{ "health", MSG_HEALTH, PROTO_FROM_BROKER, f_health },
+	{ "status", MSG_STATUS_REPLY, PROTO_FROM_BROKER, f_status_reply },
+	{ "reloaded", MSG_RELOADED, PROTO_FROM_BROKER, f_reloaded },
+	{ "bye", MSG_BYE, PROTO_FROM_BROKER, f_bye },
+};
+
+/* Write a frame header for a payload of len bytes. */
+void
+proto_header_encode(uint8_t *hdr, uint8_t type, uint32_t len)
+{
+	hdr[0] = (uint8_t)(len >> 24);
+	hdr[1] = (uint8_t)(len >> 16);
+	hdr[2] = (uint8_t)(len >> 8);
+	hdr[3] = (uint8_t)len;
+	hdr[4] = type;
+}
+
+/*
+ * Read a frame header. Returns 0 when valid, -1 with *cause when the
+ * length is zero or beyond max or the type is unknown.
+ */
+int
+proto_header_decode(const uint8_t *hdr, size_t max, uint8_t *type,
+    uint32_t *len, const char **cause)
+{
+	*len = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
+	    ((uint32_t)hdr[2] << 8) | hdr[3];
+	*type = hdr[4];
+	if (*type != PROTO_FRAME_JSON) {
+		*cause = "unknown frame type";
+		return -1;
+	}
+	if (*len == 0) {
+		*cause = "empty frame";
+		return -1;
+	}
+	if (*len > max) {
+		*cause = "frame too large";
+		return -1;
+	}
+	return 0;
+}
+
+/* Do a string's characters belong to the field's class? */
+static int
+pchars_ok(const char *s, enum fchars chars)
+{
+	const u_char	*p;
+
+	for (p = (const u_char *)s; *p != '\0'; p++) {
+		switch (chars) {
+		case C_ANY:
+			break;
+		case C_TEXT:
+			if (*p < 0x20 || *p == 0x7f)
+				return 0;
+			break;
+		case C_TOKEN:
+			if (!isalnum(*p) && strchr("._+-", *p) == NULL)
+				return 0;
+			break;
+		case C_ID:
+			if (!islower(*p) && !isdigit(*p) && *p != '_' &&
+			    *p != '-')
+				return 0;
+			break;
+		}
+	}
+	return 1;
+}
+
+static int	pobject_check(const json_t *, const struct pfield *,
+		    const char *, char **);
+
+/* Check one value against its field. */
+static int
+pvalue_check(const json_t *v, const struct pfield *f, enum fkind kind,
+    const char *where, char **cause)
+{
+	json_int_t	 i;
+	size_t		 len, n;
+	const json_t	*e;
+	char		*sub;
+	int		 rc;
+
+	switch (kind) {
+	case F_STRING:
+		if (!json_is_string(v)) {
+			xasprintf(cause, "%s: expected a string", where);
+			return -1;
+		}
+		len = json_string_length(v);
+		if ((long long)len < f->min || (long long)len > f->max) {
+			xasprintf(cause, "%s: length %zu not in %lld..%lld",
+			    where, len, f->min, f->max);
+			return -1;
+		}
+		if (strlen(json_string_value(v)) != len ||
+		    !pchars_ok(json_string_value(v), f->chars)) {
+			xasprintf(cause, "%s: characters not allowed", where);
+			return -1;
+		}
+		return 0;
+	case F_INT:
+		if (!json_is_integer(v)) {
+			xasprintf(cause, "%s: expected an integer", where);
+			return -1;
+		}
+		i = json_integer_value(v);
+		if (i < f->min || i > f->max) {
+			xasprintf(cause, "%s: %lld not in %lld..%lld", where,
+			    (long long)i, f->min, f->max);
+			return -1;
+		}
+		return 0;
+	case F_ARRAY:
+		if (!json_is_array(v)) {
+			xasprintf(cause, "%s: expected an array", where);
+			return -1;
+		}
+		n = json_array_size(v);
+		if ((long long)n < f->min || (long long)n > f->max) {
+			xasprintf(cause, "%s: %zu items not in %lld..%lld",
+			    where, n, f->min, f->max);
+			return -1;
+		}
+		json_array_foreach(v, n, e) {
+			struct pfield elem = *f;
+
+			/* Array bounds are counts; elements get string bounds. */
+			elem.min = 0;
+			elem.max = 4096;
+			xasprintf(&sub, "%s[%zu]", where, n);
+			rc = pvalue_check(e, &elem, f->elem, sub, cause);
+			free(sub);
+			if (rc != 0)
+				return -1;
+		}
+		return 0;
+	case F_OBJECT:
+		if (!json_is_object(v)) {
+			xasprintf(cause, "%s: expected an object", where);
+			return -1;
+		}
+		if (f->sub == NULL)
+			return 0;
+		return pobject_check(v, f->sub, where, cause);
+	}
+	fatalx("unknown field kind %d", kind);
+}
+
+/* Check an object: required fields present, no unknown fields. */
+static int
+pobject_check(const json_t *obj, const struct pfield *fields,
+    const char *where, char **cause)
+{
+	const struct pfield	*f;
+	const char		*key;
+	const json_t		*v;
+	char			*sub;
+	int			 rc;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		if (where == NULL && strcmp(key, "type") == 0)
+			continue;
+		for (f = fields; f->name != NULL; f++) {
+			if (strcmp(f->name, key) == 0)
+				break;
+		}
+		if (f->name == NULL) {
+			xasprintf(cause, "%s%s%s: unknown field",
+			    where != NULL ? where : "", where != NULL ? "." : "",
+			    log_quote(key));
+			return -1;
+		}
+	}
+	for (f = fields; f->name != NULL; f++) {
+		if (where != NULL)
+			xasprintf(&sub, "%s.%s", where, f->name);
+		else
+			sub = xstrdup(f->name);
+		v = json_object_get(obj, f->name);
+		if (v == NULL) {
+			rc = f->required ? -1 : 0;
+			if (rc != 0)
+				xasprintf(cause, "%s: missing", sub);
+		} else
+			rc = pvalue_check(v, f, f->kind, sub, cause);
+		free(sub);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse and check one JSON payload travelling in direction dir. Returns 0
+ * with the message and its type, or -1 with *cause.
+ */
+int
+proto_parse(const void *buf, size_t len, enum proto_dir dir, json_t **msgp,
+    enum proto_msg *typep, char **cause)
+{
+	json_t		*msg;
+	json_error_t	 error;
+	const json_t	*type;
+	u_int		 i;
+
+	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &error);
+	if (msg == NULL) {
+		xasprintf(cause, "invalid JSON at byte %d: %s", error.position,
+		    error.text);
+		return -1;
+	}
+	if (!json_is_object(msg)) {
+		xasprintf(cause, "a message must be a JSON object");
+		goto fail;
+	}
+	type = json_object_get(msg, "type");
+	if (!json_is_string(type)) {
+		xasprintf(cause, "type: missing or not a string");
+		goto fail;
+	}
+	for (i = 0; i < nitems(pmsgs); i++) {
+		if (pmsgs[i].dir == dir &&
+		    strcmp(pmsgs[i].type, json_string_value(type)) == 0)
+			break;
+	}
+	if (i == nitems(pmsgs)) {
+		xasprintf(cause, "type: unknown message %s",
+		    log_quote(json_string_value(type)));
+		goto fail;
+	}
+	if (pobject_check(msg, pmsgs[i].fields, NULL, cause) != 0)
+		goto fail;
+	*msgp = msg;
+	*typep = pmsgs[i].msg;
+	return 0;
+
+fail:
+	json_decref(msg);
+	return -1;
+}
+
+/* The wire name of a message type. */
+const char *
+proto_msg_name(enum proto_msg msg)
+{
+	u_int	 i;
+
+	for (i = 0; i < nitems(pmsgs); i++) {
+		if (pmsgs[i].msg == msg)
+			return pmsgs[i].type;
+	}
+	return "unknown";
+}
+
+/* Encode a message as a whole frame; returns its bytes and length. */
+void *
+proto_pack(const json_t *msg, size_t *lenp)
+{
+	char	*json;
+	uint8_t	*frame;
+	size_t	 len;
+
+	if ((json = json_dumps(msg, JSON_COMPACT)) == NULL)
+		fatalx("json_dumps failed");
+	len = strlen(json);
+	if (len > PROTO_MAX_FROM_BROKER)
+		fatalx("message of %zu bytes is too large to send", len);
+	frame = xmalloc(PROTO_HEADER_SIZE + len);
+	proto_header_encode(frame, PROTO_FRAME_JSON, (uint32_t)len);
+	memcpy(frame + PROTO_HEADER_SIZE, json, len);
+	free(json);
+	*lenp = PROTO_HEADER_SIZE + len;
+	return frame;
+}
+
+/* Write a whole message to a blocking descriptor. */
+int
+proto_write(int fd, const json_t *msg, char **cause)
+{
+	uint8_t	*frame;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+
+	frame = proto_pack(msg, &len);
+	while (off < len) {
+		n = write(fd, frame + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "write: %s", n == 0 ? "closed" :
+			    strerror(errno));
+			free(frame);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	free(frame);
+	return 0;
+}
+
+/* Read exactly len bytes before the deadline (monotonic ms). */
+static int
+read_full(int fd, void *buf, size_t len, int64_t deadline, char **cause)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	struct timespec	 ts;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int64_t		 now;
+	int		 rc;
+
+	while (off < len) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (deadline >= 0 && now >= deadline) {
+			xasprintf(cause, "timed out");
+			return -1;
+		}
+		rc = poll(&pfd, 1, deadline < 0 ? -1 : (int)(deadline - now));
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc == -1) {
+			xasprintf(cause, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (rc == 0)
+			continue;
+		n = read(fd, (char *)buf + off, len - off);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "%s", n == 0 ? "connection closed" :
+			    strerror(errno));
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Read one message from a blocking descriptor within timeout ms (-1: no
+ * limit). Returns 0, or -1 with *cause.
+ */
+int
+proto_read(int fd, int timeout, size_t max, enum proto_dir dir,
+    json_t **msgp, enum proto_msg *typep, char **cause)
+{
+	uint8_t		 hdr[PROTO_HEADER_SIZE], type;
+	uint32_t	 len;
+	struct timespec	 ts;
+	int64_t		 deadline = -1;
+	const char	*why;
+	char		*buf;
+	int		 rc;
+
+	if (timeout >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+		    timeout;
+	}
+	if (read_full(fd, hdr, sizeof hdr, deadline, cause) != 0)
+		return -1;
+	if (proto_header_decode(hdr, max, &type, &len, &why) != 0) {
+		xasprintf(cause, "%s", why);
+		return -1;
+	}
+	buf = xmalloc(len);
+	if (read_full(fd, buf, len, deadline, cause) != 0) {
+		free(buf);
+		return -1;
+	}
+	rc = proto_parse(buf, len, dir, msgp, typep, cause);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * The wire protocol between dg-session (and admin tools) and dg-broker.
+ *
+ * A frame is a 4-byte big-endian payload length, a 1-byte frame type and
+ * the payload. Control frames carry one JSON object whose "type" names
+ * the message; every field is checked for presence, type and size.
+ */
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define PROTO_VERSION		1
+#define PROTO_HEADER_SIZE	5
+#define PROTO_FRAME_JSON	1
+
+/* Largest frame the broker accepts from a peer. */
+#define PROTO_MAX_TO_BROKER	(64 * 1024)
+/* Largest frame a peer accepts from the broker (status can be long). */
+#define PROTO_MAX_FROM_BROKER	(16 * 1024 * 1024)
+
+enum proto_dir {
+	PROTO_TO_BROKER,
+	PROTO_FROM_BROKER
+};
+
+enum proto_msg {
+	/* to the broker */
+	MSG_HELLO,
+	MSG_PLAY,
+	MSG_GAME_END,
+	MSG_KEEPALIVE,
+	MSG_GOODBYE,
+	MSG_CHECK,
+	MSG_STATUS,
+	MSG_RELOAD,
+	/* from the broker */
+	MSG_TICKET,
+	MSG_REFUSED,
+	MSG_LEASE,
+	MSG_ERROR,
+	MSG_HEALTH,
+	MSG_STATUS_REPLY,
+	MSG_RELOADED,
+	MSG_BYE
+};
+
+/* Refusal and error reasons: stable strings for scripts and tests. */
+#define REASON_FULL		"full"
+#define REASON_VERSION		"version"
+#define REASON_BAD_FRAME	"bad_frame"
+#define REASON_BAD_MESSAGE	"bad_message"
+#define REASON_UNEXPECTED	"unexpected"
+#define REASON_NO_USER		"no_user"
+#define REASON_FORBIDDEN	"forbidden"
+#define REASON_NO_GAME		"no_game"
+#define REASON_GAME_BUSY	"game_busy"
+#define REASON_EXPIRED		"expired"
+#define REASON_SHUTDOWN		"shutdown"
+#define REASON_BUSY		"busy"
+#define REASON_RELOAD_FAILED	"reload_failed"
+
+void		 proto_header_encode(uint8_t *, uint8_t, uint32_t);
+int		 proto_header_decode(const uint8_t *, size_t, uint8_t *,
+		     uint32_t *, const char **);
+int		 proto_parse(const void *, size_t, enum proto_dir, json_t **,
+		     enum proto_msg *, char **);
+const char	*proto_msg_name(enum proto_msg);
+void		*proto_pack(const json_t *, size_t *);
+int		 proto_write(int, const json_t *, char **);
+int		 proto_read(int, int, size_t, enum proto_dir, json_t **,
+		     enum proto_msg *, char **);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * The command surface over ssh: SSH_ORIGINAL_COMMAND is hostile input and
+ * is matched against a whitelist, never handed to a shell.
+ *
+ *   (empty)       the menu
+ *   play GAME     straight into GAME
+ *
+ * Anything else is an unknown command.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+/* Longest command worth looking at. */
+#define COMMAND_MAX	256
+
+/* Is s a game id: 1 to 32 of a-z, 0-9, _ and -? */
+static int
+command_is_id(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > 32)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!islower((u_char)s[i]) && !isdigit((u_char)s[i]) &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Parse the original command. Returns 0 with *cmd (and *game for play),
+ * or -1 with *cause for anything not on the whitelist.
+ */
+int
+command_parse(const char *orig, enum session_cmd *cmd, char **game,
+    char **cause)
+{
+	const char	*p, *end, *arg;
+
+	*game = NULL;
+	if (orig == NULL) {
+		*cmd = CMD_MENU;
+		return 0;
+	}
+	if (strlen(orig) > COMMAND_MAX) {
+		*cause = xstrdup("unknown command (too long)");
+		return -1;
+	}
+	for (p = orig; *p == ' '; p++)
+		;
+	for (end = p + strlen(p); end > p && end[-1] == ' '; end--)
+		;
+	if (p == end) {
+		*cmd = CMD_MENU;
+		return 0;
+	}
+	if ((size_t)(end - p) > 5 && strncmp(p, "play ", 5) == 0) {
+		for (arg = p + 5; *arg == ' '; arg++)
+			;
+		if (command_is_id(arg, (size_t)(end - arg))) {
+			*cmd = CMD_PLAY;
+			*game = xstrndup(arg, (size_t)(end - arg));
+			return 0;
+		}
+	}
+	xasprintf(cause, "unknown command \"%s\"",
+	    command_printable(orig, 60));
+	return -1;
+}
+
+/*
+ * A copy of untrusted text safe to print on a terminal: control
+ * characters become '?', and it is cut at max bytes.
+ */
+char *
+command_printable(const char *s, size_t max)
+{
+	size_t	 len = strlen(s), i;
+	char	*out;
+	int	 cut = 0;
+
+	if (len > max) {
+		len = max;
+		cut = 1;
+	}
+	out = xmalloc(len + 4);
+	for (i = 0; i < len; i++) {
+		u_char	c = (u_char)s[i];
+
+		out[i] = (c < 0x20 || c == 0x7f || c >= 0x80) ? '?' : (char)c;
+	}
+	if (cut)
+		memcpy(out + len, "...", 3), len += 3;
+	out[len] = '\0';
+	return out;
+}

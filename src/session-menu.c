@@ -1,0 +1,156 @@
+/*
+ * The menu: the games from the ticket, each with its key, and quit. It
+ * fits an 80x24 terminal (more games go into columns) and is redrawn
+ * whenever the window changes size.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+/* Lines of the menu around the games: title, rule, blank, heading,
+ * blank, quit, blank, notice, prompt. */
+#define MENU_CHROME	9
+
+/* Append one line, cut to the terminal's width without splitting UTF-8. */
+static void
+menu_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+	size_t	 len, max = cols > 1 ? cols - 1 : 1;
+
+	va_start(ap, fmt);
+	xvasprintf(&line, fmt, ap);
+	va_end(ap);
+	len = strlen(line);
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((u_char)line[len] & 0xc0) == 0x80)
+			len--;
+	}
+	evbuffer_add(b, line, len);
+	evbuffer_add(b, "\r\n", 2);
+	free(line);
+}
+
+/* Draw the whole menu. */
+void
+menu_draw(struct session *s)
+{
+	struct evbuffer	*b;
+	json_t		*g;
+	u_int		 ngames = (u_int)json_array_size(s->games);
+	u_int		 avail, ncols, nrows, width, r, c, i;
+	char		*cell, *row, *tmp, rule[81];
+
+	b = evbuffer_new();
+	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
+	/* " DungeonGate" is 12 columns; the user's name goes right. */
+	if (s->cols >= 12 + strlen(s->user) + 3)
+		evbuffer_add_printf(b, " \033[1mDungeonGate\033[0m%*s%s\r\n",
+		    (int)(s->cols - 12 - strlen(s->user) - 1), "", s->user);
+	else
+		evbuffer_add_printf(b, " \033[1mDungeonGate\033[0m\r\n");
+	memset(rule, '-', sizeof rule - 1);
+	rule[s->cols > 2 && s->cols - 2 < sizeof rule - 1 ? s->cols - 2 :
+	    sizeof rule - 1] = '\0';
+	menu_line(b, s->cols, " %s", rule);
+	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "  Games");
+
+	avail = s->rows > MENU_CHROME + 1 ? s->rows - MENU_CHROME : 1;
+	ncols = ngames == 0 ? 1 : (ngames + avail - 1) / avail;
+	nrows = ngames == 0 ? 0 : (ngames + ncols - 1) / ncols;
+	width = (s->cols - 4) / ncols;
+	for (r = 0; r < nrows; r++) {
+		row = xstrdup("");
+		for (c = 0; c < ncols; c++) {
+			i = c * nrows + r;
+			if (i >= ngames)
+				break;
+			g = json_array_get(s->games, i);
+			xasprintf(&cell, "%s) %s",
+			    json_string_value(json_object_get(g, "key")),
+			    json_string_value(json_object_get(g, "name")));
+			xasprintf(&tmp, "%s%-*.*s", row, (int)width,
+			    (int)(width > 1 ? width - 1 : 1), cell);
+			free(row);
+			free(cell);
+			row = tmp;
+		}
+		menu_line(b, s->cols, "    %s", row);
+		free(row);
+	}
+	if (ngames == 0)
+		menu_line(b, s->cols, "    (no games are offered)");
+	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "    q) Quit");
+	menu_line(b, s->cols, "");
+	if (s->notice != NULL)
+		menu_line(b, s->cols, "  \033[1m%s\033[0m", s->notice);
+	else
+		menu_line(b, s->cols, "");
+	evbuffer_add_printf(b, "  Your choice: ");
+
+	evbuffer_add_buffer(s->to_user, b);
+	evbuffer_free(b);
+	session_user_flush(s);
+}
+
+/* Undo what a game may have left set on the terminal. */
+void
+menu_reset_terminal(struct session *s)
+{
+	static const char reset[] =
+	    "\033[?1049l"	/* leave the alternate screen */
+	    "\033[r"		/* whole-screen scrolling */
+	    "\033[0m"		/* plain text */
+	    "\033[?25h"		/* cursor visible */
+	    "\033[?1l\033>";	/* normal cursor and keypad keys */
+
+	session_user_write(s, reset, sizeof reset - 1);
+}
+
+/* One key pressed at the menu. */
+void
+menu_key(struct session *s, u_char key)
+{
+	json_t		*g;
+	const char	*k;
+	size_t		 i;
+
+	switch (key) {
+	case 'q':
+	case 'Q':
+	case 3:		/* ^C */
+	case 4:		/* ^D */
+		session_user_write(s, "\033[H\033[2J", 7);
+		session_finish(s, SESSION_EXIT_OK, "Goodbye from DungeonGate.");
+		return;
+	case 12:	/* ^L */
+		menu_draw(s);
+		return;
+	case '\r':
+	case '\n':
+	case ' ':
+		return;
+	}
+	json_array_foreach(s->games, i, g) {
+		k = json_string_value(json_object_get(g, "key"));
+		if ((u_char)k[0] == key) {
+			session_play(s, json_string_value(json_object_get(g,
+			    "id")));
+			return;
+		}
+	}
+	free(s->notice);
+	if (key >= 0x20 && key < 0x7f)
+		xasprintf(&s->notice, "There is no choice '%c'. Press a game's "
+		    "key, or q to quit.", key);
+	else
+		s->notice = xstrdup("Press a game's key, or q to quit.");
+	menu_draw(s);
+}

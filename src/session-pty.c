@@ -1,0 +1,282 @@
+/*
+ * Starting a game: a PTY with the player's window size, a new session
+ * with the PTY as its controlling terminal, a scrubbed environment, the
+ * lease's rlimits, then exec. No shell is involved at any point.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+
+extern char	**environ;
+
+/* Is a LANG or LC_* value plausible (en_US.UTF-8, C, POSIX)? */
+static int
+env_locale_ok(const char *v)
+{
+	if (*v == '\0' || strlen(v) > 64)
+		return 0;
+	for (; *v != '\0'; v++) {
+		if (!isalnum((u_char)*v) && strchr("._-@", *v) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Set NAME=VALUE in an environment array, replacing an earlier NAME. */
+static void
+env_set(char **env, u_int *n, u_int max, const char *entry)
+{
+	size_t	 len = strcspn(entry, "=");
+	u_int	 i;
+
+	for (i = 0; i < *n; i++) {
+		if (strncmp(env[i], entry, len) == 0 && env[i][len] == '=') {
+			free(env[i]);
+			env[i] = xstrdup(entry);
+			return;
+		}
+	}
+	if (*n < max)
+		env[(*n)++] = xstrdup(entry);
+}
+
+/*
+ * The game's environment: TERM, HOME, USER, LOGNAME, a fixed PATH,
+ * the client's LANG and LC_* when sane, then the game's own env lines.
+ * Nothing else from the client passes.
+ */
+char **
+pty_environment(json_t *lease, const char *user, const char *term)
+{
+	char		**env, *e, **ep;
+	const char	*home;
+	json_t		*v;
+	size_t		 i;
+	u_int		 n = 0, max = 128;
+
+	env = xcalloc(max + 1, sizeof *env);
+	home = json_string_value(json_object_get(lease, "home"));
+	xasprintf(&e, "TERM=%s", term);
+	env_set(env, &n, max, e);
+	free(e);
+	xasprintf(&e, "HOME=%s", home);
+	env_set(env, &n, max, e);
+	free(e);
+	xasprintf(&e, "USER=%s", user);
+	env_set(env, &n, max, e);
+	free(e);
+	xasprintf(&e, "LOGNAME=%s", user);
+	env_set(env, &n, max, e);
+	free(e);
+	env_set(env, &n, max, "PATH=" SESSION_GAME_PATH);
+	for (ep = environ; *ep != NULL; ep++) {
+		const char *val = strchr(*ep, '=');
+
+		if (val == NULL)
+			continue;
+		if (strncmp(*ep, "LANG=", 5) != 0 &&
+		    strncmp(*ep, "LC_", 3) != 0)
+			continue;
+		if (!env_locale_ok(val + 1))
+			continue;
+		for (i = 0; &(*ep)[i] < val; i++) {
+			if (!isupper((u_char)(*ep)[i]) && (*ep)[i] != '_')
+				break;
+		}
+		if (&(*ep)[i] != val)
+			continue;
+		env_set(env, &n, max, *ep);
+	}
+	json_array_foreach(json_object_get(lease, "env"), i, v)
+		env_set(env, &n, max, json_string_value(v));
+	env[n] = NULL;
+	return env;
+}
+
+/* Free an environment or argv array. */
+static void
+strv_free(char **v)
+{
+	u_int	 i;
+
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Make the game's options file when it is missing, so the game does not
+ * stop to complain. Never follows a symlink.
+ */
+static void
+pty_make_rcfile(const char *path)
+{
+	int	 fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd != -1)
+		close(fd);
+	else if (errno != EEXIST)
+		log_warn("cannot create options file", "path=%s error=%s",
+		    log_quote(path), log_quote(strerror(errno)));
+}
+
+/* Close every descriptor from lowest up, except keep. */
+static void
+pty_close_from(int lowest, int keep)
+{
+	long	 max;
+	int	 fd;
+
+	if (keep > lowest && close_range((u_int)lowest, (u_int)keep - 1,
+	    0) != 0)
+		goto slow;
+	if (close_range((u_int)keep + 1, ~0U, 0) != 0)
+		goto slow;
+	return;
+slow:
+	if ((max = sysconf(_SC_OPEN_MAX)) <= 0 || max > 65536)
+		max = 65536;
+	for (fd = lowest; fd < max; fd++) {
+		if (fd != keep)
+			close(fd);
+	}
+}
+
+/* In the child: become the game. Never returns. */
+static __dead void
+pty_child(int slave, int errfd, char **argv, char **env, const char *home,
+    json_t *rlimits)
+{
+	struct rlimit	 rl;
+	sigset_t	 set;
+	int		 sig, err;
+
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+
+	if (setsid() == -1 || ioctl(slave, TIOCSCTTY, 0) == -1)
+		goto fail;
+	if (dup2(slave, STDIN_FILENO) == -1 ||
+	    dup2(slave, STDOUT_FILENO) == -1 ||
+	    dup2(slave, STDERR_FILENO) == -1)
+		goto fail;
+	pty_close_from(3, errfd);
+
+	rl.rlim_cur = rl.rlim_max = (rlim_t)json_integer_value(
+	    json_object_get(rlimits, "core"));
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		goto fail;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)json_integer_value(
+	    json_object_get(rlimits, "nofile"));
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		goto fail;
+
+	if (chdir(home) != 0 && chdir("/") != 0)
+		goto fail;
+	execve(argv[0], argv, env);
+fail:
+	err = errno;
+	(void)write(errfd, &err, sizeof err);
+	_exit(127);
+}
+
+/*
+ * Start the game a lease describes. Returns 0 with the game's pid and PTY
+ * master filled in, or -1 with *cause.
+ */
+int
+pty_spawn(struct session *s, json_t *lease, struct game *g, char **cause)
+{
+	struct winsize	 ws;
+	sigset_t	 all, old;
+	char		**argv, **env;
+	const char	*rcfile;
+	json_t		*v;
+	size_t		 i, argc;
+	int		 master, slave, errpipe[2], err;
+	ssize_t		 n;
+	pid_t		 pid;
+
+	rcfile = json_string_value(json_object_get(lease, "rcfile"));
+	if (rcfile != NULL)
+		pty_make_rcfile(rcfile);
+
+	argc = json_array_size(json_object_get(lease, "argv"));
+	argv = xcalloc(argc + 1, sizeof *argv);
+	json_array_foreach(json_object_get(lease, "argv"), i, v)
+		argv[i] = xstrdup(json_string_value(v));
+	env = pty_environment(lease, s->user, s->term);
+
+	memset(&ws, 0, sizeof ws);
+	ws.ws_col = (u_short)s->cols;
+	ws.ws_row = (u_short)s->rows;
+	if (openpty(&master, &slave, NULL, NULL, &ws) != 0) {
+		xasprintf(cause, "no terminal is free for the game (%s)",
+		    strerror(errno));
+		strv_free(argv);
+		strv_free(env);
+		return -1;
+	}
+	fcntl(master, F_SETFD, FD_CLOEXEC);
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	if (pipe2(errpipe, O_CLOEXEC) != 0)
+		fatal("pipe2");
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(master);
+		close(errpipe[0]);
+		pty_child(slave, errpipe[1], argv, env,
+		    json_string_value(json_object_get(lease, "home")),
+		    json_object_get(lease, "rlimits"));
+	}
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(slave);
+	close(errpipe[1]);
+	strv_free(env);
+	if (pid == -1) {
+		xasprintf(cause, "cannot start the game (%s)", strerror(err));
+		close(errpipe[0]);
+		close(master);
+		strv_free(argv);
+		return -1;
+	}
+
+	/* The pipe closes on exec; a number on it is exec's errno. */
+	do
+		n = read(errpipe[0], &err, sizeof err);
+	while (n == -1 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == sizeof err) {
+		xasprintf(cause, "cannot run %s (%s)", argv[0], strerror(err));
+		waitpid(pid, NULL, 0);
+		close(master);
+		strv_free(argv);
+		return -1;
+	}
+	strv_free(argv);
+	g->pid = pid;
+	g->master = master;
+	return 0;
+}

@@ -1,0 +1,274 @@
+/*
+ * The relay between the player's terminal and the game's PTY. Both ways
+ * go through bounded buffers: when one side cannot keep up, the other is
+ * no longer read. Output is written straight through when the terminal
+ * takes it, so a keystroke's echo costs one read and one write.
+ *
+ * The game is over only when it has exited and its PTY is drained (EIO
+ * from the master means every slave descriptor has closed).
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+
+static void	relay_check_done(struct session *);
+
+/* Read what the game wrote; pass it on, or discard it after hangup. */
+static int
+relay_read_game(struct session *s)
+{
+	struct game	*g = s->game;
+	int		 n;
+
+	n = evbuffer_read(s->to_user, g->master, RELAY_READ_SIZE);
+	if (n > 0) {
+		if (s->state == STATE_HANGUP || s->user_gone)
+			evbuffer_drain(s->to_user,
+			    evbuffer_get_length(s->to_user));
+		return n;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return -1;
+	/* 0 or EIO: every slave descriptor is closed. */
+	g->master_eof = 1;
+	event_del(g->read_ev);
+	return 0;
+}
+
+/* The game has output. */
+static void
+relay_game_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	struct game	*g = s->game;
+
+	if (relay_read_game(s) == 0) {
+		relay_check_done(s);
+		return;
+	}
+	session_user_flush(s);
+	/* session_user_flush may have ended the game's relay (hangup). */
+	if (s->game == g && !g->master_eof &&
+	    evbuffer_get_length(s->to_user) >= RELAY_USER_HIGH)
+		event_del(g->read_ev);
+}
+
+/* The player's terminal took enough: read the game again. */
+void
+relay_user_drained(struct session *s)
+{
+	struct game	*g = s->game;
+
+	if (g->master_eof || g->master == -1)
+		return;
+	if (evbuffer_get_length(s->to_user) <= RELAY_USER_LOW)
+		event_add(g->read_ev, NULL);
+}
+
+/* Write the player's keys to the game as far as the PTY takes them. */
+static void
+relay_write_game(struct session *s)
+{
+	struct game	*g = s->game;
+	int		 n;
+
+	while (evbuffer_get_length(g->to_game) > 0) {
+		n = evbuffer_write(g->to_game, g->master);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		/* The game is going; its keys no longer matter. */
+		evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
+		break;
+	}
+	if (evbuffer_get_length(g->to_game) > 0)
+		event_add(g->write_ev, NULL);
+	else
+		event_del(g->write_ev);
+	if (s->state == STATE_PLAYING &&
+	    evbuffer_get_length(g->to_game) < RELAY_GAME_HIGH)
+		event_add(s->tty_read_ev, NULL);
+}
+
+/* The game's PTY can take more keys. */
+static void
+relay_game_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	relay_write_game(arg);
+}
+
+/* Keys from the player, for the game. */
+void
+relay_user_input(struct session *s, const u_char *buf, size_t len)
+{
+	struct game	*g = s->game;
+
+	if (g->master_eof)
+		return;
+	evbuffer_add(g->to_game, buf, len);
+	relay_write_game(s);
+	if (evbuffer_get_length(g->to_game) >= RELAY_GAME_HIGH)
+		event_del(s->tty_read_ev);
+}
+
+/* Start relaying a freshly spawned game. */
+void
+relay_start(struct session *s)
+{
+	struct game	*g = s->game;
+
+	g->to_game = evbuffer_new();
+	g->read_ev = event_new(s->base, g->master, EV_READ | EV_PERSIST,
+	    relay_game_read_cb, s);
+	g->write_ev = event_new(s->base, g->master, EV_WRITE,
+	    relay_game_write_cb, s);
+	event_add(g->read_ev, NULL);
+	log_info("game started", "user=%s ticket=%s lease=%s game=%s pid=%ld",
+	    s->user, s->ticket, g->lease, g->id, (long)g->pid);
+}
+
+/* Pass the player's new window size to the game's PTY. */
+void
+relay_resize(struct session *s)
+{
+	struct winsize	 ws;
+
+	memset(&ws, 0, sizeof ws);
+	ws.ws_col = (u_short)s->cols;
+	ws.ws_row = (u_short)s->rows;
+	/* The kernel sends SIGWINCH to the game's foreground group. */
+	if (ioctl(s->game->master, TIOCSWINSZ, &ws) != 0)
+		log_warn("cannot resize the game", "error=%s",
+		    log_quote(strerror(errno)));
+}
+
+/* Has the game exited and its output been drained? */
+static void
+relay_check_done(struct session *s)
+{
+	struct game	*g = s->game;
+
+	if (g == NULL || !g->exited)
+		return;
+	if (!g->master_eof) {
+		/*
+		 * Take what is buffered now. A descendant that keeps the
+		 * PTY open must not keep the player waiting: stop at EAGAIN.
+		 */
+		while (relay_read_game(s) > 0)
+			;
+	}
+	session_user_flush(s);
+	if (s->game == g)
+		session_game_over(s);
+}
+
+/* SIGCHLD: collect the game if it exited. */
+void
+relay_child(struct session *s)
+{
+	struct game	*g = s->game;
+	int		 status;
+	pid_t		 pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != g->pid || g->exited)
+			continue;
+		if (WIFEXITED(status)) {
+			g->exited = 1;
+			g->status = WEXITSTATUS(status);
+		} else if (WIFSIGNALED(status)) {
+			g->exited = 1;
+			g->status = -1;
+			g->signal = WTERMSIG(status);
+		}
+	}
+	if (g->exited) {
+		log_info("game exited", "user=%s lease=%s game=%s status=%d "
+		    "signal=%d", s->user, g->lease, g->id, g->status,
+		    g->signal);
+		relay_check_done(s);
+	}
+}
+
+/* After hangup, a game that will not exit is pushed harder. */
+static void
+relay_escalate_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	struct game	*g = s->game;
+	struct timeval	 tv = { SESSION_HANGUP_KILL - SESSION_HANGUP_TERM, 0 };
+
+	if (g == NULL || g->exited)
+		return;
+	if (g->escalation++ == 0) {
+		log_warn("game ignored SIGHUP; sending SIGTERM", "user=%s "
+		    "game=%s pid=%ld", s->user, g->id, (long)g->pid);
+		kill(-g->pid, SIGTERM);
+		evtimer_add(g->escalate, &tv);
+	} else {
+		log_warn("game ignored SIGTERM; sending SIGKILL", "user=%s "
+		    "game=%s pid=%ld", s->user, g->id, (long)g->pid);
+		kill(-g->pid, SIGKILL);
+	}
+}
+
+/*
+ * Hang up the game: SIGHUP to its process group (NetHack saves), and
+ * keep draining its PTY until it has exited.
+ */
+void
+relay_hangup(struct session *s)
+{
+	struct game	*g = s->game;
+	struct timeval	 tv = { SESSION_HANGUP_TERM, 0 };
+
+	log_info("hanging up game", "user=%s lease=%s game=%s pid=%ld",
+	    s->user, g->lease, g->id, (long)g->pid);
+	evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
+	evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
+	if (!g->master_eof)
+		event_add(g->read_ev, NULL);
+	if (!g->exited) {
+		kill(-g->pid, SIGHUP);
+		g->escalate = evtimer_new(s->base, relay_escalate_cb, s);
+		evtimer_add(g->escalate, &tv);
+	}
+	relay_check_done(s);
+}
+
+/* Free the game's relay and close its PTY. */
+void
+relay_free(struct session *s)
+{
+	struct game	*g = s->game;
+
+	if (g == NULL)
+		return;
+	if (g->read_ev != NULL)
+		event_free(g->read_ev);
+	if (g->write_ev != NULL)
+		event_free(g->write_ev);
+	if (g->escalate != NULL)
+		event_free(g->escalate);
+	if (g->to_game != NULL)
+		evbuffer_free(g->to_game);
+	if (g->master != -1)
+		close(g->master);
+	free(g->id);
+	free(g->name);
+	free(g);
+	s->game = NULL;
+}

@@ -1,0 +1,774 @@
+/*
+ * dg-session's event loop: the link to the broker, the player's terminal,
+ * signals, and the states a session goes through (hello, menu, playing,
+ * hangup). The game's PTY relay is in session-relay.c.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+
+static void	session_dispatch(struct session *, enum proto_msg, json_t *);
+
+/* Queue a message to the broker; the session owns it from here. */
+void
+session_send(struct session *s, json_t *msg)
+{
+	void	*frame;
+	size_t	 len;
+
+	if (msg == NULL)
+		fatalx("session_send: message could not be built");
+	if (s->broker == NULL || s->broker_gone) {
+		json_decref(msg);
+		return;
+	}
+	frame = proto_pack(msg, &len);
+	json_decref(msg);
+	bufferevent_write(s->broker, frame, len);
+	free(frame);
+}
+
+/* Write what waits for the player's terminal, as far as it will take. */
+void
+session_user_flush(struct session *s)
+{
+	int	 n;
+
+	if (s->user_gone) {
+		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
+		return;
+	}
+	while (evbuffer_get_length(s->to_user) > 0) {
+		n = evbuffer_write(s->to_user, STDOUT_FILENO);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		/* EIO, EPIPE: the ssh side of the terminal is gone. */
+		s->user_gone = 1;
+		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
+		session_hangup(s, NULL);
+		return;
+	}
+	if (evbuffer_get_length(s->to_user) > 0)
+		event_add(s->tty_write_ev, NULL);
+	else
+		event_del(s->tty_write_ev);
+	if (s->game != NULL)
+		relay_user_drained(s);
+}
+
+/* Send bytes to the player's terminal. */
+void
+session_user_write(struct session *s, const void *buf, size_t len)
+{
+	evbuffer_add(s->to_user, buf, len);
+	session_user_flush(s);
+}
+
+/* The player's terminal can take more. */
+static void
+session_tty_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	session_user_flush(arg);
+}
+
+/* Keys from the player. */
+static void
+session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	u_char		 buf[4096];
+	ssize_t		 n, i;
+
+	n = read(fd, buf, sizeof buf);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* EOF or EIO: sshd closed the terminal; the player is gone. */
+		s->user_gone = 1;
+		event_del(s->tty_read_ev);
+		session_hangup(s, NULL);
+		return;
+	}
+	s->last_input = util_now_ms();
+	switch (s->state) {
+	case STATE_MENU:
+		for (i = 0; i < n && s->state == STATE_MENU; i++)
+			menu_key(s, buf[i]);
+		break;
+	case STATE_PLAYING:
+		relay_user_input(s, buf, (size_t)n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* End the session: leave the loop with a status and a last line. */
+void
+session_finish(struct session *s, int status, const char *farewell)
+{
+	if (s->state == STATE_DONE)
+		return;
+	s->state = STATE_DONE;
+	s->exit_status = status;
+	if (farewell != NULL && s->farewell == NULL)
+		s->farewell = xstrdup(farewell);
+	session_send(s, json_pack("{s:s}", "type", "goodbye"));
+	event_base_loopexit(s->base, NULL);
+}
+
+/*
+ * The player is gone, idle, or the session must stop. A running game gets
+ * SIGHUP and the session waits for it to exit (NetHack saves) before
+ * going; otherwise the session ends now.
+ */
+void
+session_hangup(struct session *s, const char *farewell)
+{
+	if (farewell != NULL && s->farewell == NULL)
+		s->farewell = xstrdup(farewell);
+	switch (s->state) {
+	case STATE_PLAYING:
+		s->state = STATE_HANGUP;
+		event_del(s->tty_read_ev);
+		relay_hangup(s);
+		break;
+	case STATE_HANGUP:
+	case STATE_DONE:
+		break;
+	default:
+		session_finish(s, s->user_gone ? SESSION_EXIT_OK :
+		    s->exit_status, NULL);
+		break;
+	}
+}
+
+/* Ask the broker for a lease on a game. */
+void
+session_play(struct session *s, const char *id)
+{
+	free(s->notice);
+	s->notice = NULL;
+	s->state = STATE_REQUEST;
+	session_send(s, json_pack("{s:s, s:s, s:i, s:i}", "type", "play",
+	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows));
+}
+
+/* The game has exited and its output is drained. */
+void
+session_game_over(struct session *s)
+{
+	struct game	*g = s->game;
+	json_t		*msg;
+	char		*notice = NULL;
+
+	msg = json_pack("{s:s, s:s, s:i}", "type", "game_end", "lease",
+	    g->lease, "status", g->status);
+	if (g->signal != 0) {
+		json_object_set_new(msg, "signal", json_integer(g->signal));
+		xasprintf(&notice, "%s was stopped by signal %d.", g->name,
+		    g->signal);
+	} else if (g->status != 0)
+		xasprintf(&notice, "%s ended with status %d.", g->name,
+		    g->status);
+	session_send(s, msg);
+	relay_free(s);
+
+	if (s->state == STATE_HANGUP) {
+		free(notice);
+		session_finish(s, s->exit_status, NULL);
+		return;
+	}
+	menu_reset_terminal(s);
+	if (s->broker_gone) {
+		free(notice);
+		session_finish(s, SESSION_EXIT_UNAVAIL, "DungeonGate restarted "
+		    "while you played; please reconnect.");
+		return;
+	}
+	if (s->cmd == CMD_PLAY) {
+		free(notice);
+		session_finish(s, SESSION_EXIT_OK, NULL);
+		return;
+	}
+	s->state = STATE_MENU;
+	free(s->notice);
+	s->notice = notice;
+	menu_draw(s);
+}
+
+/* Does the ticket's menu offer this game? */
+static int
+session_has_game(struct session *s, const char *id)
+{
+	json_t	*g;
+	size_t	 i;
+
+	json_array_foreach(s->games, i, g) {
+		if (strcmp(json_string_value(json_object_get(g, "id")), id) ==
+		    0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The broker admitted us: start the timers and show the menu. */
+static void
+session_ticket(struct session *s, json_t *msg)
+{
+	struct timeval	 tv;
+	const char	*id, *user;
+	json_int_t	 idle;
+	json_t		*g;
+	char		*list = NULL, *tmp, *line;
+	size_t		 i;
+	u_int		 every;
+
+	if (json_unpack(msg, "{s:s, s:s, s:I, s:o}", "id", &id, "user", &user,
+	    "idle_timeout", &idle, "games", &s->games) != 0)
+		fatalx("validated ticket lacks fields");
+	json_incref(s->games);
+	snprintf(s->ticket, sizeof s->ticket, "%s", id);
+	s->user = xstrdup(user);
+	s->idle_timeout = (u_int)idle;
+	event_del(s->hello_timer);
+
+	if (s->cmd == CMD_PLAY && !session_has_game(s, s->direct_game)) {
+		json_array_foreach(s->games, i, g) {
+			xasprintf(&tmp, "%s%s%s", list != NULL ? list : "",
+			    list != NULL ? ", " : "",
+			    json_string_value(json_object_get(g, "id")));
+			free(list);
+			list = tmp;
+		}
+		xasprintf(&line, "DungeonGate: there is no game called \"%s\" "
+		    "here; the games are: %s", s->direct_game,
+		    list != NULL ? list : "none");
+		session_finish(s, SESSION_EXIT_REFUSED, line);
+		free(line);
+		free(list);
+		return;
+	}
+
+	if (tty_raw() != 0) {
+		session_finish(s, SESSION_EXIT_REFUSED,
+		    "DungeonGate: cannot set up your terminal.");
+		return;
+	}
+	s->last_input = util_now_ms();
+	event_add(s->tty_read_ev, NULL);
+
+	/* Keep the broker told of idleness well within its grace. */
+	every = s->idle_timeout / 4;
+	if (every < 1)
+		every = 1;
+	if (every > 15)
+		every = 15;
+	tv.tv_sec = every;
+	tv.tv_usec = 0;
+	event_add(s->keepalive_ev, &tv);
+	tv.tv_sec = s->idle_timeout;
+	event_add(s->idle_ev, &tv);
+
+	if (s->cmd == CMD_PLAY)
+		session_play(s, s->direct_game);
+	else {
+		s->state = STATE_MENU;
+		menu_draw(s);
+	}
+}
+
+/* The broker granted a lease: start the game. */
+static void
+session_lease(struct session *s, json_t *msg)
+{
+	struct game	*g;
+	char		*cause, *line;
+
+	g = xcalloc(1, sizeof *g);
+	snprintf(g->lease, sizeof g->lease, "%s",
+	    json_string_value(json_object_get(msg, "id")));
+	g->id = xstrdup(json_string_value(json_object_get(msg, "game")));
+	g->name = xstrdup(json_string_value(json_object_get(msg, "name")));
+	g->master = -1;
+	s->game = g;
+
+	/* Clear the menu away before the game draws. */
+	session_user_write(s, "\033[H\033[2J", 7);
+	if (pty_spawn(s, msg, g, &cause) != 0) {
+		log_error("game failed to start", "user=%s game=%s error=%s",
+		    s->user, g->id, log_quote(cause));
+		session_send(s, json_pack("{s:s, s:s, s:i}", "type",
+		    "game_end", "lease", g->lease, "status", -1));
+		xasprintf(&line, "%s could not start: %s. Please tell the "
+		    "server admin.", g->name, cause);
+		free(cause);
+		relay_free(s);
+		if (s->cmd == CMD_PLAY) {
+			session_finish(s, SESSION_EXIT_REFUSED, line);
+			free(line);
+			return;
+		}
+		s->state = STATE_MENU;
+		free(s->notice);
+		s->notice = line;
+		menu_draw(s);
+		return;
+	}
+	s->state = STATE_PLAYING;
+	relay_start(s);
+}
+
+/* A refusal: of the whole session in hello, or of one game in the menu. */
+static void
+session_refused(struct session *s, json_t *msg)
+{
+	const char	*reason, *message;
+	char		*line;
+
+	json_unpack(msg, "{s:s, s:s}", "reason", &reason, "message", &message);
+	if (s->state == STATE_REQUEST && s->cmd == CMD_MENU) {
+		s->state = STATE_MENU;
+		free(s->notice);
+		s->notice = xstrdup(message);
+		menu_draw(s);
+		return;
+	}
+	xasprintf(&line, "%s", message);
+	session_finish(s, strcmp(reason, REASON_FULL) == 0 ||
+	    strcmp(reason, REASON_SHUTDOWN) == 0 ? SESSION_EXIT_UNAVAIL :
+	    SESSION_EXIT_REFUSED, line);
+	free(line);
+}
+
+/*
+ * The broker closed on us (bye or error). A game in progress goes on: the
+ * broker holds nothing whose loss ends a game. An expired ticket is the
+ * broker's decision to end the session, game included.
+ */
+static void
+session_broker_closing(struct session *s, json_t *msg, int error)
+{
+	const char	*reason, *message;
+
+	json_unpack(msg, "{s:s, s:s}", "reason", &reason, "message", &message);
+	log_warn(error ? "broker error" : "broker closing", "user=%s "
+	    "ticket=%s reason=%s message=%s", s->user != NULL ? s->user : "-",
+	    s->ticket, reason, log_quote(message));
+	if (!error && strcmp(reason, REASON_EXPIRED) == 0) {
+		s->exit_status = SESSION_EXIT_OK;
+		session_hangup(s, message);
+		return;
+	}
+	if (s->state == STATE_PLAYING) {
+		s->broker_gone = 1;
+		return;
+	}
+	session_finish(s, SESSION_EXIT_UNAVAIL, message);
+}
+
+/* Act on one message from the broker. */
+static void
+session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
+{
+	switch (type) {
+	case MSG_TICKET:
+		if (s->state == STATE_HELLO) {
+			session_ticket(s, msg);
+			return;
+		}
+		break;
+	case MSG_REFUSED:
+		if (s->state == STATE_HELLO || s->state == STATE_REQUEST) {
+			session_refused(s, msg);
+			return;
+		}
+		break;
+	case MSG_LEASE:
+		if (s->state == STATE_REQUEST) {
+			session_lease(s, msg);
+			return;
+		}
+		break;
+	case MSG_ERROR:
+		session_broker_closing(s, msg, 1);
+		return;
+	case MSG_BYE:
+		session_broker_closing(s, msg, 0);
+		return;
+	default:
+		break;
+	}
+	log_error("unexpected message from the broker", "type=%s state=%d",
+	    proto_msg_name(type), (int)s->state);
+}
+
+/* The broker is gone: a game goes on; anything else ends. */
+static void
+session_broker_lost(struct session *s, const char *why)
+{
+	if (s->broker_gone)
+		return;
+	s->broker_gone = 1;
+	log_warn("lost the broker", "user=%s ticket=%s error=%s",
+	    s->user != NULL ? s->user : "-", s->ticket, log_quote(why));
+	bufferevent_disable(s->broker, EV_READ | EV_WRITE);
+	switch (s->state) {
+	case STATE_PLAYING:
+	case STATE_HANGUP:
+	case STATE_DONE:
+		break;
+	case STATE_HELLO:
+		session_finish(s, SESSION_EXIT_UNAVAIL, "DungeonGate is not "
+		    "answering; please try again later.");
+		break;
+	default:
+		session_finish(s, SESSION_EXIT_UNAVAIL, "Lost contact with "
+		    "DungeonGate; please reconnect.");
+		break;
+	}
+}
+
+/* Frames from the broker. */
+static void
+session_broker_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	uint8_t		 hdr[PROTO_HEADER_SIZE], type;
+	uint32_t	 len;
+	const char	*why;
+	char		*cause;
+	u_char		*payload;
+	json_t		*msg;
+	enum proto_msg	 mtype;
+
+	while (!s->broker_gone &&
+	    evbuffer_get_length(in) >= PROTO_HEADER_SIZE) {
+		evbuffer_copyout(in, hdr, sizeof hdr);
+		if (proto_header_decode(hdr, PROTO_MAX_FROM_BROKER, &type,
+		    &len, &why) != 0) {
+			session_broker_lost(s, why);
+			return;
+		}
+		if (evbuffer_get_length(in) < PROTO_HEADER_SIZE + len)
+			return;
+		payload = evbuffer_pullup(in, PROTO_HEADER_SIZE + len);
+		if (proto_parse(payload + PROTO_HEADER_SIZE, len,
+		    PROTO_FROM_BROKER, &msg, &mtype, &cause) != 0) {
+			session_broker_lost(s, cause);
+			free(cause);
+			return;
+		}
+		evbuffer_drain(in, PROTO_HEADER_SIZE + len);
+		session_dispatch(s, mtype, msg);
+		json_decref(msg);
+	}
+}
+
+/* The broker closed the socket or it failed. */
+static void
+session_broker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	session_broker_lost(arg, (what & BEV_EVENT_EOF) ? "closed" :
+	    strerror(EVUTIL_SOCKET_ERROR()));
+}
+
+/* No ticket in time. */
+static void
+session_hello_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	session_finish(arg, SESSION_EXIT_UNAVAIL, "DungeonGate did not "
+	    "answer in time; please try again later.");
+}
+
+/* Tell the broker how long the player has been idle. */
+static void
+session_keepalive_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	session_send(s, json_pack("{s:s, s:I}", "type", "keepalive", "idle",
+	    (json_int_t)((util_now_ms() - s->last_input) / 1000)));
+}
+
+/* Has the player been idle for idle_timeout? */
+static void
+session_idle_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	struct timeval	 tv;
+	int64_t		 idle_ms = (int64_t)s->idle_timeout * 1000;
+	int64_t		 left = s->last_input + idle_ms - util_now_ms();
+	char		*d, *line;
+
+	if (left > 0) {
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+		event_add(s->idle_ev, &tv);
+		return;
+	}
+	d = config_format_duration((uint64_t)idle_ms);
+	xasprintf(&line, "You were idle for %s, so DungeonGate closed your "
+	    "session%s.", d, s->game != NULL ?
+	    " and told your game to save" : "");
+	log_info("idle timeout", "user=%s ticket=%s playing=%d", s->user,
+	    s->ticket, s->game != NULL);
+	s->exit_status = SESSION_EXIT_OK;
+	session_hangup(s, line);
+	free(line);
+	free(d);
+}
+
+/* The player's window changed size. */
+static void
+session_winch_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	tty_size(STDIN_FILENO, &s->cols, &s->rows);
+	if (s->state == STATE_PLAYING)
+		relay_resize(s);
+	else if (s->state == STATE_MENU)
+		menu_draw(s);
+}
+
+/* SIGHUP (sshd lost the client), SIGTERM or SIGINT. */
+static void
+session_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	log_info("signal", "user=%s ticket=%s signal=%d",
+	    s->user != NULL ? s->user : "-", s->ticket, (int)sig);
+	if (sig == SIGHUP)
+		s->user_gone = 1;
+	session_hangup(s, NULL);
+}
+
+/* A child changed state: perhaps the game exited. */
+static void
+session_chld_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->game != NULL)
+		relay_child(s);
+}
+
+/* Connect to the broker's socket; -1 with a line for the player. */
+static int
+session_connect(const struct config *cfg, char **line)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", cfg->broker_socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		return fd;
+	switch (errno) {
+	case ENOENT:
+	case ECONNREFUSED:
+		*line = xstrdup("DungeonGate is not running; please tell the "
+		    "server admin.");
+		break;
+	case EACCES:
+	case EPERM:
+		*line = xstrdup("DungeonGate is not open to your account "
+		    "(no access to the broker); please tell the server admin.");
+		break;
+	case EAGAIN:
+		*line = xstrdup("DungeonGate is too busy to answer; please try "
+		    "again in a moment.");
+		break;
+	default:
+		xasprintf(line, "DungeonGate is not available (%s); please tell "
+		    "the server admin.", strerror(errno));
+		break;
+	}
+	log_warn("cannot reach the broker", "socket=%s error=%s",
+	    cfg->broker_socket, log_quote(strerror(errno)));
+	close(fd);
+	return -1;
+}
+
+/* The client's address from SSH_CONNECTION, as host:port. */
+static char *
+session_remote(void)
+{
+	const char	*conn = getenv("SSH_CONNECTION");
+	char		 host[64], port[8], *out;
+
+	if (conn == NULL || sscanf(conn, "%63s %7s", host, port) != 2 ||
+	    strspn(host, "0123456789abcdefABCDEF.:") != strlen(host) ||
+	    strspn(port, "0123456789") != strlen(port))
+		return xstrdup("");
+	xasprintf(&out, strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+	    host, port);
+	return out;
+}
+
+/* Write out what is left for the player, blocking, before exit. */
+static void
+session_user_drain(struct session *s)
+{
+	int	 flags, n;
+
+	if (s->user_gone)
+		return;
+	flags = fcntl(STDOUT_FILENO, F_GETFL);
+	if (flags != -1)
+		fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
+	while (evbuffer_get_length(s->to_user) > 0) {
+		n = evbuffer_write(s->to_user, STDOUT_FILENO);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	if (flags != -1)
+		fcntl(STDOUT_FILENO, F_SETFL, flags);
+}
+
+/* Send what is left for the broker, briefly, before exit. */
+static void
+session_broker_drain(struct session *s)
+{
+	struct evbuffer	*out = bufferevent_get_output(s->broker);
+	int		 flags, n;
+
+	if (s->broker_gone)
+		return;
+	flags = fcntl(s->broker_fd, F_GETFL);
+	fcntl(s->broker_fd, F_SETFL, flags & ~O_NONBLOCK);
+	while (evbuffer_get_length(out) > 0) {
+		n = evbuffer_write(out, s->broker_fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+}
+
+/* Run a session from hello to goodbye; returns the exit status. */
+int
+session_run(struct config *cfg, enum session_cmd cmd, const char *game)
+{
+	struct session	*s;
+	struct timeval	 tv = { SESSION_HELLO_TIMEOUT, 0 };
+	json_t		*hello;
+	const char	*orig;
+	char		*line, *remote;
+	int		 status;
+
+	s = xcalloc(1, sizeof *s);
+	s->cfg = cfg;
+	s->cmd = cmd;
+	s->direct_game = game != NULL ? xstrdup(game) : NULL;
+	s->term = xstrdup(tty_term());
+	s->exit_status = SESSION_EXIT_OK;
+	tty_size(STDIN_FILENO, &s->cols, &s->rows);
+
+	if ((s->broker_fd = session_connect(cfg, &line)) == -1) {
+		fprintf(stderr, "%s\n", line);
+		free(line);
+		free(s->direct_game);
+		free(s->term);
+		free(s);
+		return SESSION_EXIT_UNAVAIL;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((s->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	s->to_user = evbuffer_new();
+	s->tty_read_ev = event_new(s->base, STDIN_FILENO, EV_READ | EV_PERSIST,
+	    session_tty_read_cb, s);
+	s->tty_write_ev = event_new(s->base, STDOUT_FILENO, EV_WRITE,
+	    session_tty_write_cb, s);
+	s->hello_timer = evtimer_new(s->base, session_hello_timeout_cb, s);
+	s->keepalive_ev = event_new(s->base, -1, EV_PERSIST,
+	    session_keepalive_cb, s);
+	s->idle_ev = evtimer_new(s->base, session_idle_cb, s);
+	s->sig_winch = evsignal_new(s->base, SIGWINCH, session_winch_cb, s);
+	s->sig_hup = evsignal_new(s->base, SIGHUP, session_signal_cb, s);
+	s->sig_term = evsignal_new(s->base, SIGTERM, session_signal_cb, s);
+	s->sig_int = evsignal_new(s->base, SIGINT, session_signal_cb, s);
+	s->sig_chld = evsignal_new(s->base, SIGCHLD, session_chld_cb, s);
+	evsignal_add(s->sig_winch, NULL);
+	evsignal_add(s->sig_hup, NULL);
+	evsignal_add(s->sig_term, NULL);
+	evsignal_add(s->sig_int, NULL);
+	evsignal_add(s->sig_chld, NULL);
+
+	s->broker = bufferevent_socket_new(s->base, s->broker_fd, 0);
+	bufferevent_setcb(s->broker, session_broker_read_cb, NULL,
+	    session_broker_event_cb, s);
+	bufferevent_enable(s->broker, EV_READ);
+
+	remote = session_remote();
+	hello = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:s}", "type",
+	    "hello", "version", PROTO_VERSION, "client", "session", "term",
+	    s->term, "cols", (int)s->cols, "rows", (int)s->rows, "remote",
+	    remote);
+	free(remote);
+	if ((orig = getenv("SSH_ORIGINAL_COMMAND")) != NULL)
+		json_object_set_new(hello, "command",
+		    json_stringn(orig, strnlen(orig, 1024)));
+	session_send(s, hello);
+	evtimer_add(s->hello_timer, &tv);
+	s->state = STATE_HELLO;
+
+	event_base_dispatch(s->base);
+
+	if (s->game != NULL)
+		relay_free(s);
+	session_broker_drain(s);
+	session_user_drain(s);
+	tty_restore();
+	if (s->farewell != NULL && !s->user_gone)
+		fprintf(stderr, "%s\n", s->farewell);
+	status = s->exit_status;
+
+	bufferevent_free(s->broker);
+	close(s->broker_fd);
+	event_free(s->tty_read_ev);
+	event_free(s->tty_write_ev);
+	event_free(s->hello_timer);
+	event_free(s->keepalive_ev);
+	event_free(s->idle_ev);
+	event_free(s->sig_winch);
+	event_free(s->sig_hup);
+	event_free(s->sig_term);
+	event_free(s->sig_int);
+	event_free(s->sig_chld);
+	evbuffer_free(s->to_user);
+	event_base_free(s->base);
+	json_decref(s->games);
+	free(s->farewell);
+	free(s->notice);
+	free(s->user);
+	free(s->term);
+	free(s->direct_game);
+	free(s);
+	return status;
+}

@@ -1,0 +1,152 @@
+/*
+ * dg-session: declarations shared by the session's files.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <sys/types.h>
+
+#include <termios.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "dungeongate.h"
+#include "proto.h"
+
+/* Exit statuses the player's ssh client sees. */
+#define SESSION_EXIT_OK		0
+#define SESSION_EXIT_REFUSED	1	/* bad command, no tty, refused */
+#define SESSION_EXIT_UNAVAIL	69	/* broker down or full */
+
+/* How long to wait for the broker's answer to hello. */
+#define SESSION_HELLO_TIMEOUT	15
+/* After SIGHUP, how long a game has to save before SIGTERM, then SIGKILL. */
+#define SESSION_HANGUP_TERM	30
+#define SESSION_HANGUP_KILL	60
+/* Relay bounds: stop reading a side while this much waits to be written. */
+#define RELAY_USER_HIGH		(256 * 1024)
+#define RELAY_USER_LOW		(64 * 1024)
+#define RELAY_GAME_HIGH		(64 * 1024)
+#define RELAY_READ_SIZE		(64 * 1024)
+
+/* The fixed PATH every game gets. */
+#define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"
+
+enum session_cmd {
+	CMD_MENU,
+	CMD_PLAY
+};
+
+enum session_state {
+	STATE_HELLO,		/* waiting for a ticket */
+	STATE_MENU,
+	STATE_REQUEST,		/* asked for a lease */
+	STATE_PLAYING,
+	STATE_HANGUP,		/* player gone: waiting for the game to save */
+	STATE_DONE
+};
+
+struct game {
+	char		 lease[ID_LEN + 16];
+	char		*id;
+	char		*name;
+	pid_t		 pid;
+	int		 master;
+	int		 exited;	/* waitpid reported it */
+	int		 status;	/* exit status, -1 if signalled */
+	int		 signal;
+	int		 master_eof;
+	struct event	*read_ev;
+	struct event	*write_ev;
+	struct evbuffer	*to_game;
+	struct event	*escalate;	/* SIGTERM then SIGKILL after hangup */
+	int		 escalation;
+};
+
+struct session {
+	struct event_base *base;
+	struct config	*cfg;
+	enum session_state state;
+	int		 exit_status;
+	char		*farewell;	/* printed after the terminal is restored */
+
+	enum session_cmd cmd;
+	char		*direct_game;	/* from `play GAME` */
+
+	/* The player's terminal. */
+	char		*term;
+	u_int		 cols;
+	u_int		 rows;
+	struct event	*tty_read_ev;
+	struct event	*tty_write_ev;
+	struct evbuffer	*to_user;
+	int		 user_gone;
+	int64_t		 last_input;	/* monotonic ms */
+
+	/* The broker. */
+	int		 broker_fd;
+	struct bufferevent *broker;
+	int		 broker_gone;
+	char		 ticket[ID_LEN + 16];
+	char		*user;
+	u_int		 idle_timeout;	/* seconds */
+	json_t		*games;
+	struct event	*hello_timer;
+	struct event	*keepalive_ev;
+	struct event	*idle_ev;
+
+	/* The menu. */
+	char		*notice;
+
+	struct game	*game;
+
+	struct event	*sig_winch;
+	struct event	*sig_hup;
+	struct event	*sig_term;
+	struct event	*sig_int;
+	struct event	*sig_chld;
+};
+
+/* session.c */
+int		 session_run(struct config *, enum session_cmd, const char *);
+void		 session_send(struct session *, json_t *);
+void		 session_user_write(struct session *, const void *, size_t);
+void		 session_user_flush(struct session *);
+void		 session_hangup(struct session *, const char *);
+void		 session_finish(struct session *, int, const char *);
+void		 session_play(struct session *, const char *);
+void		 session_game_over(struct session *);
+
+/* session-command.c */
+int		 command_parse(const char *, enum session_cmd *, char **,
+		     char **);
+char		*command_printable(const char *, size_t);
+
+/* session-tty.c */
+int		 tty_raw(void);
+void		 tty_restore(void);
+void		 tty_size(int, u_int *, u_int *);
+const char	*tty_term(void);
+
+/* session-menu.c */
+void		 menu_draw(struct session *);
+void		 menu_key(struct session *, u_char);
+void		 menu_reset_terminal(struct session *);
+
+/* session-pty.c */
+char		**pty_environment(json_t *, const char *, const char *);
+int		 pty_spawn(struct session *, json_t *, struct game *, char **);
+
+/* session-relay.c */
+void		 relay_start(struct session *);
+void		 relay_user_input(struct session *, const u_char *, size_t);
+void		 relay_resize(struct session *);
+void		 relay_child(struct session *);
+void		 relay_hangup(struct session *);
+void		 relay_free(struct session *);
+void		 relay_user_drained(struct session *);
+
+#endif
