@@ -660,6 +660,8 @@ session_broker_drain(struct session *s)
 		return;
 	flags = fcntl(s->broker_fd, F_GETFL);
 	fcntl(s->broker_fd, F_SETFL, flags & ~O_NONBLOCK);
+	/* The bufferevent keeps its output's front frozen; we take over. */
+	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0) {
 		n = evbuffer_write(out, s->broker_fd);
 		if (n == -1 && errno == EINTR)
