@@ -192,13 +192,23 @@ client_schedule_expiry(struct client *c)
 	evtimer_add(c->expiry, &tv);
 }
 
-/* The ticket ran out without a word from its session. */
+/*
+ * The timer of a connection: the hello deadline, then the ticket's expiry
+ * (a bufferevent read timeout would linger in libevent 2.1 after being
+ * cleared, so one plain timer serves both).
+ */
 static void
 client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct client	*c = arg;
 	struct broker	*b = c->broker;
 
+	if (c->state == CLIENT_NEW) {
+		log_info("no hello in time", "client=%u uid=%lu pid=%ld",
+		    c->id, (u_long)c->uid, (long)c->pid);
+		client_close(c, "error", REASON_UNEXPECTED, "no hello in time");
+		return;
+	}
 	if (util_now_ms() < c->last_input + (int64_t)b->cfg->pool_idle_timeout +
 	    BROKER_EXPIRY_GRACE_MS) {
 		client_schedule_expiry(c);
@@ -388,9 +398,7 @@ client_admit(struct client *c, json_t *hello)
 	c->since = util_wall_ms();
 	c->last_input = util_now_ms();
 	util_random_id('t', c->ticket, sizeof c->ticket);
-	c->expiry = evtimer_new(b->base, client_expiry_cb, c);
 	client_schedule_expiry(c);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
 
 	s = NULL;
 	json_unpack(hello, "{s?s}", "command", &s);
@@ -436,6 +444,7 @@ client_hello(struct client *c, json_t *hello)
 		client_admit(c, hello);
 	else if (strcmp(role, "admin") == 0) {
 		c->state = CLIENT_ADMIN;
+		evtimer_del(c->expiry);
 		log_debug("admin connected", "user=%s pid=%ld", c->user,
 		    (long)c->pid);
 	} else {
@@ -741,8 +750,9 @@ client_accept(struct broker *b, int fd)
 	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    PROTO_HEADER_SIZE + PROTO_MAX_TO_BROKER);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ);
+	c->expiry = evtimer_new(b->base, client_expiry_cb, c);
+	evtimer_add(c->expiry, &tv);
 	TAILQ_INSERT_TAIL(&b->clients, c, entry);
 	b->nclients++;
 	log_debug("peer connected", "client=%u uid=%lu pid=%ld", c->id,

@@ -152,7 +152,7 @@ main(int argc, char **argv)
 	};
 	struct config	*cfg;
 	const char	*path = DG_DEFAULT_CONFIG;
-	char		*cause;
+	char		*cause, *abspath;
 	int		 ch, foreground = 0, mode = 0;
 
 	log_open("dg-broker", LOG_LEVEL_INFO, LOG_TO_STDERR);
@@ -204,5 +204,10 @@ main(int argc, char **argv)
 		return ch;
 	}
 	log_set_level(cfg->broker_log_level);
-	return broker_main(cfg, path, foreground);
+	/* Reloads must find the file after daemon(3) moves to /. */
+	if ((abspath = realpath(path, NULL)) == NULL)
+		fatal("realpath %s", path);
+	ch = broker_main(cfg, abspath, foreground);
+	free(abspath);
+	return ch;
 }

@@ -44,7 +44,7 @@ menu_draw(struct session *s)
 	json_t		*g;
 	u_int		 ngames = (u_int)json_array_size(s->games);
 	u_int		 avail, ncols, nrows, width, r, c, i;
-	char		*cell, *row, *tmp, rule[81];
+	char		*cell, *row, *tmp, *rule;
 
 	b = evbuffer_new();
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
@@ -54,10 +54,10 @@ menu_draw(struct session *s)
 		    (int)(s->cols - 12 - strlen(s->user) - 1), "", s->user);
 	else
 		evbuffer_add_printf(b, " \033[1mDungeonGate\033[0m\r\n");
-	memset(rule, '-', sizeof rule - 1);
-	rule[s->cols > 2 && s->cols - 2 < sizeof rule - 1 ? s->cols - 2 :
-	    sizeof rule - 1] = '\0';
+	rule = xcalloc(1, s->cols + 1);
+	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
 	menu_line(b, s->cols, " %s", rule);
+	free(rule);
 	menu_line(b, s->cols, "");
 	menu_line(b, s->cols, "  Games");
 

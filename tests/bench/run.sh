@@ -1,0 +1,113 @@
+#!/bin/bash
+#
+# The relay benchmark: echo latency and bulk throughput through no relay,
+# script(1) and dg-session (with a real dg-broker), side by side.
+#
+#   bash tests/bench/run.sh BUILDDIR [bench-relay options]
+#
+# Prints figures only; the exit status says whether the run worked, never
+# how fast it was.
+
+set -eu
+
+if [ $# -lt 1 ]; then
+	echo "usage: run.sh BUILDDIR [bench-relay options]" >&2
+	exit 64
+fi
+builddir=$(cd "$1" && pwd)
+shift
+bench=$builddir/tests/bench/bench-relay
+broker=$builddir/dg-broker
+session=$builddir/dg-session
+size=${DG_BENCH_BYTES:-$((64 * 1024 * 1024))}
+
+for f in "$bench" "$broker" "$session"; do
+	if [ ! -x "$f" ]; then
+		echo "run.sh: $f is not built" >&2
+		exit 1
+	fi
+done
+if ! command -v script >/dev/null; then
+	echo "run.sh: script(1) (util-linux) is needed for the baseline" >&2
+	exit 1
+fi
+case $bench in
+*[[:space:]]*)
+	# Game commands are split on spaces.
+	echo "run.sh: the build directory must not contain spaces" >&2
+	exit 1
+	;;
+esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench.XXXXXX")
+broker_pid=
+
+# Stop the broker by its pid and remove the temp dir, however we leave.
+cleanup() {
+	if [ -n "$broker_pid" ]; then
+		kill "$broker_pid" 2>/dev/null || true
+		wait "$broker_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+cat >"$tmp/dg.ini" <<EOF
+[broker]
+socket = $tmp/broker.sock
+socket_group = $(id -gn)
+state_dir = $tmp/state
+log_level = warn
+
+[http]
+listen =
+
+[recording]
+enabled = false
+
+[game:echo]
+name = Echo
+key = a
+command = $bench --echo
+
+[game:spew]
+name = Spew
+key = b
+command = $bench --spew $size
+EOF
+
+if ! "$broker" --test-config -f "$tmp/dg.ini" >"$tmp/test-config.out" 2>&1
+then
+	cat "$tmp/test-config.out" >&2
+	exit 1
+fi
+
+"$broker" -D -f "$tmp/dg.ini" 2>"$tmp/broker.log" &
+broker_pid=$!
+for _ in $(seq 100); do
+	if [ -S "$tmp/broker.sock" ] &&
+	    "$broker" --check -f "$tmp/dg.ini" >/dev/null 2>&1; then
+		break
+	fi
+	if ! kill -0 "$broker_pid" 2>/dev/null; then
+		echo "run.sh: dg-broker did not start:" >&2
+		cat "$tmp/broker.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' \
+    /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+status=0
+"$bench" -d "$session" -f "$tmp/dg.ini" -s "$size" "$@" || status=$?
+
+if ! kill -0 "$broker_pid" 2>/dev/null; then
+	echo "run.sh: dg-broker died during the run:" >&2
+	cat "$tmp/broker.log" >&2
+	broker_pid=
+	exit 1
+fi
+exit $status

@@ -1,0 +1,346 @@
+# DungeonGate end-to-end harness: real sshd, real dg-broker, real games.
+#
+# Each test sources this file and calls e2e_init. Everything it makes is
+# its own: a temp dir, a Unix group and users with unique names, a free
+# port, a broker socket, a tmux server. e2e_cleanup (on EXIT) ends every
+# process it started by pid, deletes the users and group, the NetHack
+# files of those users, and the temp dir.
+#
+# Needs root (it creates users and runs sshd), DG_BUILDDIR and DG_SRCDIR.
+
+set -u
+
+E2E_FAILED=0
+E2E_PIDS=""
+E2E_USERS=""
+E2E_GROUPS=""
+E2E_KEEP=${E2E_KEEP:-0}
+
+e2e_log() { printf '%s: %s\n' "$E2E_NAME" "$*"; }
+
+# Record a failure and go on, so one run shows every broken check.
+e2e_fail() {
+	printf '%s: FAIL: %s\n' "$E2E_NAME" "$*"
+	E2E_FAILED=1
+}
+
+e2e_pass() { printf '%s: ok: %s\n' "$E2E_NAME" "$*"; }
+
+# Stop the test now (a step later checks depend on failed).
+e2e_die() {
+	printf '%s: FATAL: %s\n' "$E2E_NAME" "$*"
+	E2E_FAILED=1
+	exit 1
+}
+
+# Assert that a command succeeds.
+e2e_ok() {
+	local what=$1; shift
+	if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+}
+
+# Assert that text matches an extended regular expression.
+e2e_match() {
+	local what=$1 text=$2 re=$3
+	if printf '%s\n' "$text" | grep -Eq -- "$re"; then
+		e2e_pass "$what"
+	else
+		e2e_fail "$what: /$re/ not in: $(printf '%s' "$text" | head -c 600)"
+	fi
+}
+
+e2e_nomatch() {
+	local what=$1 text=$2 re=$3
+	if printf '%s\n' "$text" | grep -Eq -- "$re"; then
+		e2e_fail "$what: /$re/ found in: $(printf '%s' "$text" | head -c 600)"
+	else
+		e2e_pass "$what"
+	fi
+}
+
+e2e_eq() {
+	local what=$1 got=$2 want=$3
+	if [ "$got" = "$want" ]; then e2e_pass "$what"; else
+		e2e_fail "$what: got '$got', want '$want'"; fi
+}
+
+# Wait until a command succeeds, up to $1 seconds (decimal allowed).
+e2e_wait() {
+	local secs=$1; shift
+	local end=$(( $(date +%s%N) + ${secs%.*} * 1000000000 ))
+	while :; do
+		if "$@"; then return 0; fi
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# Set up the test's private world.
+e2e_init() {
+	E2E_NAME=$1
+	[ "$(id -u)" = 0 ] || { echo "$E2E_NAME: needs root (creates users, runs sshd)"; exit 77; }
+	: "${DG_BUILDDIR:?DG_BUILDDIR must be set}"
+	: "${DG_SRCDIR:?DG_SRCDIR must be set}"
+	for tool in /usr/sbin/sshd ssh ssh-keygen tmux useradd /usr/games/nethack; do
+		command -v "$tool" >/dev/null || e2e_die "missing $tool (run tests/run-all.sh to install)"
+	done
+	T=$(mktemp -d "/tmp/dg-$E2E_NAME.XXXXXX")
+	chmod 755 "$T"
+	mkdir -p "$T/bin" "$T/run" "$T/home" "$T/keys" "$T/authorized_keys" \
+	    "$T/sshd" "$T/state" "$T/san"
+	chmod 1777 "$T/san"
+	# Sanitizer reports from any of our processes land here.
+	export ASAN_OPTIONS="log_path=$T/san/asan:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$T/san/ubsan:print_stacktrace=1"
+	# Unique, short names: users and group are system-wide.
+	E2E_SUFFIX=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	E2E_GROUP="dgt$E2E_SUFFIX"
+	groupadd "$E2E_GROUP" || e2e_die "groupadd $E2E_GROUP"
+	E2E_GROUPS="$E2E_GROUP"
+	E2E_ADMIN_GROUP="dga$E2E_SUFFIX"
+	groupadd "$E2E_ADMIN_GROUP" || e2e_die "groupadd $E2E_ADMIN_GROUP"
+	E2E_GROUPS="$E2E_GROUPS $E2E_ADMIN_GROUP"
+	# The session runs as the player: it must live where players can read.
+	install -m 755 "$DG_BUILDDIR/dg-session" "$T/bin/dg-session"
+	BROKER="$DG_BUILDDIR/dg-broker"
+	WIRE="$DG_BUILDDIR/tests/tools/dg-wire"
+	SOCK="$T/run/broker.sock"
+	CONF="$T/dg.ini"
+	trap e2e_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	e2e_log "dir $T group $E2E_GROUP"
+}
+
+# Write the broker's configuration: the test's socket and groups, then $1.
+e2e_config() {
+	cat > "$CONF" <<INI
+[broker]
+socket = $SOCK
+socket_group = $E2E_GROUP
+admin_group = $E2E_ADMIN_GROUP
+state_dir = $T/state
+log_level = debug
+${1:-}
+INI
+	chmod 644 "$CONF"
+}
+
+# Start dg-broker in the foreground, logging to $T/broker.log.
+e2e_broker_start() {
+	rm -f "$SOCK"
+	"$BROKER" -D -f "$CONF" >>"$T/broker.log" 2>&1 &
+	BROKER_PID=$!
+	E2E_PIDS="$E2E_PIDS $BROKER_PID"
+	e2e_wait 10 test -S "$SOCK" || e2e_die "broker did not start: $(tail -5 "$T/broker.log")"
+}
+
+# Stop the broker with SIGTERM and wait for it.
+e2e_broker_stop() {
+	kill -TERM "$BROKER_PID" 2>/dev/null
+	wait "$BROKER_PID" 2>/dev/null
+	BROKER_STATUS=$?
+}
+
+# Create a player: in the test's group, with an ssh key. Prints the name.
+e2e_user() {
+	local n=$1 name="dg${E2E_SUFFIX}$1"
+	useradd -m -d "$T/home/$name" -s /bin/sh -G "$E2E_GROUP${2:+,$2}" "$name" ||
+	    e2e_die "useradd $name"
+	E2E_USERS="$E2E_USERS $name"
+	usermod -p '*' "$name"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/keys/$name" -C "$name" ||
+	    e2e_die "ssh-keygen"
+	install -m 644 "$T/keys/$name.pub" "$T/authorized_keys/$name"
+	eval "U$n=$name"
+}
+
+# A free TCP port on 127.0.0.1.
+e2e_port() {
+	local p
+	while :; do
+		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# Start a private sshd on 127.0.0.1 with the project's drop-in.
+e2e_sshd_start() {
+	PORT=$(e2e_port)
+	mkdir -p /run/sshd
+	chmod 755 /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/host_key" || e2e_die "host key"
+	cat > "$T/sshd/sshd_config" <<CFG
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/sshd/host_key
+PidFile $T/sshd/sshd.pid
+AuthorizedKeysFile $T/authorized_keys/%u
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+UsePAM no
+StrictModes no
+AcceptEnv LANG LC_*
+LogLevel VERBOSE
+Subsystem sftp /usr/lib/openssh/sftp-server
+SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS
+CFG
+	# The shipped drop-in, pointed at this test's group and binary.
+	sed -e "s/^Match Group dgplayers/Match Group $E2E_GROUP/" \
+	    -e "s|ForceCommand /usr/bin/dg-session|ForceCommand $T/bin/dg-session -f $CONF|" \
+	    "$DG_SRCDIR/sshd_config.d/dungeongate.conf" >> "$T/sshd/sshd_config"
+	grep -q "Match Group $E2E_GROUP" "$T/sshd/sshd_config" ||
+	    e2e_die "drop-in did not adapt"
+	/usr/sbin/sshd -t -f "$T/sshd/sshd_config" || e2e_die "sshd -t"
+	/usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" >>"$T/sshd.log" 2>&1 &
+	SSHD_PID=$!
+	E2E_PIDS="$E2E_PIDS $SSHD_PID"
+	e2e_wait 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null ||
+	    e2e_die "sshd did not listen: $(tail -5 "$T/sshd.log")"
+}
+
+# The ssh command line for a user (without the destination's command).
+e2e_ssh_cmd() {
+	echo "ssh -p $PORT -i $T/keys/$1 -o StrictHostKeyChecking=no" \
+	    "-o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes" \
+	    "-o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10" \
+	    "$1@127.0.0.1"
+}
+
+# Run ssh as a user: e2e_ssh USER "SSH OPTIONS" [REMOTE COMMAND...]
+e2e_ssh() {
+	local user=$1 opts=$2; shift 2
+	# shellcheck disable=SC2086
+	timeout 30 ssh -p "$PORT" -i "$T/keys/$user" -o StrictHostKeyChecking=no \
+	    -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes \
+	    -o BatchMode=yes -o LogLevel=ERROR -o ConnectTimeout=10 \
+	    $opts "$user@127.0.0.1" "$@"
+}
+
+# tmux, on the test's own server.
+e2e_tmux() { tmux -S "$T/tmux.sock" "$@"; }
+
+# Open a terminal NAME (80x24) running a command; it stays after exit.
+# Each terminal is its own tmux session, so resizing one moves no other.
+e2e_term() {
+	local name=$1; shift
+	if [ ! -S "$T/tmux.sock" ]; then
+		e2e_tmux -f /dev/null new-session -d -s keep -x 80 -y 24 "sleep 100000" ||
+		    e2e_die "tmux"
+		TMUX_PID=$(e2e_tmux display -p '#{pid}')
+		E2E_PIDS="$E2E_PIDS $TMUX_PID"
+		e2e_tmux set-option -g remain-on-exit on
+		e2e_tmux set-option -g default-terminal xterm-256color
+	fi
+	e2e_tmux new-session -d -s "$name" -x 80 -y 24 "$* ; echo \"[exit \$?]\"" ||
+	    e2e_die "tmux session $name"
+}
+
+# Log a player into the menu in window NAME: e2e_play_term NAME USER [CMD].
+e2e_ssh_term() {
+	local name=$1 user=$2; shift 2
+	e2e_term "$name" "$(e2e_ssh_cmd "$user") -t $*"
+}
+
+# The visible screen of a terminal. Once its program has exited, tmux's
+# "Pane is dead" line pushes the top line into history: include some.
+e2e_screen() {
+	if [ "$(e2e_tmux display -p -t "$1" '#{pane_dead}' 2>/dev/null)" = 1 ]; then
+		e2e_tmux capture-pane -p -S -5 -t "$1" 2>/dev/null
+	else
+		e2e_tmux capture-pane -p -t "$1" 2>/dev/null
+	fi
+}
+
+# Does a window's screen match a regular expression?
+e2e_screen_has() { e2e_screen "$1" | grep -Eq -- "$2"; }
+
+# Wait for a window's screen to match a regular expression.
+e2e_wait_screen() {
+	local name=$1 re=$2 secs=${3:-15}
+	e2e_wait "$secs" e2e_screen_has "$name" "$re"
+}
+
+# Check that a window's screen comes to match; show it when it does not.
+e2e_expect_screen() {
+	local what=$1 name=$2 re=$3 secs=${4:-15}
+	if e2e_wait_screen "$name" "$re" "$secs"; then
+		e2e_pass "$what"
+	else
+		e2e_fail "$what: /$re/ not on screen $name:"
+		e2e_screen "$name" | sed 's/^/    | /'
+	fi
+}
+
+e2e_keys() { local name=$1; shift; e2e_tmux send-keys -t "$name" "$@"; }
+
+# The pid of the process running in a window (ssh, or the shell around it).
+e2e_pane_pid() { e2e_tmux display -p -t "$1" '#{pane_pid}'; }
+
+# dg-broker --status as JSON, field by a python-free jq-less path: use jq.
+e2e_status() { "$BROKER" --status -f "$CONF"; }
+
+# Number of active sessions the broker counts.
+e2e_active() { e2e_status | jq -r '.connection_pool.active'; }
+
+# Sessions of a user, as "pid state game" lines.
+e2e_sessions() {
+	e2e_status | jq -r --arg u "$1" '.sessions[] | select(.user == $u) | "\(.pid) \(.state) \(.game // "-")"'
+}
+
+# Pids of a user's processes.
+e2e_user_pids() { ps -o pid= -u "$1" 2>/dev/null | tr -d ' '; }
+
+# Take a user's NetHack files out of the shared game directory.
+e2e_nethack_clean() {
+	local u=$1 uid
+	uid=$(id -u "$u" 2>/dev/null) || return 0
+	rm -f "/var/games/nethack/save/$uid$u".* "/var/games/nethack/save/$uid$u" \
+	    /var/games/nethack/"$uid$u".* 2>/dev/null
+}
+
+# Undo everything the test made.
+e2e_cleanup() {
+	local rc=$? pid u g
+	trap - EXIT
+	if [ -S "${T:-/nonexistent}/tmux.sock" ]; then
+		e2e_tmux kill-server 2>/dev/null
+	fi
+	for pid in $E2E_PIDS; do kill -TERM "$pid" 2>/dev/null; done
+	for u in $E2E_USERS; do
+		for pid in $(e2e_user_pids "$u"); do kill -HUP "$pid" 2>/dev/null; done
+	done
+	sleep 0.5
+	for u in $E2E_USERS; do
+		for pid in $(e2e_user_pids "$u"); do kill -KILL "$pid" 2>/dev/null; done
+	done
+	for pid in $E2E_PIDS; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	if [ -n "${T:-}" ] && ls "$T"/san/* >/dev/null 2>&1; then
+		echo "$E2E_NAME: FAIL: sanitizer reports:"
+		cat "$T"/san/*
+		E2E_FAILED=1
+	fi
+	for u in $E2E_USERS; do
+		e2e_nethack_clean "$u"
+		userdel -r "$u" >/dev/null 2>&1 || userdel "$u" >/dev/null 2>&1
+	done
+	for g in $E2E_GROUPS; do groupdel "$g" 2>/dev/null; done
+	if [ "$E2E_FAILED" != 0 ] || [ "$rc" != 0 ]; then
+		if [ -n "${T:-}" ]; then
+			echo "--- broker.log (tail)"; tail -40 "$T/broker.log" 2>/dev/null
+			echo "--- sshd.log (tail)"; tail -20 "$T/sshd.log" 2>/dev/null
+		fi
+		[ "$rc" = 0 ] && rc=1
+	fi
+	if [ "$E2E_KEEP" = 1 ]; then echo "kept $T"; else rm -rf "${T:-/nonexistent}"; fi
+	exit "$rc"
+}
+
+# End of a test: the exit status tells automake.
+e2e_done() {
+	if [ "$E2E_FAILED" = 0 ]; then e2e_log "all checks passed"; exit 0; fi
+	exit 1
+}

@@ -1,0 +1,840 @@
+/*
+ * Unit tests for the worker pool: jobs run on worker threads, answers
+ * come back on the event loop's thread, and the pool's bounds (threads,
+ * queue, timeout) hold. Jobs that block wait on a gate the test opens,
+ * so nothing depends on how fast the machine is.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "dungeongate.h"
+#include "broker.h"
+
+/* Generous bound on anything that should happen "soon". */
+#define SOON_MS		10000
+
+static pthread_mutex_t	 g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 g_cond = PTHREAD_COND_INITIALIZER;
+static int		 g_gate_open;	/* blocking jobs may return */
+static u_int		 g_running;	/* jobs inside run() now */
+static u_int		 g_max_running;
+static pthread_t	 g_main;
+
+struct job_arg {
+	int		 block;		/* wait for the gate */
+	int		 ran;		/* run() started */
+	int		 run_done;	/* run() returned */
+	pthread_t	 run_thread;
+	int		 done_calls;
+	int		 done_timed_out;
+	int		 done_on_main;
+	int		 run_done_at_done;
+	int64_t		 done_ms;
+	int		 release_calls;
+	int		 run_done_at_release;
+};
+
+static void
+reset_globals(void)
+{
+	pthread_mutex_lock(&g_lock);
+	g_gate_open = 0;
+	g_running = 0;
+	g_max_running = 0;
+	pthread_mutex_unlock(&g_lock);
+	g_main = pthread_self();
+}
+
+static void
+open_gate(void)
+{
+	pthread_mutex_lock(&g_lock);
+	g_gate_open = 1;
+	pthread_cond_broadcast(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void
+job_run(void *arg)
+{
+	struct job_arg	*a = arg;
+
+	pthread_mutex_lock(&g_lock);
+	a->ran = 1;
+	a->run_thread = pthread_self();
+	g_running++;
+	if (g_running > g_max_running)
+		g_max_running = g_running;
+	pthread_cond_broadcast(&g_cond);
+	while (a->block && !g_gate_open)
+		pthread_cond_wait(&g_cond, &g_lock);
+	g_running--;
+	a->run_done = 1;
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void
+job_done(void *arg, int timed_out)
+{
+	struct job_arg	*a = arg;
+
+	pthread_mutex_lock(&g_lock);
+	a->done_calls++;
+	a->done_timed_out = timed_out;
+	a->done_on_main = pthread_equal(pthread_self(), g_main);
+	a->run_done_at_done = a->run_done;
+	a->done_ms = util_now_ms();
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void
+job_release(void *arg)
+{
+	struct job_arg	*a = arg;
+
+	pthread_mutex_lock(&g_lock);
+	a->release_calls++;
+	a->run_done_at_release = a->run_done;
+	pthread_mutex_unlock(&g_lock);
+}
+
+/* Read an int under the lock. */
+static int
+locked_int(const int *p)
+{
+	int	 v;
+
+	pthread_mutex_lock(&g_lock);
+	v = *p;
+	pthread_mutex_unlock(&g_lock);
+	return v;
+}
+
+static u_int
+locked_running(void)
+{
+	u_int	 v;
+
+	pthread_mutex_lock(&g_lock);
+	v = g_running;
+	pthread_mutex_unlock(&g_lock);
+	return v;
+}
+
+typedef int (*pred_fn)(void *);
+
+/* Run the event loop until pred(arg) holds or ms pass; 0 if it held. */
+static int
+loop_until(struct event_base *base, pred_fn pred, void *arg, int ms)
+{
+	struct timeval	 tv = { 0, 10 * 1000 };
+	int64_t		 deadline = util_now_ms() + ms;
+
+	for (;;) {
+		if (pred != NULL && pred(arg))
+			return 0;
+		if (util_now_ms() >= deadline)
+			return -1;
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+/* Keep the loop turning for ms. */
+static void
+loop_for(struct event_base *base, int ms)
+{
+	loop_until(base, NULL, NULL, ms);
+}
+
+struct many {
+	struct job_arg	*a;
+	u_int		 n;
+};
+
+static int
+pred_done(void *arg)
+{
+	struct job_arg	*a = arg;
+
+	return locked_int(&a->done_calls) > 0;
+}
+
+static int
+pred_ran(void *arg)
+{
+	struct job_arg	*a = arg;
+
+	return locked_int(&a->ran);
+}
+
+static int
+pred_released(void *arg)
+{
+	struct job_arg	*a = arg;
+
+	return locked_int(&a->release_calls) > 0;
+}
+
+static int
+pred_all_done(void *arg)
+{
+	struct many	*m = arg;
+	u_int		 i;
+
+	for (i = 0; i < m->n; i++) {
+		if (locked_int(&m->a[i].done_calls) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+pred_running(void *arg)
+{
+	return locked_running() >= *(u_int *)arg;
+}
+
+static json_int_t
+status_int(struct workers *w, const char *key)
+{
+	json_t		*st, *v;
+	json_int_t	 n;
+
+	st = workers_status(w);
+	assert_non_null(st);
+	v = json_object_get(st, key);
+	if (!json_is_integer(v)) {
+		json_decref(st);
+		fail_msg("status field %s missing or not an integer", key);
+	}
+	n = json_integer_value(v);
+	json_decref(st);
+	return n;
+}
+
+static int
+pred_no_threads(void *arg)
+{
+	return status_int(arg, "threads") == 0;
+}
+
+/* Shut down a pool whose jobs have all returned, and free it. */
+static void
+finish_pool(struct event_base *base, struct workers *w)
+{
+	assert_int_equal(workers_shutdown(w, SOON_MS), 0);
+	assert_int_equal(loop_until(base, pred_no_threads, w, SOON_MS), 0);
+	workers_free(w);
+	event_base_free(base);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_run_and_done(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a;
+
+	(void)state;
+	reset_globals();
+	base = event_base_new();
+	assert_non_null(base);
+	w = workers_create(base, 2, 10, 30000);
+	assert_non_null(w);
+
+	memset(&a, 0, sizeof a);
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release, &a),
+	    0);
+	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
+	loop_for(base, 50);
+
+	assert_true(a.ran);
+	assert_false(pthread_equal(a.run_thread, g_main));
+	assert_int_equal(a.done_calls, 1);
+	assert_int_equal(a.done_timed_out, 0);
+	assert_true(a.done_on_main);
+	assert_true(a.run_done_at_done);
+	/* A successful job's argument goes back to its owner via done. */
+	assert_int_equal(a.release_calls, 0);
+	assert_int_equal(status_int(w, "completed_total"), 1);
+	assert_int_equal(status_int(w, "timed_out_total"), 0);
+
+	finish_pool(base, w);
+}
+
+static void
+test_many_jobs(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		*a;
+	struct many		 m;
+	u_int			 i, n = 200;
+
+	(void)state;
+	reset_globals();
+	base = event_base_new();
+	w = workers_create(base, 4, 1000, 30000);
+	a = calloc(n, sizeof *a);
+	assert_non_null(a);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(workers_submit(w, job_run, job_done,
+		    job_release, &a[i]), 0);
+	}
+	m.a = a;
+	m.n = n;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	loop_for(base, 50);
+	for (i = 0; i < n; i++) {
+		assert_true(a[i].ran);
+		assert_false(pthread_equal(a[i].run_thread, g_main));
+		assert_int_equal(a[i].done_calls, 1);
+		assert_int_equal(a[i].done_timed_out, 0);
+		assert_true(a[i].done_on_main);
+		assert_int_equal(a[i].release_calls, 0);
+	}
+	assert_true(g_max_running <= 4);
+	assert_int_equal(status_int(w, "completed_total"), n);
+	assert_true(status_int(w, "threads") <= 4);
+	finish_pool(base, w);
+	free(a);
+}
+
+static void
+test_queue_bound(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a[5];
+	struct many		 m;
+	u_int			 i;
+
+	(void)state;
+	reset_globals();
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 1, 2, 60000);
+
+	a[0].block = 1;
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[0]), 0);
+	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
+
+	/* One thread busy: two may wait, the third is turned away. */
+	a[1].block = a[2].block = 1;
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[1]), 0);
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[2]), 0);
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[3]), -1);
+	assert_int_equal(status_int(w, "queued"), 2);
+	assert_int_equal(status_int(w, "busy"), 1);
+	assert_int_equal(status_int(w, "rejected_total"), 1);
+	assert_int_equal(status_int(w, "queue_size"), 2);
+
+	open_gate();
+	m.a = a;
+	m.n = 3;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(a[i].done_calls, 1);
+		assert_int_equal(a[i].done_timed_out, 0);
+	}
+	/* The rejected job was never run nor answered. */
+	assert_false(a[3].ran);
+	assert_int_equal(a[3].done_calls, 0);
+	assert_int_equal(a[3].release_calls, 0);
+
+	/* With the queue drained there is room again. */
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[4]), 0);
+	assert_int_equal(loop_until(base, pred_done, &a[4], SOON_MS), 0);
+	assert_int_equal(status_int(w, "rejected_total"), 1);
+	finish_pool(base, w);
+}
+
+static void
+test_pool_size_bounds_threads(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a[8];
+	struct many		 m;
+	u_int			 i, three = 3;
+
+	(void)state;
+	reset_globals();
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 3, 100, 60000);
+	for (i = 0; i < nitems(a); i++) {
+		a[i].block = 1;
+		assert_int_equal(workers_submit(w, job_run, job_done,
+		    job_release, &a[i]), 0);
+	}
+	assert_int_equal(loop_until(base, pred_running, &three, SOON_MS), 0);
+	/* Give any extra thread time to show up: none may. */
+	loop_for(base, 300);
+	assert_int_equal(locked_running(), 3);
+	assert_int_equal(g_max_running, 3);
+	assert_int_equal(status_int(w, "threads"), 3);
+	assert_int_equal(status_int(w, "busy"), 3);
+	assert_int_equal(status_int(w, "queued"), 5);
+	assert_int_equal(status_int(w, "pool_size"), 3);
+
+	open_gate();
+	m.a = a;
+	m.n = nitems(a);
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	for (i = 0; i < nitems(a); i++) {
+		assert_int_equal(a[i].done_calls, 1);
+		assert_int_equal(a[i].done_timed_out, 0);
+	}
+	assert_int_equal(g_max_running, 3);
+	finish_pool(base, w);
+}
+
+/*
+ * Idle threads from earlier work plus new ones: a burst of blocking jobs
+ * no larger than pool_size must all run at once, however many threads
+ * happen to be idle when it arrives.
+ */
+static void
+test_pool_fills_after_idle(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 warm[2], a[4];
+	struct many		 m;
+	u_int			 i, two = 2, four = 4;
+	int			 rc;
+
+	(void)state;
+	reset_globals();
+	memset(warm, 0, sizeof warm);
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 4, 100, 60000);
+
+	/* Two threads, then idle. */
+	warm[0].block = warm[1].block = 1;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(workers_submit(w, job_run, job_done,
+		    job_release, &warm[i]), 0);
+	}
+	assert_int_equal(loop_until(base, pred_running, &two, SOON_MS), 0);
+	open_gate();
+	m.a = warm;
+	m.n = 2;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	loop_for(base, 200);
+	assert_int_equal(status_int(w, "threads"), 2);
+	pthread_mutex_lock(&g_lock);
+	g_gate_open = 0;
+	pthread_mutex_unlock(&g_lock);
+
+	/* Four at once into a pool of four. */
+	for (i = 0; i < 4; i++) {
+		a[i].block = 1;
+		assert_int_equal(workers_submit(w, job_run, job_done,
+		    job_release, &a[i]), 0);
+	}
+	rc = loop_until(base, pred_running, &four, 3000);
+	if (rc != 0) {
+		print_error("only %u of 4 jobs running, threads=%lld "
+		    "queued=%lld\n", locked_running(),
+		    (long long)status_int(w, "threads"),
+		    (long long)status_int(w, "queued"));
+	}
+	open_gate();
+	m.a = a;
+	m.n = 4;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	finish_pool(base, w);
+	assert_int_equal(rc, 0);
+}
+
+static void
+test_timeout_running(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a;
+	const char		*why = NULL;
+	int64_t			 start;
+
+	(void)state;
+	reset_globals();
+	memset(&a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 2, 10, 100);
+
+	a.block = 1;
+	start = util_now_ms();
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a), 0);
+	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
+
+	/* Answered as timed out while still running, on the loop. */
+	assert_int_equal(a.done_calls, 1);
+	assert_int_equal(a.done_timed_out, 1);
+	assert_true(a.done_on_main);
+	assert_false(a.run_done_at_done);
+	assert_true(a.done_ms - start >= 50);
+	assert_true(a.done_ms - start < SOON_MS);
+	assert_int_equal(locked_int(&a.release_calls), 0);
+	assert_int_equal(status_int(w, "timed_out_total"), 1);
+	assert_int_equal(status_int(w, "busy"), 1);
+
+	/* Still not released while the thread holds the argument. */
+	loop_for(base, 200);
+	assert_int_equal(locked_int(&a.release_calls), 0);
+	assert_int_equal(workers_health(w, &why), 1);
+	assert_non_null(why);
+
+	/* Once it returns: released, and done is not called again. */
+	open_gate();
+	assert_int_equal(loop_until(base, pred_released, &a, SOON_MS), 0);
+	loop_for(base, 50);
+	assert_int_equal(a.release_calls, 1);
+	assert_true(a.run_done_at_release);
+	assert_int_equal(a.done_calls, 1);
+	assert_int_equal(status_int(w, "busy"), 0);
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 0);
+	finish_pool(base, w);
+}
+
+static void
+test_timeout_queued(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a[2];
+	struct many		 m;
+
+	(void)state;
+	reset_globals();
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 1, 10, 200);
+
+	a[0].block = a[1].block = 1;
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[0]), 0);
+	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[1]), 0);
+	m.a = a;
+	m.n = 2;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	assert_int_equal(a[0].done_timed_out, 1);
+	assert_int_equal(a[1].done_timed_out, 1);
+
+	/* The queued job never ran, so it is released without waiting. */
+	assert_int_equal(loop_until(base, pred_released, &a[1], SOON_MS), 0);
+	assert_int_equal(status_int(w, "queued"), 0);
+
+	/* When the thread frees up, the timed-out job must not run. */
+	open_gate();
+	assert_int_equal(loop_until(base, pred_released, &a[0], SOON_MS), 0);
+	loop_for(base, 200);
+	assert_false(locked_int(&a[1].ran));
+	assert_int_equal(a[1].done_calls, 1);
+	assert_int_equal(a[1].release_calls, 1);
+	assert_int_equal(a[0].done_calls, 1);
+	assert_int_equal(a[0].release_calls, 1);
+	assert_int_equal(status_int(w, "timed_out_total"), 2);
+	finish_pool(base, w);
+}
+
+static void
+test_health_stuck(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a[2];
+	struct many		 m;
+	const char		*why;
+
+	(void)state;
+	reset_globals();
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 2, 10, 100);
+
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 0);
+
+	/* Every thread stuck past the timeout: unhealthy. */
+	a[0].block = a[1].block = 1;
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[0]), 0);
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[1]), 0);
+	m.a = a;
+	m.n = 2;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	assert_true(locked_int(&a[0].ran) && locked_int(&a[1].ran));
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 2);
+	assert_non_null(why);
+	assert_true(*why != '\0');
+
+	open_gate();
+	assert_int_equal(loop_until(base, pred_released, &a[0], SOON_MS), 0);
+	assert_int_equal(loop_until(base, pred_released, &a[1], SOON_MS), 0);
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 0);
+	finish_pool(base, w);
+}
+
+static void
+test_health_queue(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a[11];
+	struct many		 m;
+	const char		*why;
+	u_int			 i;
+
+	(void)state;
+	reset_globals();
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 1, 10, 60000);
+
+	a[0].block = 1;
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[0]), 0);
+	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
+	for (i = 1; i <= 8; i++) {
+		assert_int_equal(workers_submit(w, job_run, job_done,
+		    job_release, &a[i]), 0);
+	}
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 0);
+	/* Nine of ten queued: degraded. */
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[9]), 0);
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 1);
+	assert_non_null(why);
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a[10]), 0);
+	assert_int_equal(workers_health(w, &why), 1);
+
+	open_gate();
+	m.a = a;
+	m.n = nitems(a);
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	why = NULL;
+	assert_int_equal(workers_health(w, &why), 0);
+	finish_pool(base, w);
+}
+
+static void
+test_status_fields(void **state)
+{
+	static const char *const keys[] = { "pool_size", "threads", "busy",
+	    "queued", "queue_size", "timeout_ms", "completed_total",
+	    "timed_out_total", "rejected_total" };
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a;
+	json_t			*st;
+	u_int			 i;
+
+	(void)state;
+	reset_globals();
+	memset(&a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 3, 7, 1234);
+
+	st = workers_status(w);
+	assert_non_null(st);
+	assert_true(json_is_object(st));
+	for (i = 0; i < nitems(keys); i++) {
+		if (!json_is_integer(json_object_get(st, keys[i])))
+			fail_msg("status has no integer %s", keys[i]);
+	}
+	json_decref(st);
+	assert_int_equal(status_int(w, "pool_size"), 3);
+	assert_int_equal(status_int(w, "queue_size"), 7);
+	assert_int_equal(status_int(w, "timeout_ms"), 1234);
+	/* No thread starts before there is work. */
+	assert_int_equal(status_int(w, "threads"), 0);
+	assert_int_equal(status_int(w, "busy"), 0);
+	assert_int_equal(status_int(w, "queued"), 0);
+	assert_int_equal(status_int(w, "completed_total"), 0);
+	assert_int_equal(status_int(w, "timed_out_total"), 0);
+	assert_int_equal(status_int(w, "rejected_total"), 0);
+
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a), 0);
+	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
+	assert_int_equal(status_int(w, "completed_total"), 1);
+	assert_int_equal(status_int(w, "busy"), 0);
+	assert_int_equal(status_int(w, "queued"), 0);
+	assert_true(status_int(w, "threads") <= 3);
+
+	/* New bounds show in the status. */
+	workers_configure(w, 5, 9, 4321);
+	assert_int_equal(status_int(w, "pool_size"), 5);
+	assert_int_equal(status_int(w, "queue_size"), 9);
+	assert_int_equal(status_int(w, "timeout_ms"), 4321);
+	finish_pool(base, w);
+}
+
+static void *
+open_gate_later(void *arg)
+{
+	(void)arg;
+	usleep(300 * 1000);
+	open_gate();
+	return NULL;
+}
+
+static void
+test_shutdown(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a[3], late;
+	pthread_t		 t;
+	int64_t			 start, took;
+	u_int			 i;
+
+	(void)state;
+	reset_globals();
+	memset(a, 0, sizeof a);
+	memset(&late, 0, sizeof late);
+	base = event_base_new();
+	w = workers_create(base, 1, 10, 60000);
+
+	for (i = 0; i < 3; i++) {
+		a[i].block = 1;
+		assert_int_equal(workers_submit(w, job_run, job_done,
+		    job_release, &a[i]), 0);
+	}
+	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
+
+	assert_int_equal(pthread_create(&t, NULL, open_gate_later, NULL), 0);
+	start = util_now_ms();
+	assert_int_equal(workers_shutdown(w, SOON_MS), 0);
+	took = util_now_ms() - start;
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	/* It waited for the running job, which finished normally... */
+	assert_true(took >= 200);
+	assert_true(took < SOON_MS);
+	assert_int_equal(a[0].done_calls, 1);
+	assert_int_equal(a[0].done_timed_out, 0);
+	assert_true(a[0].done_on_main);
+	/* ...and answered the queued ones as timed out, never running them. */
+	for (i = 1; i < 3; i++) {
+		assert_false(locked_int(&a[i].ran));
+		assert_int_equal(a[i].done_calls, 1);
+		assert_int_equal(a[i].done_timed_out, 1);
+		assert_true(a[i].done_on_main);
+		assert_int_equal(a[i].release_calls, 1);
+	}
+
+	/* A stopped pool takes no more work. */
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &late), -1);
+	assert_int_equal(loop_until(base, pred_no_threads, w, SOON_MS), 0);
+	loop_for(base, 50);
+	assert_int_equal(late.done_calls, 0);
+	assert_false(late.ran);
+	workers_free(w);
+	event_base_free(base);
+}
+
+static void
+test_shutdown_stuck(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct job_arg		 a;
+	int64_t			 start, took;
+
+	(void)state;
+	reset_globals();
+	memset(&a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 1, 10, 60000);
+	a.block = 1;
+	assert_int_equal(workers_submit(w, job_run, job_done, job_release,
+	    &a), 0);
+	assert_int_equal(loop_until(base, pred_ran, &a, SOON_MS), 0);
+
+	/* A job that will not finish: shutdown gives up and says so. */
+	start = util_now_ms();
+	assert_int_equal(workers_shutdown(w, 200), 1);
+	took = util_now_ms() - start;
+	assert_true(took >= 100);
+	assert_true(took < SOON_MS);
+	assert_int_equal(locked_int(&a.release_calls), 0);
+
+	/* Let it go and wait for the thread before freeing. */
+	open_gate();
+	assert_int_equal(loop_until(base, pred_no_threads, w, SOON_MS), 0);
+	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
+	loop_for(base, 50);
+	assert_int_equal(a.done_calls, 1);
+	workers_free(w);
+	event_base_free(base);
+}
+
+/* An unused pool frees cleanly. */
+static void
+test_free_unused(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+
+	(void)state;
+	base = event_base_new();
+	w = workers_create(base, 4, 4, 1000);
+	assert_int_equal(workers_shutdown(w, 1000), 0);
+	workers_free(w);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_and_done),
+		cmocka_unit_test(test_many_jobs),
+		cmocka_unit_test(test_queue_bound),
+		cmocka_unit_test(test_pool_size_bounds_threads),
+		cmocka_unit_test(test_pool_fills_after_idle),
+		cmocka_unit_test(test_timeout_running),
+		cmocka_unit_test(test_timeout_queued),
+		cmocka_unit_test(test_health_stuck),
+		cmocka_unit_test(test_health_queue),
+		cmocka_unit_test(test_status_fields),
+		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_shutdown_stuck),
+		cmocka_unit_test(test_free_unused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
