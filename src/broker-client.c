@@ -174,6 +174,20 @@ client_send(struct client *c, json_t *msg)
 	free(frame);
 }
 
+/*
+ * How long after the player's last input a ticket lapses: idle_timeout,
+ * plus a grace (as long again, at most a minute) for the session to hang
+ * up its game itself first.
+ */
+static int64_t
+client_expiry_after(struct broker *b)
+{
+	int64_t	 idle = (int64_t)b->cfg->pool_idle_timeout;
+
+	return idle + (idle < BROKER_EXPIRY_GRACE_MS ? idle :
+	    BROKER_EXPIRY_GRACE_MS);
+}
+
 /* The ticket's deadline: idle_timeout after the last reported input. */
 static void
 client_schedule_expiry(struct client *c)
@@ -182,8 +196,7 @@ client_schedule_expiry(struct client *c)
 	int64_t		 deadline, wait;
 	struct timeval	 tv;
 
-	deadline = c->last_input + (int64_t)b->cfg->pool_idle_timeout +
-	    BROKER_EXPIRY_GRACE_MS;
+	deadline = c->last_input + client_expiry_after(b);
 	wait = deadline - util_now_ms();
 	if (wait < 0)
 		wait = 0;
@@ -209,8 +222,7 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 		client_close(c, "error", REASON_UNEXPECTED, "no hello in time");
 		return;
 	}
-	if (util_now_ms() < c->last_input + (int64_t)b->cfg->pool_idle_timeout +
-	    BROKER_EXPIRY_GRACE_MS) {
+	if (util_now_ms() < c->last_input + client_expiry_after(b)) {
 		client_schedule_expiry(c);
 		return;
 	}
@@ -350,7 +362,7 @@ client_ticket(struct client *c)
 	    "id", c->ticket,
 	    "user", c->user,
 	    "expires", (json_int_t)((util_wall_ms() +
-		(int64_t)cfg->pool_idle_timeout + BROKER_EXPIRY_GRACE_MS) / 1000),
+		client_expiry_after(c->broker)) / 1000),
 	    "idle_timeout", (json_int_t)((cfg->pool_idle_timeout + 999) / 1000),
 	    "online", (int)c->broker->pool.used,
 	    "games", games);
@@ -362,20 +374,19 @@ client_admit(struct client *c, json_t *hello)
 {
 	struct broker	*b = c->broker;
 	char		*message;
-	const char	*s;
-	json_int_t	 n;
+	const char	*s = NULL;
+	const char	*remote = NULL, *term = NULL;
+	json_int_t	 cols = 0, rows = 0;
 
-	if (json_unpack(hello, "{s?s}", "remote", &s) == 0 && s != NULL)
-		c->remote = xstrdup(s);
-	s = NULL;
-	if (json_unpack(hello, "{s?s}", "term", &s) == 0 && s != NULL)
-		c->term = xstrdup(s);
-	n = 0;
-	if (json_unpack(hello, "{s?I}", "cols", &n) == 0 && n > 0)
-		c->cols = (u_int)n;
-	n = 0;
-	if (json_unpack(hello, "{s?I}", "rows", &n) == 0 && n > 0)
-		c->rows = (u_int)n;
+	if (json_unpack(hello, "{s?s, s?s, s?I, s?I}", "remote", &remote,
+	    "term", &term, "cols", &cols, "rows", &rows) != 0)
+		fatalx("validated hello does not unpack");
+	if (remote != NULL)
+		c->remote = xstrdup(remote);
+	if (term != NULL)
+		c->term = xstrdup(term);
+	c->cols = (u_int)cols;
+	c->rows = (u_int)rows;
 
 	if (b->stopping) {
 		client_close(c, "refused", REASON_SHUTDOWN, "DungeonGate is "

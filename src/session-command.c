@@ -43,6 +43,7 @@ command_parse(const char *orig, enum session_cmd *cmd, char **game,
     char **cause)
 {
 	const char	*p, *end, *arg;
+	char		*shown;
 
 	*game = NULL;
 	if (orig == NULL) {
@@ -70,8 +71,9 @@ command_parse(const char *orig, enum session_cmd *cmd, char **game,
 			return 0;
 		}
 	}
-	xasprintf(cause, "unknown command \"%s\"",
-	    command_printable(orig, 60));
+	shown = command_printable(orig, 60);
+	xasprintf(cause, "unknown command \"%s\"", shown);
+	free(shown);
 	return -1;
 }
 

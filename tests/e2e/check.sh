@@ -1,0 +1,95 @@
+#!/bin/bash
+# dg-broker's admin commands: --check exit codes with the broker healthy,
+# degraded, down and gone stale; --test-config; --status permissions;
+# clean exit on SIGTERM; one broker per socket.
+. "$DG_SRCDIR/tests/e2e/lib.sh"
+e2e_init check
+e2e_user 1
+e2e_user 2 "$E2E_ADMIN_GROUP"
+
+# --test-config: the effective configuration, or file:line:key and 78.
+e2e_config "[connection_pool]
+max_connections = 5
+[alerts]
+high_connection_count = 2"
+out=$("$BROKER" --test-config -f "$CONF"); rc=$?
+e2e_eq "--test-config accepts a good file" "$rc" 0
+e2e_match "effective value printed" "$out" '^max_connections = 5$'
+e2e_match "unbuilt keys marked" "$out" '^queue_size = 100	; not yet in effect$'
+e2e_nomatch "built keys not marked" "$out" '^idle_timeout = .*not yet'
+printf '[broker]\nlog_level = loud\n[connection_pool]\nqueue_timeout = soon\n' > "$T/bad.ini"
+out=$("$BROKER" --test-config -f "$T/bad.ini" 2>&1); rc=$?
+e2e_eq "--test-config rejects a bad file with 78" "$rc" 78
+e2e_match "error names file:line:key" "$out" "^$T/bad.ini:2:broker.log_level: bad value \"loud\""
+e2e_match "every error is reported" "$out" "^$T/bad.ini:4:connection_pool.queue_timeout: "
+out=$("$BROKER" -D -f "$T/bad.ini" 2>&1); rc=$?
+e2e_eq "the broker refuses to start on a bad file" "$rc" 78
+"$BROKER" --test-config -f "$DG_SRCDIR/conf/dungeongate.ini" >/dev/null
+e2e_eq "the shipped configuration is valid" "$?" 0
+
+# Down: nothing listens.
+out=$("$BROKER" --check -f "$CONF"); rc=$?
+e2e_eq "--check with no broker exits 2" "$rc" 2
+e2e_match "--check says unreachable" "$out" '^broker: unreachable \(connect .*No such file or directory\)$'
+
+# Up and healthy.
+e2e_broker_start
+out=$("$BROKER" --check -f "$CONF"); rc=$?
+e2e_eq "--check healthy exits 0" "$rc" 0
+e2e_match "broker line" "$out" '^broker: healthy \(pid [0-9]+, up [0-9]+s, protocol 1'
+e2e_match "pool line" "$out" '^connection_pool: healthy \(0/5 sessions\)$'
+e2e_match "worker line" "$out" '^worker_pool: healthy'
+e2e_match "games line" "$out" '^games: healthy \(1 game ready, 0 playing\)$'
+
+# A second broker on the same socket refuses to start.
+out=$("$BROKER" -D -f "$CONF" 2>&1); rc=$?
+e2e_ok "second broker refused" [ "$rc" != 0 ]
+e2e_match "second broker says why" "$out" 'another dg-broker is listening'
+
+# Degraded: sessions at the alert threshold.
+"$WIRE" "$SOCK" -t 60000 -j '{"type":"hello","version":1,"client":"session"}' >/dev/null &
+h1=$!; E2E_PIDS="$E2E_PIDS $h1"
+"$WIRE" "$SOCK" -t 60000 -j '{"type":"hello","version":1,"client":"session"}' >/dev/null &
+h2=$!; E2E_PIDS="$E2E_PIDS $h2"
+e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.active)\" = 2 ]"
+out=$("$BROKER" --check -f "$CONF"); rc=$?
+e2e_eq "--check degraded exits 1" "$rc" 1
+e2e_match "degraded pool explained" "$out" '^connection_pool: degraded \(2/5 sessions, at or above high_connection_count \(2\)\)$'
+kill "$h1" "$h2"; wait "$h1" "$h2" 2>/dev/null
+
+# --check is open to players; --status needs root or the admin group.
+out=$(su -s /bin/sh "$U1" -c "$BROKER --check -f $CONF"); rc=$?
+e2e_eq "a player may run --check" "$rc" 0
+out=$(su -s /bin/sh "$U1" -c "$BROKER --status -f $CONF" 2>&1); rc=$?
+e2e_eq "a player may not run --status" "$rc" 1
+e2e_match "--status refusal explained" "$out" "status needs root or membership of $E2E_ADMIN_GROUP"
+out=$(su -s /bin/sh "$U2" -c "$BROKER --status -f $CONF" 2>&1); rc=$?
+e2e_eq "an admin-group member may run --status" "$rc" 0
+e2e_eq "--status is JSON with the pool" "$(printf '%s' "$out" | jq .connection_pool.max)" 5
+
+# A game whose program is missing degrades the games component.
+e2e_config "[game:ghost]
+command = /nonexistent/ghost"
+kill -HUP "$BROKER_PID"
+e2e_wait 5 grep -q 'configuration reloaded' "$T/broker.log"
+out=$("$BROKER" --check -f "$CONF"); rc=$?
+e2e_eq "--check with a missing game exits 1" "$rc" 1
+e2e_match "missing game named" "$out" '^games: degraded \(ghost: /nonexistent/ghost is not executable\)$'
+
+# SIGTERM: a clean exit that removes the socket.
+e2e_broker_stop
+e2e_eq "broker exits 0 on SIGTERM" "$BROKER_STATUS" 0
+e2e_ok "socket removed" [ ! -e "$SOCK" ]
+e2e_ok "stop logged" grep -q 'msg=stopped' "$T/broker.log"
+
+# Killed: a stale socket is unhealthy, and a new broker replaces it.
+e2e_broker_start
+kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+e2e_ok "stale socket left behind" [ -S "$SOCK" ]
+out=$("$BROKER" --check -f "$CONF"); rc=$?
+e2e_eq "--check on a stale socket exits 2" "$rc" 2
+e2e_match "refused connection named" "$out" '^broker: unreachable \(connect .*Connection refused\)$'
+e2e_config
+e2e_broker_start
+e2e_ok "new broker over a stale socket" "$BROKER" --check -f "$CONF"
+e2e_done
