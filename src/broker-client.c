@@ -684,8 +684,11 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			log_warn("bad frame", "client=%u uid=%lu pid=%ld "
 			    "error=%s", c->id, (u_long)c->uid, (long)c->pid,
 			    log_quote(why));
-			xasprintf(&message, "bad frame: %s (at most %d bytes)",
-			    why, PROTO_MAX_TO_BROKER);
+			if (len > PROTO_MAX_TO_BROKER)
+				xasprintf(&message, "bad frame: %s (%u bytes; at "
+				    "most %d)", why, len, PROTO_MAX_TO_BROKER);
+			else
+				xasprintf(&message, "bad frame: %s", why);
 			client_close(c, "error", REASON_BAD_FRAME, message);
 			free(message);
 			return;

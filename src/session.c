@@ -188,12 +188,14 @@ session_game_over(struct session *s)
 	session_send(s, msg);
 	relay_free(s);
 
+	menu_reset_terminal(s);
 	if (s->state == STATE_HANGUP) {
+		/* A player still there (idle) reads the farewell on a clean screen. */
+		session_user_write(s, "\033[H\033[2J", 7);
 		free(notice);
 		session_finish(s, s->exit_status, NULL);
 		return;
 	}
-	menu_reset_terminal(s);
 	if (s->broker_gone) {
 		free(notice);
 		session_finish(s, SESSION_EXIT_UNAVAIL, "DungeonGate restarted "
@@ -524,8 +526,8 @@ session_idle_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	d = config_format_duration((uint64_t)idle_ms);
 	xasprintf(&line, "You were idle for %s, so DungeonGate closed your "
-	    "session%s.", d, s->game != NULL ?
-	    " and told your game to save" : "");
+	    "session.%s", d, s->game != NULL ?
+	    "\nYour game was hung up, which makes it save." : "");
 	log_info("idle timeout", "user=%s ticket=%s playing=%d", s->user,
 	    s->ticket, s->game != NULL);
 	s->exit_status = SESSION_EXIT_OK;

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Bad input on the broker's socket: each gets an error frame and a closed
+# connection, and the broker goes on serving everyone else. Identity is
+# the kernel's (SO_PEERCRED), never a field of a message.
+. "$DG_SRCDIR/tests/e2e/lib.sh"
+e2e_init protocol
+e2e_config
+e2e_broker_start
+e2e_user 1
+HELLO='{"type":"hello","version":1,"client":"session"}'
+
+# A well-behaved session held open across everything below.
+"$WIRE" "$SOCK" -t 120000 -j "$HELLO" > "$T/steady.out" &
+steady=$!; E2E_PIDS="$E2E_PIDS $steady"
+e2e_wait 5 grep -q '"type":"ticket"' "$T/steady.out" || e2e_fail "steady session admitted"
+
+# expect WHAT REASON REGEX dg-wire-args...: an error with that reason, then EOF.
+expect() {
+	local what=$1 reason=$2 re=$3; shift 3
+	local out
+	out=$("$WIRE" "$SOCK" -t 5000 "$@")
+	e2e_match "$what: error frame" "$out" "\"reason\":\"$reason\""
+	e2e_match "$what: reason explained" "$out" "$re"
+	e2e_match "$what: connection closed" "$(printf '%s\n' "$out" | tail -1)" '^EOF$'
+}
+
+expect "garbage" bad_frame 'bad frame: unknown frame type' -x 6465616462656566636166656261626500
+expect "garbage length" bad_frame 'frame too large \(1684365668 bytes; at most 65536\)' -x 646561640100
+expect "oversized length" bad_frame 'frame too large \(65537 bytes; at most 65536\)' -x 000100010100
+expect "zero length" bad_frame 'empty frame' -x 0000000001
+expect "unknown frame type" bad_frame 'unknown frame type' -x 00000002077b7d
+expect "invalid JSON" bad_message 'invalid JSON' -j '{"type":"hello",'
+expect "not an object" bad_message 'must be a JSON object' -j '[1,2,3]'
+expect "no type" bad_message 'type: missing' -j '{"version":1}'
+expect "unknown type" bad_message 'unknown message' -j '{"type":"sudo"}'
+expect "a broker-only message" bad_message 'unknown message' -j '{"type":"ticket"}'
+expect "wrong type" bad_message 'version: expected an integer' \
+    -j '{"type":"hello","version":"1","client":"session"}'
+expect "missing field" bad_message 'version: missing' -j '{"type":"hello","client":"session"}'
+expect "oversized string" bad_message 'term: length' \
+    -j "{\"type\":\"hello\",\"version\":1,\"client\":\"session\",\"term\":\"$(printf 'x%.0s' $(seq 65))\"}"
+expect "control characters" bad_message 'term: characters not allowed' \
+    -j '{"type":"hello","version":1,"client":"session","term":"xterm\u001b[2J"}'
+expect "out of range" bad_message 'cols: 0 not in 1\.\.1000' \
+    -j '{"type":"hello","version":1,"client":"session","cols":0}'
+expect "duplicate keys" bad_message 'invalid JSON' \
+    -j '{"type":"hello","version":1,"version":1,"client":"session"}'
+expect "wrong protocol version" version 'protocol version 99 is not supported; this broker speaks version 1' \
+    -j '{"type":"hello","version":99,"client":"session"}'
+expect "unknown client role" bad_message 'client must be' \
+    -j '{"type":"hello","version":1,"client":"root"}'
+expect "a message before hello" unexpected 'play is not expected now' \
+    -j '{"type":"play","game":"nethack","cols":80,"rows":24}'
+expect "hello twice" unexpected 'hello is not expected now' -j "$HELLO" -c -j "$HELLO"
+expect "a lease not held" bad_message 'lease this session does not hold' \
+    -j "$HELLO" -c -j '{"type":"game_end","lease":"l-0000000000000000"}'
+expect "identity in a message" bad_message 'user.*unknown field' \
+    -j '{"type":"hello","version":1,"client":"session","user":"root"}'
+expect "a session asking for status" unexpected 'status is not expected now' \
+    -j "$HELLO" -c -j '{"type":"status"}'
+
+# A truncated frame and a vanished peer cost nothing.
+"$WIRE" "$SOCK" -t 100 -x 0000001001 >/dev/null
+"$WIRE" "$SOCK" -t 100 -x 00000020017b22747970 >/dev/null
+
+# A peer that never says hello is let go.
+start=$(date +%s)
+out=$("$WIRE" "$SOCK" -t 20000)
+e2e_match "silent peer told" "$out" 'no hello in time'
+e2e_match "silent peer closed" "$(printf '%s\n' "$out" | tail -1)" '^EOF$'
+e2e_ok "silent peer closed within the hello deadline" [ $(( $(date +%s) - start )) -le 12 ]
+
+# A game that does not exist is refused; the connection stays.
+out=$("$WIRE" "$SOCK" -t 1000 -j "$HELLO" -c -j '{"type":"play","game":"rogue","cols":80,"rows":24}')
+e2e_match "unknown game refused" "$out" '"reason":"no_game"'
+e2e_match "connection kept after a refusal" "$(printf '%s\n' "$out" | tail -1)" '^TIMEOUT$'
+
+# The identity is the peer's uid: a player gets a ticket in their own name.
+out=$(su -s /bin/sh "$U1" -c "$WIRE $SOCK -t 500 -j '$HELLO'")
+e2e_match "ticket in the peer's own name" "$out" "\"user\":\"$U1\""
+out=$(su -s /bin/sh "$U1" -c "$WIRE $SOCK -t 500 -j '$HELLO' -c -j '{\"type\":\"play\",\"game\":\"nethack\",\"cols\":80,\"rows\":24}'")
+e2e_match "lease runs the game as the peer" "$out" "\"argv\":\\[\"/usr/games/nethack\",\"-u\",\"$U1\"\\]"
+e2e_match "lease home is the peer's" "$out" "\"home\":\"$T/home/$U1\""
+
+# Everyone else was served throughout.
+e2e_ok "broker alive" kill -0 "$BROKER_PID"
+e2e_ok "steady session still admitted" bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq -r '.sessions[] | select(.user == \"root\") | .ticket' | head -1)\" = \"\$(jq -r .id '$T/steady.out' | head -1)\" ]"
+e2e_match "bad frames counted" "$(e2e_status | jq .broker.bad_frames_total)" '^[1-9][0-9]+$'
+e2e_ok "--check healthy" "$BROKER" --check -f "$CONF"
+out=$("$WIRE" "$SOCK" -t 500 -j "$HELLO")
+e2e_match "a new session is admitted" "$out" '"type":"ticket"'
+e2e_done
