@@ -24,6 +24,7 @@ struct lookup {
 	uid_t		 uid;
 	char		*admin_group;
 	int		 found;
+	int		 unusable;	/* name or home is not UTF-8 text */
 	char		*user;
 	char		*home;
 	int		 is_admin;
@@ -62,6 +63,12 @@ lookup_run(void *arg)
 	    len < 1024 * 1024)
 		buf = xreallocarray(buf, 2, len), len *= 2;
 	if (rc != 0 || pwp == NULL) {
+		free(buf);
+		return;
+	}
+	/* Names and homes go into JSON and onto terminals: text only. */
+	if (!util_valid_text(pw.pw_name) || !util_valid_text(pw.pw_dir)) {
+		lk->unusable = 1;
 		free(buf);
 		return;
 	}
@@ -126,6 +133,7 @@ lookup_done(void *arg, int timed_out)
 		return;
 	}
 	c->looked_up = 1;
+	c->unusable = lk->unusable;
 	if (lk->found) {
 		c->user = lk->user;
 		c->home = lk->home;
@@ -153,8 +161,13 @@ client_send(struct client *c, json_t *msg)
 	void		*frame;
 	size_t		 len;
 
-	if (msg == NULL)
-		fatalx("client_send: message could not be built");
+	if (msg == NULL) {
+		/* Every string is checked text, so this is a bug; keep serving. */
+		log_error("message could not be built; dropping peer",
+		    "client=%u user=%s", c->id, c->user != NULL ? c->user : "-");
+		client_drop(c);
+		return;
+	}
 	frame = proto_pack(msg, &len);
 	json_decref(msg);
 	if (c->dead || c->state == CLIENT_CLOSING) {
@@ -443,10 +456,12 @@ client_hello(struct client *c, json_t *hello)
 		return;
 	}
 	if (c->user == NULL) {
-		log_warn("unknown uid", "uid=%lu pid=%ld", (u_long)c->uid,
+		log_warn(c->unusable ? "account name or home is not UTF-8 text" :
+		    "unknown uid", "uid=%lu pid=%ld", (u_long)c->uid,
 		    (long)c->pid);
-		xasprintf(&message, "Your account (uid %lu) is unknown to this "
-		    "server.", (u_long)c->uid);
+		xasprintf(&message, "Your account (uid %lu) %s.", (u_long)c->uid,
+		    c->unusable ? "has a name or home DungeonGate cannot use; "
+		    "please tell the server admin" : "is unknown to this server");
 		client_close(c, "refused", REASON_NO_USER, message);
 		free(message);
 		return;

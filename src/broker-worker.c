@@ -240,7 +240,11 @@ workers_submit(struct workers *w, void (*run)(void *),
 	w->nqueued++;
 	if (w->idle > 0)
 		pthread_cond_signal(&w->cond);
-	else if (w->threads < w->size) {
+	/*
+	 * An idle thread counts as idle until it wakes: in a burst, more
+	 * jobs may wait than threads are idle, and each needs a thread.
+	 */
+	if (w->nqueued > w->idle && w->threads < w->size) {
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, worker_main, w) == 0)

@@ -145,7 +145,7 @@ broker_reload_run(void *arg)
 {
 	struct reload	*r = arg;
 
-	r->cfg = config_load(r->path, &r->cause);
+	r->cfg = config_load(r->path, 0, &r->cause);
 }
 
 /* Free a reload that nobody waits for any more. */

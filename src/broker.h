@@ -55,7 +55,8 @@ struct client {
 	gid_t		 gid;
 
 	int		 looked_up;	/* the worker answered */
-	char		*user;		/* NULL: no such uid */
+	char		*user;		/* NULL: no such uid, or unusable */
+	int		 unusable;
 	char		*home;
 	int		 is_admin;
 	json_t		*hello;		/* arrived before the lookup */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <ini.h>
@@ -204,9 +205,7 @@ struct cparse {
 	const char	*path;
 	FILE		*f;
 	int		 lineno;
-	int		 toolong;
 	int		 section_line;	/* where the last [section] began */
-	int		 started;
 	struct config	*cfg;
 	char		*errors;
 	u_int		 nerrors;
@@ -382,17 +381,11 @@ valid_id(const char *s)
 	return 1;
 }
 
-/* Does the string hold only printable characters? */
+/* Is the string printable UTF-8 text of at most max bytes? */
 static int
 valid_text(const char *s, size_t max)
 {
-	if (strlen(s) > max)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if ((u_char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	}
-	return 1;
+	return strlen(s) <= max && util_valid_text(s);
 }
 
 /* Is the template free of unknown %-sequences? */
@@ -783,23 +776,9 @@ game_get(struct config *cfg, const char *id, int create)
 	return g;
 }
 
-static int	cparse_section_find(struct cparse *, const char *);
-
-/* Start a new [section]: find what it fills. Returns 0 or -1. */
+/* Start a [section]: find or create what it fills. Returns 0 or -1. */
 static int
 cparse_section(struct cparse *cp, const char *section)
-{
-	int		 rc, keyline = cp->lineno;
-
-	cp->lineno = cp->section_line;
-	rc = cparse_section_find(cp, section);
-	cp->lineno = keyline;
-	return rc;
-}
-
-/* Find or create what a [section] fills; errors point at its header. */
-static int
-cparse_section_find(struct cparse *cp, const char *section)
 {
 	struct config	*cfg = cp->cfg;
 	u_int		 i, idx;
@@ -841,6 +820,8 @@ cparse_section_find(struct cparse *cp, const char *section)
 			    section, CONFIG_MAX_GAMES);
 			return -1;
 		}
+		if (((struct config_game *)cp->base)->line == 0)
+			((struct config_game *)cp->base)->line = cp->lineno;
 		idx = (u_int)((struct config_game *)cp->base - cfg->games);
 		cp->seen = cp->seen_game[idx];
 		cp->scope = SC_GAME;
@@ -872,22 +853,12 @@ cparse_handler(void *arg, const char *section, const char *name,
 	const char		*kind, *why;
 	char			*range;
 
-	if (cp->toolong) {
-		cparse_error(cp, NULL, "line longer than %d characters",
-		    INI_MAX_LINE - 2);
-		cp->toolong = 0;
-		return 1;
-	}
-	if (!cp->started || strcmp(section, cp->section) != 0) {
-		cp->started = 1;
-		snprintf(cp->section, sizeof cp->section, "%s", section);
-		if (*section != '\0')
-			cparse_section(cp, section);
-	}
 	if (*section == '\0') {
 		cparse_error(cp, name, "key outside any [section]");
 		return 1;
 	}
+	if (strcmp(section, cp->section) != 0)
+		fatalx("inih and the reader disagree on the section");
 	if (cp->bad_section)
 		return 1;
 
@@ -902,6 +873,8 @@ cparse_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	cp->seen[k - ckeys] = 1;
+	if (k->type == CT_KEY)
+		((struct config_game *)cp->base)->key_line = cp->lineno;
 	if (ckey_parse(k, value, cp->base, &why) != 0) {
 		range = ckey_range(k);
 		cparse_error(cp, name, "bad value \"%s\": expected %s%s",
@@ -909,6 +882,24 @@ cparse_handler(void *arg, const char *section, const char *name,
 		free(range);
 	}
 	return 1;
+}
+
+/*
+ * A [section] header, seen by the reader so that sections without keys
+ * are checked too (inih only calls back for keys). The name is taken
+ * exactly as inih takes it: everything up to the first ].
+ */
+static void
+cparse_reader_section(struct cparse *cp, const char *line)
+{
+	const char	*start = line + strspn(line, " \t"), *end;
+
+	if (*start != '[' || (end = strchr(start + 1, ']')) == NULL)
+		return;
+	cp->section_line = cp->lineno;
+	snprintf(cp->section, sizeof cp->section, "%.*s",
+	    (int)(end - start - 1), start + 1);
+	cparse_section(cp, cp->section);
 }
 
 /* inih's line reader: fgets that counts lines and notices long ones. */
@@ -922,17 +913,17 @@ cparse_reader(char *str, int num, void *arg)
 	if (fgets(str, num, cp->f) == NULL)
 		return NULL;
 	cp->lineno++;
-	len = strspn(str, " \t");
-	if (str[len] == '[')
-		cp->section_line = cp->lineno;
 	len = strlen(str);
 	if (len > 0 && str[len - 1] != '\n' && !feof(cp->f)) {
 		/* Swallow the rest so the next call starts a new line. */
 		while ((c = fgetc(cp->f)) != EOF && c != '\n')
 			;
-		cp->toolong = 1;
+		cparse_error(cp, NULL, "line longer than %d characters",
+		    num - 2);
 		str[0] = '\0';
+		return str;
 	}
+	cparse_reader_section(cp, str);
 	return str;
 }
 
@@ -996,14 +987,15 @@ config_check(struct cparse *cp)
 	u_int			 i, j;
 	char			 used[256] = { 0 };
 
-	cp->lineno = 0;
 	for (i = 0; i < cfg->ngames; i++) {
 		g = &cfg->games[i];
 		snprintf(cp->section, sizeof cp->section, "game:%s", g->id);
+		cp->lineno = g->line;
 		if (!g->set_command)
 			cparse_error(cp, "command", "missing: every game "
 			    "needs a command");
 		if (g->key != '\0') {
+			cp->lineno = g->key_line;
 			for (j = 0; j < i; j++) {
 				h = &cfg->games[j];
 				if (h->key == g->key)
@@ -1027,11 +1019,14 @@ config_check(struct cparse *cp)
 				break;
 		}
 		if (*p == '\0') {
-			for (p = "abcdfghijklmnoptuvxyz0123456789"; *p != '\0';
-			    p++) {
+			/* 58 keys in all: more than CONFIG_MAX_GAMES. */
+			for (p = "abcdfghijklmnoptuvxyz0123456789"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; *p != '\0'; p++) {
 				if (!used[(u_char)*p])
 					break;
 			}
+			if (*p == '\0')
+				fatalx("no menu key left for [game:%s]", g->id);
 		}
 		g->key = *p;
 		used[(u_char)*p] = 1;
@@ -1040,13 +1035,15 @@ config_check(struct cparse *cp)
 
 /*
  * Read and check a configuration file. Returns NULL with *cause holding
- * one line per problem.
+ * one line per problem; with CONFIG_LENIENT, returns what parsed as well
+ * (defaults where values were bad), for tools that only need the socket.
  */
 struct config *
-config_load(const char *path, char **cause)
+config_load(const char *path, int flags, char **cause)
 {
 	struct cparse	*cp;
 	struct config	*cfg;
+	struct stat	 sb;
 	int		 rc;
 
 	cp = xcalloc(1, sizeof *cp);
@@ -1056,9 +1053,19 @@ config_load(const char *path, char **cause)
 		free(cp);
 		return NULL;
 	}
+	if (fstat(fileno(cp->f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", path);
+		fclose(cp->f);
+		free(cp);
+		return NULL;
+	}
 	cfg = cp->cfg = config_defaults();
 	cfg->path = xstrdup(path);
 	rc = ini_parse_stream(cparse_reader, cp, cparse_handler, cp);
+	if (ferror(cp->f)) {
+		cp->lineno++;
+		cparse_error(cp, NULL, "read error: %s", strerror(errno));
+	}
 	fclose(cp->f);
 	if (rc > 0) {
 		cp->lineno = rc;
@@ -1070,10 +1077,15 @@ config_load(const char *path, char **cause)
 		config_check(cp);
 	if (cp->nerrors != 0) {
 		*cause = cp->errors;
+		if (flags & CONFIG_LENIENT) {
+			free(cp);
+			return cfg;
+		}
 		config_free(cfg);
 		free(cp);
 		return NULL;
 	}
+	*cause = NULL;
 	free(cp);
 	return cfg;
 }

@@ -79,9 +79,13 @@ admin_request(const struct config *cfg, const char *type, json_t **reply,
 	return rc;
 }
 
-/* --check: one line per component; 0 healthy, 1 degraded, 2 otherwise. */
+/*
+ * --check: one line per component; 0 healthy, 1 degraded, 2 otherwise.
+ * A file with errors on disk is reported too: the running broker keeps
+ * its configuration, but a reload or restart would fail.
+ */
 static int
-cmd_check(const struct config *cfg)
+cmd_check(const struct config *cfg, const char *errors)
 {
 	json_t		*reply, *comp;
 	enum proto_msg	 type;
@@ -109,6 +113,12 @@ cmd_check(const struct config *cfg)
 	i = strcmp(status, "healthy") == 0 ? 0 :
 	    strcmp(status, "degraded") == 0 ? 1 : 2;
 	json_decref(reply);
+	if (errors != NULL) {
+		printf("config: degraded (%s has errors; a reload or restart "
+		    "would fail)\n", cfg->path);
+		if (i == 0)
+			i = 1;
+	}
 	return (int)i;
 }
 
@@ -182,11 +192,15 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	if ((cfg = config_load(path, &cause)) == NULL) {
+	/* The admin commands need only the socket; they get by with errors. */
+	cfg = config_load(path, mode == 'c' || mode == 's' ? CONFIG_LENIENT : 0,
+	    &cause);
+	if (cause != NULL)
 		fprintf(stderr, "%s\n", cause);
+	if (cfg == NULL) {
 		free(cause);
 		if (mode == 'c')
-			printf("broker: unhealthy (configuration has errors)\n");
+			printf("broker: unreachable (no usable configuration)\n");
 		return mode == 'c' ? 2 : EXIT_CONFIG;
 	}
 	switch (mode) {
@@ -195,10 +209,12 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	case 'c':
-		ch = cmd_check(cfg);
+		ch = cmd_check(cfg, cause);
+		free(cause);
 		config_free(cfg);
 		return ch;
 	case 's':
+		free(cause);
 		ch = cmd_status(cfg);
 		config_free(cfg);
 		return ch;

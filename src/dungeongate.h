@@ -67,6 +67,8 @@ enum auth_on_failure {
 
 struct config_game {
 	char		*id;		/* from [game:ID] */
+	int		 line;		/* where its section began */
+	int		 key_line;
 	char		*name;
 	char		 key;
 	char		*command;
@@ -148,7 +150,8 @@ struct config {
 	u_int		 ngames;
 };
 
-struct config	*config_load(const char *, char **);
+#define CONFIG_LENIENT	0x1	/* return what parsed, errors and all */
+struct config	*config_load(const char *, int, char **);
 void		 config_free(struct config *);
 void		 config_print(const struct config *, FILE *);
 const struct config_game *config_find_game(const struct config *,
@@ -169,6 +172,7 @@ void		 config_free_argv(char **);
 int64_t		 util_now_ms(void);
 int64_t		 util_wall_ms(void);
 void		 util_random_id(char, char *, size_t);
+int		 util_valid_text(const char *);
 
 /* broker-pool.c */
 struct pool {

@@ -203,13 +203,14 @@ pchars_ok(const char *s, enum fchars chars)
 {
 	const u_char	*p;
 
+	if (chars == C_TEXT)
+		return util_valid_text(s);
 	for (p = (const u_char *)s; *p != '\0'; p++) {
 		switch (chars) {
 		case C_ANY:
 			break;
 		case C_TEXT:
-			if (*p < 0x20 || *p == 0x7f)
-				return 0;
+			/* Checked whole below: UTF-8 and C1 controls. */
 			break;
 		case C_TOKEN:
 			if (!isalnum(*p) && strchr("._+-", *p) == NULL)

@@ -61,3 +61,48 @@ util_random_id(char prefix, char *buf, size_t len)
 	}
 	buf[2 + 2 * sizeof raw] = '\0';
 }
+
+/*
+ * Is s well-formed UTF-8 text without control characters (C0, DEL or
+ * C1)? Text that passes can be put in JSON and shown on a terminal.
+ */
+int
+util_valid_text(const char *s)
+{
+	const u_char	*p = (const u_char *)s;
+	uint32_t	 cp;
+	u_int		 n, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *p & 0x07;
+		} else
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond Unicode, C1 controls. */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}

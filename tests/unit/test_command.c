@@ -108,6 +108,7 @@ check_refused(const char *orig)
 	return 0;
 }
 
+/* No command, or only spaces, is the menu. */
 static void
 test_menu(void **state)
 {
@@ -122,6 +123,7 @@ test_menu(void **state)
 		fail_msg("%d menu case(s) failed", failed);
 }
 
+/* `play GAME` with a valid id plays it, spaces around or not. */
 static void
 test_play(void **state)
 {
@@ -139,6 +141,7 @@ test_play(void **state)
 		fail_msg("%d play case(s) failed", failed);
 }
 
+/* Anything off the whitelist is refused with a printable cause. */
 static void
 test_refused(void **state)
 {
@@ -204,6 +207,7 @@ test_refused(void **state)
 		fail_msg("%d hostile command(s) not refused properly", failed);
 }
 
+/* Over-long input is refused, whatever it holds. */
 static void
 test_too_long(void **state)
 {
@@ -234,6 +238,7 @@ test_too_long(void **state)
 		fail_msg("%d long command(s) not refused properly", failed);
 }
 
+/* Control and non-ASCII bytes are masked; long text is cut with "...". */
 static void
 test_printable(void **state)
 {
@@ -298,6 +303,7 @@ test_printable_all_bytes(void **state)
 	free(s);
 }
 
+/* Run every test in this file. */
 int
 main(void)
 {

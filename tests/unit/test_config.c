@@ -56,7 +56,7 @@ load_text(const char *text, char **cause)
 
 	*cause = NULL;
 	write_tmp(text);
-	cfg = config_load(tmp_path, cause);
+	cfg = config_load(tmp_path, 0, cause);
 	unlink(tmp_path);
 	return cfg;
 }
@@ -117,6 +117,7 @@ check_refused(const char *text, const char *where, const char *also)
 	return rc;
 }
 
+/* Text that must be refused at where; fails the test otherwise. */
 static void
 refused(const char *text, const char *where)
 {
@@ -124,6 +125,7 @@ refused(const char *text, const char *where)
 		fail_msg("expected an error at %s", where);
 }
 
+/* A quota tier by name, or NULL. */
 static struct config_quota *
 find_quota(struct config *cfg, const char *name)
 {
@@ -138,6 +140,7 @@ find_quota(struct config *cfg, const char *name)
 
 /* ---- defaults ---------------------------------------------------------- */
 
+/* An empty file gives every default CONFIG.md lists. */
 static void
 test_defaults(void **state)
 {
@@ -425,6 +428,7 @@ kcase_value_ok(const struct kcase *kc, const void *base)
 	return 0;
 }
 
+/* Every key takes a good value into its field and refuses bad ones. */
 static void
 test_every_key(void **state)
 {
@@ -555,6 +559,7 @@ test_socket_length(void **state)
 	free(text);
 }
 
+/* Quota groups: lists, new tiers, bad names and tier names. */
 static void
 test_quota_groups(void **state)
 {
@@ -588,6 +593,7 @@ test_quota_groups(void **state)
 
 /* ---- errors ------------------------------------------------------------ */
 
+/* An unknown key is an error naming file:line:section.key. */
 static void
 test_unknown_key(void **state)
 {
@@ -606,6 +612,7 @@ test_unknown_key(void **state)
 	refused("[game:x]\ncommand = /bin/x\nuser = root\n", "3:game:x.user");
 }
 
+/* An unknown or malformed section is an error at its header. */
 static void
 test_unknown_section(void **state)
 {
@@ -634,6 +641,7 @@ test_unknown_section_empty(void **state)
 		fail_msg("%d empty unknown section(s) accepted", failed);
 }
 
+/* A key set twice in one section is an error at the second. */
 static void
 test_set_twice(void **state)
 {
@@ -655,6 +663,7 @@ test_set_twice(void **state)
 	    "name = X2\ncommand = /bin/x\n", "6:game:x.name");
 }
 
+/* A key before any [section] is an error. */
 static void
 test_key_outside_section(void **state)
 {
@@ -671,6 +680,7 @@ test_key_outside_section(void **state)
 	free(cause);
 }
 
+/* A line that is not INI is an error at that line. */
 static void
 test_syntax_error(void **state)
 {
@@ -681,6 +691,7 @@ test_syntax_error(void **state)
 	refused("[http]\nlisten =\n= value without key\n", "3:");
 }
 
+/* Every error in a file is reported, not just the first. */
 static void
 test_several_errors(void **state)
 {
@@ -722,6 +733,7 @@ test_error_says_accepted_form(void **state)
 		fail_msg("%d error(s) without the accepted form", failed);
 }
 
+/* A file that does not exist is an error naming it. */
 static void
 test_missing_file(void **state)
 {
@@ -729,10 +741,31 @@ test_missing_file(void **state)
 	char		*cause = NULL;
 
 	(void)state;
-	cfg = config_load("/nonexistent/dungeongate-test.ini", &cause);
+	cfg = config_load("/nonexistent/dungeongate-test.ini", 0, &cause);
 	assert_null(cfg);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "/nonexistent/dungeongate-test.ini"));
+	free(cause);
+}
+
+/* A path that cannot be read as a file is an error, not an empty file. */
+static void
+test_directory(void **state)
+{
+	struct config	*cfg;
+	char		 dir[] = "/tmp/dg-test-config-dir-XXXXXX";
+	char		*cause = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	cfg = config_load(dir, 0, &cause);
+	rmdir(dir);
+	if (cfg != NULL) {
+		config_free(cfg);
+		fail_msg("a directory loaded as an empty configuration");
+	}
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, dir));
 	free(cause);
 }
 
@@ -795,6 +828,7 @@ test_line_long_but_fits(void **state)
 
 /* ---- unit parsers and formatters --------------------------------------- */
 
+/* Durations: units ms, s, m, h; anything else or overflow refused. */
 static void
 test_parse_duration(void **state)
 {
@@ -832,6 +866,7 @@ test_parse_duration(void **state)
 	}
 }
 
+/* Sizes: units B, KB, MB, GB, TB; anything else or overflow refused. */
 static void
 test_parse_size(void **state)
 {
@@ -866,6 +901,7 @@ test_parse_size(void **state)
 	}
 }
 
+/* Rates: a size followed by /s. */
 static void
 test_parse_rate(void **state)
 {
@@ -899,6 +935,7 @@ test_parse_rate(void **state)
 	}
 }
 
+/* Durations print in the largest exact unit and parse back. */
 static void
 test_format_duration(void **state)
 {
@@ -932,6 +969,7 @@ test_format_duration(void **state)
 	}
 }
 
+/* Sizes print in the largest exact unit and parse back. */
 static void
 test_format_size(void **state)
 {
@@ -967,6 +1005,51 @@ test_format_size(void **state)
 
 /* ---- games ------------------------------------------------------------- */
 
+/* Is every game's key usable: set, distinct, not the menu's own? */
+static int
+keys_usable(const struct config *cfg)
+{
+	u_int	 i, j;
+	char	 k;
+	int	 rc = 0;
+
+	for (i = 0; i < cfg->ngames; i++) {
+		k = cfg->games[i].key;
+		if (k == '\0' || !isalnum((u_char)k)) {
+			print_error("[game:%s] has no usable key\n",
+			    cfg->games[i].id);
+			rc = -1;
+			continue;
+		}
+		if (strchr(CONFIG_RESERVED_KEYS, k) != NULL) {
+			print_error("[game:%s] got reserved key %c\n",
+			    cfg->games[i].id, k);
+			rc = -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (cfg->games[j].key == k) {
+				print_error("[game:%s] and [game:%s] share "
+				    "key %c\n", cfg->games[j].id,
+				    cfg->games[i].id, k);
+				rc = -1;
+			}
+		}
+	}
+	return rc;
+}
+
+/* Check the keys, free the configuration, then fail if they were bad. */
+static void
+assert_keys_usable_free(struct config *cfg)
+{
+	int	 rc = keys_usable(cfg);
+
+	config_free(cfg);
+	if (rc != 0)
+		fail_msg("games without usable, distinct menu keys");
+}
+
+/* A file's [game:*] sections replace the built-in game. */
 static void
 test_game_replaces_builtin(void **state)
 {
@@ -1010,6 +1093,36 @@ test_game_replaces_builtin(void **state)
 	config_free(cfg);
 }
 
+/* CONFIG_MAX_GAMES games fit; the next is an error at its header. */
+static void
+test_game_too_many(void **state)
+{
+	static const char keys[] = "abcdfghijklmnoptuvxyz0123456789s";
+	struct config	*cfg;
+	char		*text, *more, *where;
+	u_int		 i;
+
+	(void)state;
+	assert_int_equal(strlen(keys), CONFIG_MAX_GAMES);
+	text = xstrdup("");
+	for (i = 0; i < CONFIG_MAX_GAMES; i++) {
+		xasprintf(&more, "%s[game:g%u]\ncommand = /bin/g\nkey = %c\n",
+		    text, i, keys[i]);
+		free(text);
+		text = more;
+	}
+	cfg = load_ok(text);
+	assert_int_equal(cfg->ngames, CONFIG_MAX_GAMES);
+	assert_keys_usable_free(cfg);
+	xasprintf(&more, "%s[game:extra]\ncommand = /bin/g\n", text);
+	free(text);
+	xasprintf(&where, "%u:", 3 * CONFIG_MAX_GAMES + 1);
+	refused(more, where);
+	free(where);
+	free(more);
+}
+
+/* Game keys: name, key and rcfile, good and bad. */
 static void
 test_game_keys(void **state)
 {
@@ -1045,20 +1158,32 @@ test_game_keys(void **state)
 	    "3:game:x.rcfile");
 }
 
-/* A game name must be text the menu and the wire can carry. */
+/*
+ * Game text goes on the wire as JSON strings, so it must be UTF-8: the
+ * name, the command's words and env values.
+ */
 static void
-test_game_name_utf8(void **state)
+test_game_text_utf8(void **state)
 {
 	struct config	*cfg;
+	int		 failed = 0;
 
 	(void)state;
-	cfg = load_ok("[game:x]\ncommand = /bin/x\nname = J\xc3\xa9u\n");
+	cfg = load_ok("[game:x]\ncommand = /bin/x -n J\xc3\xa9u\n"
+	    "name = J\xc3\xa9u\nenv = A=J\xc3\xa9u\n");
 	assert_string_equal(cfg->games[0].name, "J\xc3\xa9u");
 	config_free(cfg);
-	refused("[game:x]\ncommand = /bin/x\nname = Caf\xe9\n",
-	    "3:game:x.name");
+	failed += check_refused("[game:x]\ncommand = /bin/x\nname = Caf\xe9\n",
+	    "3:game:x.name", NULL) != 0;
+	failed += check_refused("[game:x]\ncommand = /bin/x -n Caf\xe9 -u %u\n",
+	    "2:game:x.command", NULL) != 0;
+	failed += check_refused("[game:x]\ncommand = /bin/x\nenv = A=Caf\xe9\n",
+	    "3:game:x.env", NULL) != 0;
+	if (failed != 0)
+		fail_msg("%d non-UTF-8 game value(s) accepted", failed);
 }
 
+/* The menu's own keys cannot be a game's key. */
 static void
 test_game_reserved_keys(void **state)
 {
@@ -1083,6 +1208,7 @@ test_game_reserved_keys(void **state)
 		fail_msg("%d reserved key(s) accepted", failed);
 }
 
+/* Two games cannot share a menu key. */
 static void
 test_game_duplicate_keys(void **state)
 {
@@ -1098,28 +1224,7 @@ test_game_duplicate_keys(void **state)
 	free(cause);
 }
 
-/* Is every game's key usable: set, distinct, not the menu's own? */
-static void
-assert_keys_usable(const struct config *cfg)
-{
-	u_int	 i, j;
-	char	 k;
-
-	for (i = 0; i < cfg->ngames; i++) {
-		k = cfg->games[i].key;
-		if (k == '\0' || !isalnum((u_char)k))
-			fail_msg("[game:%s] has no usable key", cfg->games[i].id);
-		if (strchr(CONFIG_RESERVED_KEYS, k) != NULL)
-			fail_msg("[game:%s] got reserved key %c",
-			    cfg->games[i].id, k);
-		for (j = 0; j < i; j++) {
-			if (cfg->games[j].key == k)
-				fail_msg("[game:%s] and [game:%s] share key %c",
-				    cfg->games[j].id, cfg->games[i].id, k);
-		}
-	}
-}
-
+/* Games without a key get distinct, free, unreserved ones. */
 static void
 test_game_auto_keys(void **state)
 {
@@ -1134,25 +1239,27 @@ test_game_auto_keys(void **state)
 	    "[game:qwer]\ncommand = /bin/qwer\n");
 	assert_int_equal(cfg->ngames, 5);
 	assert_int_equal(config_find_game(cfg, "chess")->key, 'c');
-	assert_keys_usable(cfg);
-	config_free(cfg);
+	assert_keys_usable_free(cfg);
 
 	/* An explicit key later in the file is not taken by an earlier game. */
 	cfg = load_ok("[game:zork]\ncommand = /bin/zork\n"
 	    "[game:zap]\ncommand = /bin/zap\nkey = z\n");
 	assert_int_equal(config_find_game(cfg, "zap")->key, 'z');
-	assert_keys_usable(cfg);
-	config_free(cfg);
+	assert_keys_usable_free(cfg);
 }
 
-/* Many games: automatic keys must still be usable, or the file refused. */
+/*
+ * Many games: automatic keys must still be usable, or the file refused.
+ * Here 31 games hold explicit keys and the last one's id offers no free
+ * letter (s and capitals are still free).
+ */
 static void
 test_game_auto_keys_many(void **state)
 {
 	static const char keys[] = "abcdfghijklmnoptuvxyz0123456789";
 	struct config	*cfg;
 	char		*text, *more, *cause;
-	u_int		 i, nokey = UINT_MAX;
+	u_int		 i;
 
 	(void)state;
 	text = xstrdup("");
@@ -1162,7 +1269,6 @@ test_game_auto_keys_many(void **state)
 		free(text);
 		text = more;
 	}
-	/* Its id offers no free letter; s and capitals are still free. */
 	xasprintf(&more, "%s[game:q]\ncommand = /bin/q\n", text);
 	free(text);
 	cfg = load_text(more, &cause);
@@ -1173,20 +1279,36 @@ test_game_auto_keys_many(void **state)
 		return;
 	}
 	assert_int_equal(cfg->ngames, 32);
-	for (i = 0; i < cfg->ngames; i++) {
-		if (cfg->games[i].key == '\0')
-			nokey = i;
-	}
-	if (nokey != UINT_MAX) {
-		print_error("[game:%s] was accepted without a menu key\n",
-		    cfg->games[nokey].id);
-		config_free(cfg);
-		fail_msg("a game without a key");
-	}
-	assert_keys_usable(cfg);
-	config_free(cfg);
+	assert_keys_usable_free(cfg);
 }
 
+/* The most games a file may hold, none with a key: each still gets one. */
+static void
+test_game_auto_keys_max(void **state)
+{
+	struct config	*cfg;
+	char		*text, *more, *cause;
+	u_int		 i;
+
+	(void)state;
+	text = xstrdup("");
+	for (i = 0; i < CONFIG_MAX_GAMES; i++) {
+		xasprintf(&more, "%s[game:g%u]\ncommand = /bin/g\n", text, i);
+		free(text);
+		text = more;
+	}
+	cfg = load_text(text, &cause);
+	free(text);
+	if (cfg == NULL) {
+		assert_non_null(cause);
+		free(cause);
+		return;
+	}
+	assert_int_equal(cfg->ngames, CONFIG_MAX_GAMES);
+	assert_keys_usable_free(cfg);
+}
+
+/* Every game needs a command. */
 static void
 test_game_without_command(void **state)
 {
@@ -1249,6 +1371,7 @@ test_game_empty_section(void **state)
 	free(cause);
 }
 
+/* env lines repeat, in order, up to CONFIG_MAX_ENV. */
 static void
 test_game_env(void **state)
 {
@@ -1295,6 +1418,7 @@ test_game_env(void **state)
 	free(text);
 }
 
+/* Command templates: %u, %h and %% only, absolute program. */
 static void
 test_command_template(void **state)
 {
@@ -1321,6 +1445,7 @@ test_command_template(void **state)
 
 /* ---- expansion --------------------------------------------------------- */
 
+/* The number of words in an argv. */
 static u_int
 argv_count(char **argv)
 {
@@ -1331,6 +1456,7 @@ argv_count(char **argv)
 	return n;
 }
 
+/* Commands split into words before expansion; no shell. */
 static void
 test_expand_command(void **state)
 {
@@ -1419,6 +1545,7 @@ test_expand_command(void **state)
 	free(more);
 }
 
+/* Template expansion of %u, %h and %%. */
 static void
 test_expand(void **state)
 {
@@ -1443,6 +1570,7 @@ test_expand(void **state)
 
 /* ---- derived values and printing --------------------------------------- */
 
+/* The connection limit is the smaller of the two. */
 static void
 test_max_connections(void **state)
 {
@@ -1508,6 +1636,7 @@ printed_line(const char *out, const char *section, const char *key)
 	return NULL;
 }
 
+/* Keys not built yet are marked in the printed configuration. */
 static void
 test_print_not_in_effect(void **state)
 {
@@ -1541,7 +1670,8 @@ test_print_not_in_effect(void **state)
 	out = print_config(cfg);
 	assert_non_null(strstr(out, "not yet in effect"));
 	for (i = 0; i < nitems(in_effect); i++) {
-		line = printed_line(out, in_effect[i].section, in_effect[i].key);
+		line = printed_line(out, in_effect[i].section,
+		    in_effect[i].key);
 		if (line == NULL)
 			fail_msg("%s.%s not printed", in_effect[i].section,
 			    in_effect[i].key);
@@ -1551,7 +1681,8 @@ test_print_not_in_effect(void **state)
 		free(line);
 	}
 	for (i = 0; i < nitems(not_built); i++) {
-		line = printed_line(out, not_built[i].section, not_built[i].key);
+		line = printed_line(out, not_built[i].section,
+		    not_built[i].key);
 		if (line == NULL)
 			fail_msg("%s.%s not printed", not_built[i].section,
 			    not_built[i].key);
@@ -1625,7 +1756,7 @@ test_shipped_file(void **state)
 		free(path);
 		skip();
 	}
-	cfg = config_load(path, &cause);
+	cfg = config_load(path, 0, &cause);
 	if (cfg == NULL) {
 		print_error("%s\n", cause);
 		free(cause);
@@ -1643,6 +1774,7 @@ test_shipped_file(void **state)
 	config_free(cfg);
 }
 
+/* Run every test in this file. */
 int
 main(void)
 {
@@ -1662,6 +1794,7 @@ main(void)
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_error_says_accepted_form),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_line_long_but_fits),
 		cmocka_unit_test(test_parse_duration),
@@ -1670,12 +1803,14 @@ main(void)
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_format_size),
 		cmocka_unit_test(test_game_replaces_builtin),
+		cmocka_unit_test(test_game_too_many),
 		cmocka_unit_test(test_game_keys),
-		cmocka_unit_test(test_game_name_utf8),
+		cmocka_unit_test(test_game_text_utf8),
 		cmocka_unit_test(test_game_reserved_keys),
 		cmocka_unit_test(test_game_duplicate_keys),
 		cmocka_unit_test(test_game_auto_keys),
 		cmocka_unit_test(test_game_auto_keys_many),
+		cmocka_unit_test(test_game_auto_keys_max),
 		cmocka_unit_test(test_game_without_command),
 		cmocka_unit_test(test_game_without_command_line),
 		cmocka_unit_test(test_game_duplicate_key_line),

@@ -20,6 +20,7 @@
 
 /* ---- pool -------------------------------------------------------------- */
 
+/* A new pool is empty with the given bound. */
 static void
 test_pool_init(void **state)
 {
@@ -34,6 +35,7 @@ test_pool_init(void **state)
 	assert_int_equal(p.refused, 0);
 }
 
+/* Slots are granted up to the bound, then refused and counted. */
 static void
 test_pool_admit_to_max(void **state)
 {
@@ -53,6 +55,7 @@ test_pool_admit_to_max(void **state)
 	assert_int_equal(p.refused, 2);
 }
 
+/* A released slot can be taken again. */
 static void
 test_pool_release(void **state)
 {
@@ -79,6 +82,7 @@ test_pool_release(void **state)
 	assert_int_equal(p.refused, 2);
 }
 
+/* A pool of zero admits nobody. */
 static void
 test_pool_zero(void **state)
 {
@@ -91,6 +95,7 @@ test_pool_zero(void **state)
 	assert_int_equal(p.refused, 1);
 }
 
+/* Shrinking keeps held slots and refuses until below the bound. */
 static void
 test_pool_resize_down(void **state)
 {
@@ -121,6 +126,7 @@ test_pool_resize_down(void **state)
 	assert_int_equal(p.refused, 3);
 }
 
+/* Growing admits more at once; shrinking to zero admits none. */
 static void
 test_pool_resize_up(void **state)
 {
@@ -173,6 +179,7 @@ test_pool_release_empty(void **state)
 
 /* ---- leases ------------------------------------------------------------ */
 
+/* Release every live lease. */
 static void
 free_leases(struct leases *ls)
 {
@@ -181,6 +188,7 @@ free_leases(struct leases *ls)
 	assert_int_equal(ls->count, 0);
 }
 
+/* A lease id is l- and 16 lowercase hex digits. */
 static void
 assert_lease_id(const char *id)
 {
@@ -195,6 +203,7 @@ assert_lease_id(const char *id)
 	}
 }
 
+/* A lease records its user, game, client and start, in copies. */
 static void
 test_lease_acquire(void **state)
 {
@@ -226,6 +235,7 @@ test_lease_acquire(void **state)
 	free_leases(&ls);
 }
 
+/* One live lease per user per game; other pairs are fine. */
 static void
 test_lease_one_per_user_game(void **state)
 {
@@ -265,6 +275,7 @@ test_lease_one_per_user_game(void **state)
 	free_leases(&ls);
 }
 
+/* Released leases are gone, and the user may play again. */
 static void
 test_lease_release(void **state)
 {
@@ -309,6 +320,7 @@ test_lease_release(void **state)
 	assert_int_equal(lease_count_game(&ls, "nethack"), 0);
 }
 
+/* Leases are found by id and by user and game. */
 static void
 test_lease_find(void **state)
 {
@@ -345,12 +357,14 @@ test_lease_find(void **state)
 	free_leases(&ls);
 }
 
+/* qsort comparison of two strings. */
 static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Lease ids do not repeat. */
 static void
 test_lease_ids_unique(void **state)
 {
@@ -403,6 +417,7 @@ test_lease_release_not_live(void **state)
 	free_leases(&other);
 }
 
+/* Run every test in this file. */
 int
 main(void)
 {

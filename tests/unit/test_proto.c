@@ -86,6 +86,7 @@ static const struct sample samples[] = {
 	  PROTO_FROM_BROKER, MSG_BYE, { NULL } },
 };
 
+/* A direction, for messages. */
 static const char *
 dir_name(enum proto_dir dir)
 {
@@ -99,12 +100,14 @@ dir_name(enum proto_dir dir)
  */
 static u_int	nfailed;
 
+/* Start counting failed cases. */
 static void
 checks_start(void)
 {
 	nfailed = 0;
 }
 
+/* Fail the test if any case failed. */
 static void
 checks_done(void)
 {
@@ -134,6 +137,7 @@ check_ok_len(const char *json, size_t len, enum proto_dir dir,
 	free(cause);
 }
 
+/* Text that must be accepted as message type want. */
 static void
 check_ok(const char *json, enum proto_dir dir, enum proto_msg want)
 {
@@ -164,6 +168,7 @@ check_bad_len(const char *json, size_t len, enum proto_dir dir)
 	free(cause);
 }
 
+/* Text that must be rejected with a cause. */
 static void
 check_bad(const char *json, enum proto_dir dir)
 {
@@ -186,6 +191,7 @@ check_tree(const json_t *root, enum proto_dir dir, int ok,
 	free(s);
 }
 
+/* Is key one of the sample's optional fields? */
 static int
 is_optional(const struct sample *sm, const char *key)
 {
@@ -221,6 +227,7 @@ alt_value(u_int i)
 	return NULL;
 }
 
+/* Are two JSON values of the same kind? */
 static int
 same_kind(const json_t *a, const json_t *b)
 {
@@ -315,6 +322,7 @@ sample_with(enum proto_msg msg, const char *key, json_t *v)
 	return root;
 }
 
+/* The direction a message type travels in. */
 static enum proto_dir
 msg_dir(enum proto_msg msg)
 {
@@ -366,6 +374,7 @@ str_of(size_t n, char c)
 
 /* ---- frame header ------------------------------------------------------ */
 
+/* Headers encode big-endian and decode to the same length and type. */
 static void
 test_header_round_trip(void **state)
 {
@@ -407,6 +416,7 @@ test_header_round_trip(void **state)
 	assert_int_equal(len, 256);
 }
 
+/* A zero-length frame is refused. */
 static void
 test_header_zero_length(void **state)
 {
@@ -422,6 +432,7 @@ test_header_zero_length(void **state)
 	assert_true(*cause != '\0');
 }
 
+/* A frame longer than the max is refused. */
 static void
 test_header_too_long(void **state)
 {
@@ -459,6 +470,7 @@ test_header_too_long(void **state)
 	assert_non_null(cause);
 }
 
+/* A frame of an unknown type is refused. */
 static void
 test_header_unknown_type(void **state)
 {
@@ -481,6 +493,7 @@ test_header_unknown_type(void **state)
 
 /* ---- messages ---------------------------------------------------------- */
 
+/* Every message type is accepted in its own direction. */
 static void
 test_parse_valid(void **state)
 {
@@ -523,6 +536,7 @@ test_parse_valid(void **state)
 	checks_done();
 }
 
+/* Message names match the wire types. */
 static void
 test_parse_msg_names(void **state)
 {
@@ -540,6 +554,7 @@ test_parse_msg_names(void **state)
 	}
 }
 
+/* Every field: missing, of another kind, or beside an unknown one. */
 static void
 test_parse_mutations(void **state)
 {
@@ -558,6 +573,7 @@ test_parse_mutations(void **state)
 	checks_done();
 }
 
+/* A message is refused in the other direction. */
 static void
 test_parse_wrong_direction(void **state)
 {
@@ -572,6 +588,7 @@ test_parse_wrong_direction(void **state)
 	checks_done();
 }
 
+/* Bytes that are not exactly one JSON value are refused. */
 static void
 test_parse_invalid_json(void **state)
 {
@@ -609,6 +626,7 @@ test_parse_invalid_json(void **state)
 	checks_done();
 }
 
+/* A message must be an object. */
 static void
 test_parse_not_object(void **state)
 {
@@ -631,6 +649,7 @@ test_parse_not_object(void **state)
 	checks_done();
 }
 
+/* A missing, non-string or unknown type is refused. */
 static void
 test_parse_bad_type(void **state)
 {
@@ -661,6 +680,7 @@ test_parse_bad_type(void **state)
 	checks_done();
 }
 
+/* Unknown fields are refused, at every level. */
 static void
 test_parse_unknown_field(void **state)
 {
@@ -699,6 +719,7 @@ test_parse_unknown_field(void **state)
 	checks_done();
 }
 
+/* Duplicate keys are refused, at every level. */
 static void
 test_parse_duplicate_keys(void **state)
 {
@@ -706,8 +727,8 @@ test_parse_duplicate_keys(void **state)
 	checks_start();
 	check_bad("{\"type\":\"play\",\"game\":\"nethack\",\"game\":\"crawl\","
 	    "\"cols\":80,\"rows\":24}", PROTO_TO_BROKER);
-	check_bad("{\"type\":\"play\",\"game\":\"nethack\",\"game\":\"nethack\","
-	    "\"cols\":80,\"rows\":24}", PROTO_TO_BROKER);
+	check_bad("{\"type\":\"play\",\"game\":\"nethack\","
+	    "\"game\":\"nethack\",\"cols\":80,\"rows\":24}", PROTO_TO_BROKER);
 	check_bad("{\"type\":\"goodbye\",\"type\":\"goodbye\"}",
 	    PROTO_TO_BROKER);
 	check_bad("{\"type\":\"check\",\"type\":\"reload\"}", PROTO_TO_BROKER);
@@ -722,6 +743,7 @@ test_parse_duplicate_keys(void **state)
 	checks_done();
 }
 
+/* Integers out of range, or not integers, are refused. */
 static void
 test_parse_integers(void **state)
 {
@@ -806,6 +828,7 @@ test_parse_integers(void **state)
 	checks_done();
 }
 
+/* Strings empty where required, or too long, are refused. */
 static void
 test_parse_lengths(void **state)
 {
@@ -854,6 +877,7 @@ test_parse_lengths(void **state)
 	checks_done();
 }
 
+/* Strings with characters their class forbids are refused. */
 static void
 test_parse_characters(void **state)
 {
@@ -912,6 +936,7 @@ test_parse_c1_controls(void **state)
 	checks_done();
 }
 
+/* NUL inside a string is refused, even in free-form fields. */
 static void
 test_parse_nul(void **state)
 {
@@ -941,6 +966,7 @@ test_parse_nul(void **state)
 	checks_done();
 }
 
+/* Lease argv, env and rlimits are checked element by element. */
 static void
 test_parse_lease_arrays(void **state)
 {
@@ -1000,6 +1026,7 @@ test_parse_lease_arrays(void **state)
 	checks_done();
 }
 
+/* Ticket games and health components are checked inside. */
 static void
 test_parse_ticket_games(void **state)
 {
@@ -1059,6 +1086,7 @@ test_parse_ticket_games(void **state)
 	checks_done();
 }
 
+/* The cause names the offending field. */
 static void
 test_parse_cause_names_field(void **state)
 {
@@ -1087,6 +1115,7 @@ test_parse_cause_names_field(void **state)
 
 /* ---- blocking reads and writes ----------------------------------------- */
 
+/* Milliseconds since t0 on the monotonic clock. */
 static int
 ms_since(const struct timespec *t0)
 {
@@ -1097,12 +1126,14 @@ ms_since(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+/* A connected pair of stream sockets. */
 static void
 make_pair(int sv[2])
 {
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 }
 
+/* Write all of buf or fail the test. */
 static void
 write_all(int fd, const void *buf, size_t len)
 {
@@ -1119,6 +1150,7 @@ write_all(int fd, const void *buf, size_t len)
 	}
 }
 
+/* Messages written come back read, one frame at a time. */
 static void
 test_io_round_trip(void **state)
 {
@@ -1163,6 +1195,7 @@ test_io_round_trip(void **state)
 	close(sv[1]);
 }
 
+/* A written frame is header plus compact JSON, as proto_pack makes. */
 static void
 test_io_wire_format(void **state)
 {
@@ -1202,6 +1235,7 @@ test_io_wire_format(void **state)
 	close(sv[1]);
 }
 
+/* A frame dribbled out byte by byte is read whole. */
 static void
 test_io_slow_writer(void **state)
 {
@@ -1242,6 +1276,7 @@ test_io_slow_writer(void **state)
 	close(sv[1]);
 }
 
+/* Reading gives up after the timeout, header or not. */
 static void
 test_io_timeout(void **state)
 {
@@ -1286,6 +1321,7 @@ test_io_timeout(void **state)
 	close(sv[1]);
 }
 
+/* A closed peer is an error for reads and writes. */
 static void
 test_io_closed_peer(void **state)
 {
@@ -1352,6 +1388,7 @@ test_io_closed_peer(void **state)
 	signal(SIGPIPE, old);
 }
 
+/* Bad frames are refused, oversized ones from the header alone. */
 static void
 test_io_bad_frames(void **state)
 {
@@ -1440,6 +1477,7 @@ test_io_bad_frames(void **state)
 	close(sv[1]);
 }
 
+/* Run every test in this file. */
 int
 main(void)
 {

@@ -44,6 +44,7 @@ struct job_arg {
 	int		 run_done_at_release;
 };
 
+/* Close the gate and zero the counters. */
 static void
 reset_globals(void)
 {
@@ -55,6 +56,7 @@ reset_globals(void)
 	g_main = pthread_self();
 }
 
+/* Let every blocked job return. */
 static void
 open_gate(void)
 {
@@ -64,6 +66,7 @@ open_gate(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* A job's work: count itself running, and wait for the gate if asked. */
 static void
 job_run(void *arg)
 {
@@ -83,6 +86,7 @@ job_run(void *arg)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* A job's answer: record how and on which thread. */
 static void
 job_done(void *arg, int timed_out)
 {
@@ -97,6 +101,7 @@ job_done(void *arg, int timed_out)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* A job's release: record that the pool let go. */
 static void
 job_release(void *arg)
 {
@@ -120,6 +125,7 @@ locked_int(const int *p)
 	return v;
 }
 
+/* How many jobs are inside run() now. */
 static u_int
 locked_running(void)
 {
@@ -162,6 +168,7 @@ struct many {
 	u_int		 n;
 };
 
+/* Has the job been answered? */
 static int
 pred_done(void *arg)
 {
@@ -170,6 +177,7 @@ pred_done(void *arg)
 	return locked_int(&a->done_calls) > 0;
 }
 
+/* Has the job started? */
 static int
 pred_ran(void *arg)
 {
@@ -178,6 +186,7 @@ pred_ran(void *arg)
 	return locked_int(&a->ran);
 }
 
+/* Has the job been released? */
 static int
 pred_released(void *arg)
 {
@@ -186,6 +195,7 @@ pred_released(void *arg)
 	return locked_int(&a->release_calls) > 0;
 }
 
+/* Have all the jobs been answered? */
 static int
 pred_all_done(void *arg)
 {
@@ -199,12 +209,14 @@ pred_all_done(void *arg)
 	return 1;
 }
 
+/* Are at least *arg jobs running? */
 static int
 pred_running(void *arg)
 {
 	return locked_running() >= *(u_int *)arg;
 }
 
+/* One integer field of workers_status. */
 static json_int_t
 status_int(struct workers *w, const char *key)
 {
@@ -223,6 +235,7 @@ status_int(struct workers *w, const char *key)
 	return n;
 }
 
+/* Have all worker threads gone? */
 static int
 pred_no_threads(void *arg)
 {
@@ -241,12 +254,13 @@ finish_pool(struct event_base *base, struct workers *w)
 
 /* ---- tests ------------------------------------------------------------- */
 
+/* A job runs off the loop thread; done follows on it. */
 static void
 test_run_and_done(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a;
+	static struct job_arg	 a;
 
 	(void)state;
 	reset_globals();
@@ -275,6 +289,7 @@ test_run_and_done(void **state)
 	finish_pool(base, w);
 }
 
+/* Many jobs: each answered once, never more threads than the pool. */
 static void
 test_many_jobs(void **state)
 {
@@ -313,12 +328,13 @@ test_many_jobs(void **state)
 	free(a);
 }
 
+/* A full queue turns jobs away. */
 static void
 test_queue_bound(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a[5];
+	static struct job_arg	 a[5];
 	struct many		 m;
 	u_int			 i;
 
@@ -367,12 +383,13 @@ test_queue_bound(void **state)
 	finish_pool(base, w);
 }
 
+/* No more jobs run at once than pool_size. */
 static void
 test_pool_size_bounds_threads(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a[8];
+	static struct job_arg	 a[8];
 	struct many		 m;
 	u_int			 i, three = 3;
 
@@ -418,7 +435,7 @@ test_pool_fills_after_idle(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 warm[2], a[4];
+	static struct job_arg	 warm[2], a[4];
 	struct many		 m;
 	u_int			 i, two = 2, four = 4;
 	int			 rc;
@@ -468,12 +485,13 @@ test_pool_fills_after_idle(void **state)
 	assert_int_equal(rc, 0);
 }
 
+/* A job past worker_timeout is answered at once, released later. */
 static void
 test_timeout_running(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a;
+	static struct job_arg	 a;
 	const char		*why = NULL;
 	int64_t			 start;
 
@@ -519,12 +537,13 @@ test_timeout_running(void **state)
 	finish_pool(base, w);
 }
 
+/* A job that times out in the queue never runs. */
 static void
 test_timeout_queued(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a[2];
+	static struct job_arg	 a[2];
 	struct many		 m;
 
 	(void)state;
@@ -562,12 +581,13 @@ test_timeout_queued(void **state)
 	finish_pool(base, w);
 }
 
+/* Every thread stuck past its timeout is unhealthy. */
 static void
 test_health_stuck(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a[2];
+	static struct job_arg	 a[2];
 	struct many		 m;
 	const char		*why;
 
@@ -603,12 +623,13 @@ test_health_stuck(void **state)
 	finish_pool(base, w);
 }
 
+/* A queue nine-tenths full is degraded. */
 static void
 test_health_queue(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a[11];
+	static struct job_arg	 a[11];
 	struct many		 m;
 	const char		*why;
 	u_int			 i;
@@ -648,6 +669,7 @@ test_health_queue(void **state)
 	finish_pool(base, w);
 }
 
+/* The status JSON carries every figure. */
 static void
 test_status_fields(void **state)
 {
@@ -656,7 +678,7 @@ test_status_fields(void **state)
 	    "timed_out_total", "rejected_total" };
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a;
+	static struct job_arg	 a;
 	json_t			*st;
 	u_int			 i;
 
@@ -701,6 +723,19 @@ test_status_fields(void **state)
 	finish_pool(base, w);
 }
 
+/*
+ * After every test, even a failed one, let blocked jobs return: their
+ * arguments are static, so a thread left behind touches nothing freed.
+ */
+static int
+teardown_gate(void **state)
+{
+	(void)state;
+	open_gate();
+	return 0;
+}
+
+/* Open the gate after a while, from another thread. */
 static void *
 open_gate_later(void *arg)
 {
@@ -710,12 +745,13 @@ open_gate_later(void *arg)
 	return NULL;
 }
 
+/* Shutdown answers queued jobs as timed out and waits for running ones. */
 static void
 test_shutdown(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a[3], late;
+	static struct job_arg	 a[3], late;
 	pthread_t		 t;
 	int64_t			 start, took;
 	u_int			 i;
@@ -766,12 +802,13 @@ test_shutdown(void **state)
 	event_base_free(base);
 }
 
+/* Shutdown gives up on a stuck job after its timeout. */
 static void
 test_shutdown_stuck(void **state)
 {
 	struct event_base	*base;
 	struct workers		*w;
-	struct job_arg		 a;
+	static struct job_arg	 a;
 	int64_t			 start, took;
 
 	(void)state;
@@ -817,23 +854,26 @@ test_free_unused(void **state)
 	event_base_free(base);
 }
 
+/* Run every test in this file. */
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_run_and_done),
-		cmocka_unit_test(test_many_jobs),
-		cmocka_unit_test(test_queue_bound),
-		cmocka_unit_test(test_pool_size_bounds_threads),
-		cmocka_unit_test(test_pool_fills_after_idle),
-		cmocka_unit_test(test_timeout_running),
-		cmocka_unit_test(test_timeout_queued),
-		cmocka_unit_test(test_health_stuck),
-		cmocka_unit_test(test_health_queue),
-		cmocka_unit_test(test_status_fields),
-		cmocka_unit_test(test_shutdown),
-		cmocka_unit_test(test_shutdown_stuck),
-		cmocka_unit_test(test_free_unused),
+		cmocka_unit_test_teardown(test_run_and_done, teardown_gate),
+		cmocka_unit_test_teardown(test_many_jobs, teardown_gate),
+		cmocka_unit_test_teardown(test_queue_bound, teardown_gate),
+		cmocka_unit_test_teardown(test_pool_size_bounds_threads,
+		    teardown_gate),
+		cmocka_unit_test_teardown(test_pool_fills_after_idle,
+		    teardown_gate),
+		cmocka_unit_test_teardown(test_timeout_running, teardown_gate),
+		cmocka_unit_test_teardown(test_timeout_queued, teardown_gate),
+		cmocka_unit_test_teardown(test_health_stuck, teardown_gate),
+		cmocka_unit_test_teardown(test_health_queue, teardown_gate),
+		cmocka_unit_test_teardown(test_status_fields, teardown_gate),
+		cmocka_unit_test_teardown(test_shutdown, teardown_gate),
+		cmocka_unit_test_teardown(test_shutdown_stuck, teardown_gate),
+		cmocka_unit_test_teardown(test_free_unused, teardown_gate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

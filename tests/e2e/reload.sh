@@ -1,0 +1,66 @@
+#!/bin/bash
+# SIGHUP reloads the configuration: live sessions keep their tickets, new
+# bounds and games apply to what comes next, a bad file changes nothing.
+. "$DG_SRCDIR/tests/e2e/lib.sh"
+e2e_init reload
+e2e_config "[connection_pool]
+max_connections = 1"
+e2e_broker_start
+e2e_user 1
+e2e_user 2
+e2e_user 3
+e2e_sshd_start
+
+e2e_ssh_term a "$U1"
+e2e_expect_screen "first player in" a 'Your choice'
+ticket=$(e2e_status | jq -r '.sessions[0].ticket')
+out=$(e2e_ssh "$U2" "-tt" 2>&1)
+e2e_match "pool of one is full" "$out" 'DungeonGate is full \(1 player online\)'
+
+# A bigger pool and a second game.
+e2e_config "[connection_pool]
+max_connections = 2
+[game:nethack]
+name = NetHack 3.6
+key = p
+command = /usr/games/nethack -u %u
+rcfile = .nethackrc
+env = NETHACKOPTIONS=@%h/.nethackrc
+[game:clock]
+name = The Clock
+key = c
+command = /bin/date"
+kill -HUP "$BROKER_PID"
+e2e_ok "reload logged" e2e_wait 5 grep -q 'msg="configuration reloaded"' "$T/broker.log"
+e2e_eq "live session kept its ticket" "$(e2e_status | jq -r '.sessions[0].ticket')" "$ticket"
+e2e_eq "new bound in force" "$(e2e_status | jq .connection_pool.max)" 2
+e2e_ssh_term b "$U2"
+e2e_expect_screen "second player admitted" b 'Your choice'
+e2e_expect_screen "new game on a new menu" b 'c\) The Clock'
+e2e_keys b c
+e2e_ok "new game runs and exits" e2e_wait 10 \
+    grep -q "msg=\"game ended\" user=$U2 .*game=clock reason=exit status=0" "$T/broker.log"
+e2e_expect_screen "and the player is back at the menu" b 'Your choice'
+
+# A bad file: logged, and the running configuration stays.
+e2e_config "[connection_pool]
+max_connections = lots"
+kill -HUP "$BROKER_PID"
+e2e_ok "bad reload logged with file:line:key" e2e_wait 5 \
+    grep -Eq 'reload failed; keeping the running configuration.*dg.ini:[0-9]+:connection_pool.max_connections' "$T/broker.log"
+e2e_eq "bound unchanged after a bad reload" "$(e2e_status 2>/dev/null | jq .connection_pool.max)" 2
+e2e_ok "broker alive" kill -0 "$BROKER_PID"
+out=$("$BROKER" --check -f "$CONF" 2>&1); rc=$?
+e2e_match "--check names the file's errors" "$out" "dg.ini:[0-9]+:connection_pool.max_connections: bad value"
+e2e_match "--check reports the bad file" "$out" "^config: degraded \($CONF has errors; a reload or restart would fail\)$"
+e2e_eq "--check exits 1 for a bad file" "$rc" 1
+
+# A lower bound keeps who is in and refuses who comes next.
+e2e_config "[connection_pool]
+max_connections = 1"
+kill -HUP "$BROKER_PID"
+e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.max)\" = 1 ]"
+e2e_eq "both sessions kept" "$(e2e_active)" 2
+out=$(e2e_ssh "$U3" "-tt" 2>&1)
+e2e_match "newcomer refused under the lower bound" "$out" 'DungeonGate is full \(2 players online\)'
+e2e_done
