@@ -9,6 +9,7 @@
 # Needs root (it creates users and runs sshd), DG_BUILDDIR and DG_SRCDIR.
 
 set -u
+. "$DG_SRCDIR/tests/common.sh"
 
 E2E_FAILED=0
 E2E_PIDS=""
@@ -169,32 +170,10 @@ e2e_port() {
 # Start a private sshd on 127.0.0.1 with the project's drop-in.
 e2e_sshd_start() {
 	PORT=$(e2e_port)
-	mkdir -p /run/sshd
-	chmod 755 /run/sshd
-	ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/host_key" || e2e_die "host key"
-	cat > "$T/sshd/sshd_config" <<CFG
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/sshd/host_key
-PidFile $T/sshd/sshd.pid
-AuthorizedKeysFile $T/authorized_keys/%u
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-UsePAM no
-StrictModes no
-AcceptEnv LANG LC_*
-LogLevel VERBOSE
-Subsystem sftp /usr/lib/openssh/sftp-server
-SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS
-CFG
-	# The shipped drop-in, pointed at this test's group and binary.
-	sed -e "s/^Match Group dgplayers/Match Group $E2E_GROUP/" \
-	    -e "s|ForceCommand /usr/bin/dg-session|ForceCommand $T/bin/dg-session -f $CONF|" \
-	    "$DG_SRCDIR/sshd_config.d/dungeongate.conf" >> "$T/sshd/sshd_config"
-	grep -q "Match Group $E2E_GROUP" "$T/sshd/sshd_config" ||
-	    e2e_die "drop-in did not adapt"
-	/usr/sbin/sshd -t -f "$T/sshd/sshd_config" || e2e_die "sshd -t"
+	dg_sshd_config "$T/sshd" "$PORT" "$E2E_GROUP" "$T/bin/dg-session -f $CONF" \
+	    "$T/authorized_keys/%u" \
+	    "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" ||
+	    e2e_die "sshd configuration"
 	/usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" >>"$T/sshd.log" 2>&1 &
 	SSHD_PID=$!
 	E2E_PIDS="$E2E_PIDS $SSHD_PID"

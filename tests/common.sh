@@ -1,0 +1,55 @@
+# Shared by the quick start, the test runner and the end-to-end harness.
+
+# What building and testing DungeonGate needs from Debian 12.
+DG_PACKAGES="build-essential autoconf automake pkg-config
+	libevent-dev libjansson-dev libcurl4-openssl-dev libinih-dev libcmocka-dev
+	openssh-server openssh-client nethack-console tmux jq procps passwd"
+
+# Install the packages (as root, without questions).
+dg_install_deps() {
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $DG_PACKAGES
+}
+
+# Bootstrap autotools in the source tree if it has not been done.
+dg_bootstrap() {
+	local src=$1
+	if [ ! -x "$src/configure" ] || [ "$src/configure.ac" -nt "$src/configure" ] ||
+	    [ "$src/Makefile.am" -nt "$src/Makefile.in" ]; then
+		(cd "$src" && autoreconf -fi)
+	fi
+}
+
+# Write a private sshd's configuration: dg_sshd_config DIR PORT GROUP
+# SESSION-COMMAND AUTHORIZED-KEYS-PATTERN [EXTRA LINES]. Players in GROUP
+# get the shipped drop-in, with ForceCommand pointed at SESSION-COMMAND.
+dg_sshd_config() {
+	local dir=$1 port=$2 group=$3 session=$4 keys=$5 extra=${6:-}
+	mkdir -p /run/sshd "$dir"
+	chmod 755 /run/sshd
+	[ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+	cat > "$dir/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+UsePAM no
+StrictModes no
+AcceptEnv LANG LC_*
+LogLevel VERBOSE
+Subsystem sftp /usr/lib/openssh/sftp-server
+$extra
+CFG
+	sed -e "s/^Match Group dgplayers\$/Match Group $group/" \
+	    -e "s|ForceCommand /usr/bin/dg-session\$|ForceCommand $session|" \
+	    "$DG_SRCDIR/sshd_config.d/dungeongate.conf" >> "$dir/sshd_config"
+	grep -q "^Match Group $group\$" "$dir/sshd_config" &&
+	    grep -q "ForceCommand $session\$" "$dir/sshd_config" &&
+	    /usr/sbin/sshd -t -f "$dir/sshd_config"
+}

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Install what DungeonGate needs, build it, and run every test: the unit
+# and end-to-end suites under ASan+UBSan, then `make distcheck` (which
+# runs them again on a plain build of the release tarball). Run as root
+# on Debian 12: the end-to-end tests create users and run their own sshd.
+set -eu
+DG_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+export DG_SRCDIR
+. "$DG_SRCDIR/tests/common.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run-all.sh: run as root (the tests create users and start sshd)" >&2
+	exit 1
+fi
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== installing packages"
+dg_install_deps
+dg_bootstrap "$DG_SRCDIR"
+
+build=${DG_BUILD:-$DG_SRCDIR/build}
+echo "== sanitizer build and tests in $build/asan"
+rm -rf "$build/asan"
+mkdir -p "$build/asan"
+cd "$build/asan"
+"$DG_SRCDIR/configure" -q --enable-debug --enable-sanitizers
+make -j"$jobs"
+if ! make -j"$jobs" check; then
+	cat test-suite.log
+	exit 1
+fi
+
+echo "== make distcheck in $build/dist"
+rm -rf "$build/dist"
+mkdir -p "$build/dist"
+cd "$build/dist"
+"$DG_SRCDIR/configure" -q --enable-debug
+if ! make -j"$jobs" distcheck; then
+	find . -name test-suite.log -exec cat {} +
+	exit 1
+fi
+echo "== all tests passed"
