@@ -63,4 +63,19 @@ e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.m
 e2e_eq "both sessions kept" "$(e2e_active)" 2
 out=$(e2e_ssh "$U3" "-tt" 2>&1)
 e2e_match "newcomer refused under the lower bound" "$out" 'DungeonGate is full \(2 players online\)'
+
+# The broker stops: the menu player is told; a running game goes on.
+e2e_keys b p
+e2e_wait_screen b 'Shall I pick' 20 || e2e_fail "NetHack did not start"
+nh=$(ps -o pid=,comm= -u "$U2" | awk '$2 ~ /^nethack/ {print $1; exit}')
+e2e_broker_stop
+e2e_eq "broker stops cleanly" "$BROKER_STATUS" 0
+e2e_expect_screen "menu player told of the shutdown" a \
+    'DungeonGate is shutting down; please reconnect in a moment'
+e2e_ok "the game outlives the broker" kill -0 "$nh"
+e2e_keys b n
+e2e_expect_screen "the game still answers keys" b 'Pick a role or profession' 10
+e2e_keys b q
+e2e_expect_screen "when it ends, the player is told why" b \
+    'DungeonGate restarted while you played; please reconnect\.' 15
 e2e_done
