@@ -599,6 +599,11 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 {
 	char	*message;
 
+	if (type == MSG_GOODBYE && (c->state == CLIENT_SESSION ||
+	    c->state == CLIENT_ADMIN)) {
+		client_drop(c);
+		return;
+	}
 	switch (c->state) {
 	case CLIENT_NEW:
 		if (type != MSG_HELLO)
@@ -622,9 +627,6 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 			return;
 		case MSG_KEEPALIVE:
 			client_keepalive(c, msg);
-			return;
-		case MSG_GOODBYE:
-			client_drop(c);
 			return;
 		default:
 			break;
@@ -659,9 +661,6 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 			else
 				broker_reload(c->broker, c);
 			return;
-		case MSG_GOODBYE:
-			client_drop(c);
-			return;
 		default:
 			break;
 		}
@@ -681,49 +680,27 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	struct client	*c = arg;
 	struct broker	*b = c->broker;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	uint8_t		 hdr[PROTO_HEADER_SIZE], type;
-	uint32_t	 len;
-	const char	*why;
-	char		*cause, *message;
-	u_char		*payload;
 	json_t		*msg;
-	enum proto_msg	 mtype;
+	enum proto_msg	 type;
+	char		*cause;
+	int		 rc;
 
-	while (evbuffer_get_length(in) >= PROTO_HEADER_SIZE) {
-		if (c->dead || c->state == CLIENT_CLOSING || c->hello != NULL)
+	while (!c->dead && c->state != CLIENT_CLOSING && c->hello == NULL) {
+		rc = proto_next(in, PROTO_MAX_TO_BROKER, PROTO_TO_BROKER, &msg,
+		    &type, &cause);
+		if (rc == 0)
 			return;
-		evbuffer_copyout(in, hdr, sizeof hdr);
-		if (proto_header_decode(hdr, PROTO_MAX_TO_BROKER, &type, &len,
-		    &why) != 0) {
+		if (rc < 0) {
 			b->bad_frames++;
-			log_warn("bad frame", "client=%u uid=%lu pid=%ld "
-			    "error=%s", c->id, (u_long)c->uid, (long)c->pid,
-			    log_quote(why));
-			if (len > PROTO_MAX_TO_BROKER)
-				xasprintf(&message, "bad frame: %s (%u bytes; at "
-				    "most %d)", why, len, PROTO_MAX_TO_BROKER);
-			else
-				xasprintf(&message, "bad frame: %s", why);
-			client_close(c, "error", REASON_BAD_FRAME, message);
-			free(message);
-			return;
-		}
-		if (evbuffer_get_length(in) < PROTO_HEADER_SIZE + len)
-			return;
-		payload = evbuffer_pullup(in, PROTO_HEADER_SIZE + len);
-		if (proto_parse(payload + PROTO_HEADER_SIZE, len,
-		    PROTO_TO_BROKER, &msg, &mtype, &cause) != 0) {
-			evbuffer_drain(in, PROTO_HEADER_SIZE + len);
-			b->bad_frames++;
-			log_warn("bad message", "client=%u uid=%lu pid=%ld "
-			    "error=%s", c->id, (u_long)c->uid, (long)c->pid,
-			    log_quote(cause));
-			client_close(c, "error", REASON_BAD_MESSAGE, cause);
+			log_warn(rc == -1 ? "bad frame" : "bad message",
+			    "client=%u uid=%lu pid=%ld error=%s", c->id,
+			    (u_long)c->uid, (long)c->pid, log_quote(cause));
+			client_close(c, "error", rc == -1 ? REASON_BAD_FRAME :
+			    REASON_BAD_MESSAGE, cause);
 			free(cause);
 			return;
 		}
-		evbuffer_drain(in, PROTO_HEADER_SIZE + len);
-		client_dispatch(c, mtype, msg);
+		client_dispatch(c, type, msg);
 		json_decref(msg);
 	}
 }

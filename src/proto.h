@@ -74,4 +74,9 @@ int		 proto_write(int, const json_t *, char **);
 int		 proto_read(int, int, size_t, enum proto_dir, json_t **,
 		     enum proto_msg *, char **);
 
+/* proto-event.c */
+struct evbuffer;
+int		 proto_next(struct evbuffer *, size_t, enum proto_dir,
+		     json_t **, enum proto_msg *, char **);
+
 #endif

@@ -79,19 +79,10 @@ static void
 relay_write_game(struct session *s)
 {
 	struct game	*g = s->game;
-	int		 n;
 
-	while (evbuffer_get_length(g->to_game) > 0) {
-		n = evbuffer_write(g->to_game, g->master);
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			break;
+	if (session_write_buffer(g->to_game, g->master) != 0) {
 		/* The game is going; its keys no longer matter. */
 		evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
-		break;
 	}
 	if (evbuffer_get_length(g->to_game) > 0)
 		event_add(g->write_ev, NULL);

@@ -38,24 +38,35 @@ session_send(struct session *s, json_t *msg)
 	free(frame);
 }
 
+/*
+ * Write a buffer to a descriptor until it is empty or the descriptor
+ * would block. Returns 0, or -1 when the descriptor failed.
+ */
+int
+session_write_buffer(struct evbuffer *b, int fd)
+{
+	int	 n;
+
+	while (evbuffer_get_length(b) > 0) {
+		n = evbuffer_write(b, fd);
+		if (n > 0 || (n == -1 && errno == EINTR))
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* Write what waits for the player's terminal, as far as it will take. */
 void
 session_user_flush(struct session *s)
 {
-	int	 n;
-
 	if (s->user_gone) {
 		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
 		return;
 	}
-	while (evbuffer_get_length(s->to_user) > 0) {
-		n = evbuffer_write(s->to_user, STDOUT_FILENO);
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			break;
+	if (session_write_buffer(s->to_user, STDOUT_FILENO) != 0) {
 		/* EIO, EPIPE: the ssh side of the terminal is gone. */
 		s->user_gone = 1;
 		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
@@ -451,33 +462,22 @@ session_broker_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	uint8_t		 hdr[PROTO_HEADER_SIZE], type;
-	uint32_t	 len;
-	const char	*why;
-	char		*cause;
-	u_char		*payload;
 	json_t		*msg;
-	enum proto_msg	 mtype;
+	enum proto_msg	 type;
+	char		*cause;
+	int		 rc;
 
-	while (!s->broker_gone &&
-	    evbuffer_get_length(in) >= PROTO_HEADER_SIZE) {
-		evbuffer_copyout(in, hdr, sizeof hdr);
-		if (proto_header_decode(hdr, PROTO_MAX_FROM_BROKER, &type,
-		    &len, &why) != 0) {
-			session_broker_lost(s, why);
+	while (!s->broker_gone) {
+		rc = proto_next(in, PROTO_MAX_FROM_BROKER, PROTO_FROM_BROKER,
+		    &msg, &type, &cause);
+		if (rc == 0)
 			return;
-		}
-		if (evbuffer_get_length(in) < PROTO_HEADER_SIZE + len)
-			return;
-		payload = evbuffer_pullup(in, PROTO_HEADER_SIZE + len);
-		if (proto_parse(payload + PROTO_HEADER_SIZE, len,
-		    PROTO_FROM_BROKER, &msg, &mtype, &cause) != 0) {
+		if (rc < 0) {
 			session_broker_lost(s, cause);
 			free(cause);
 			return;
 		}
-		evbuffer_drain(in, PROTO_HEADER_SIZE + len);
-		session_dispatch(s, mtype, msg);
+		session_dispatch(s, type, msg);
 		json_decref(msg);
 	}
 }
@@ -633,20 +633,14 @@ session_remote(void)
 static void
 session_user_drain(struct session *s)
 {
-	int	 flags, n;
+	int	 flags;
 
 	if (s->user_gone)
 		return;
 	flags = fcntl(STDOUT_FILENO, F_GETFL);
 	if (flags != -1)
 		fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
-	while (evbuffer_get_length(s->to_user) > 0) {
-		n = evbuffer_write(s->to_user, STDOUT_FILENO);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-	}
+	session_write_buffer(s->to_user, STDOUT_FILENO);
 	if (flags != -1)
 		fcntl(STDOUT_FILENO, F_SETFL, flags);
 }
@@ -656,7 +650,7 @@ static void
 session_broker_drain(struct session *s)
 {
 	struct evbuffer	*out = bufferevent_get_output(s->broker);
-	int		 flags, n;
+	int		 flags;
 
 	if (s->broker_gone)
 		return;
@@ -664,13 +658,7 @@ session_broker_drain(struct session *s)
 	fcntl(s->broker_fd, F_SETFL, flags & ~O_NONBLOCK);
 	/* The bufferevent keeps its output's front frozen; we take over. */
 	evbuffer_unfreeze(out, 1);
-	while (evbuffer_get_length(out) > 0) {
-		n = evbuffer_write(out, s->broker_fd);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-	}
+	session_write_buffer(out, s->broker_fd);
 }
 
 /* Run a session from hello to goodbye; returns the exit status. */
