@@ -1,8 +1,8 @@
 /*
  * The relay between the player's terminal and the game's PTY. Both ways
  * go through bounded buffers: when one side cannot keep up, the other is
- * no longer read. Output is written straight through when the terminal
- * takes it, so a keystroke's echo costs one read and one write.
+ * no longer read. Bytes go straight through when nothing is queued ahead
+ * of them, so a keystroke's echo costs one read and one write each way.
  *
  * The game is over only when it has exited and its PTY is drained (EIO
  * from the master means every slave descriptor has closed).
@@ -27,14 +27,14 @@ static int
 relay_read_game(struct session *s)
 {
 	struct game	*g = s->game;
-	int		 n;
+	u_char		 buf[RELAY_READ_SIZE];
+	ssize_t		 n;
 
-	n = evbuffer_read(s->to_user, g->master, RELAY_READ_SIZE);
+	n = read(g->master, buf, sizeof buf);
 	if (n > 0) {
-		if (s->state == STATE_HANGUP || s->user_gone)
-			evbuffer_drain(s->to_user,
-			    evbuffer_get_length(s->to_user));
-		return n;
+		if (s->state != STATE_HANGUP && !s->user_gone)
+			session_pass(s->to_user, STDOUT_FILENO, buf, (size_t)n);
+		return (int)n;
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return -1;
@@ -108,7 +108,7 @@ relay_user_input(struct session *s, const u_char *buf, size_t len)
 
 	if (g->master_eof)
 		return;
-	evbuffer_add(g->to_game, buf, len);
+	session_pass(g->to_game, g->master, buf, len);
 	relay_write_game(s);
 	if (evbuffer_get_length(g->to_game) >= RELAY_GAME_HIGH)
 		event_del(s->tty_read_ev);

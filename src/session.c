@@ -81,11 +81,31 @@ session_user_flush(struct session *s)
 		relay_user_drained(s);
 }
 
+/*
+ * Send bytes to a descriptor: straight through when nothing is queued
+ * ahead of them, and what it does not take into the queue. A failure is
+ * left for the caller's next flush of the queue to meet.
+ */
+void
+session_pass(struct evbuffer *queue, int fd, const void *buf, size_t len)
+{
+	ssize_t	 n = 0;
+
+	if (evbuffer_get_length(queue) == 0) {
+		n = write(fd, buf, len);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		evbuffer_add(queue, (const u_char *)buf + n, len - (size_t)n);
+}
+
 /* Send bytes to the player's terminal. */
 void
 session_user_write(struct session *s, const void *buf, size_t len)
 {
-	evbuffer_add(s->to_user, buf, len);
+	if (!s->user_gone)
+		session_pass(s->to_user, STDOUT_FILENO, buf, len);
 	session_user_flush(s);
 }
 

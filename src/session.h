@@ -114,6 +114,7 @@ struct session {
 int		 session_run(struct config *, enum session_cmd, const char *);
 void		 session_send(struct session *, json_t *);
 int		 session_write_buffer(struct evbuffer *, int);
+void		 session_pass(struct evbuffer *, int, const void *, size_t);
 void		 session_user_write(struct session *, const void *, size_t);
 void		 session_user_flush(struct session *);
 void		 session_hangup(struct session *, const char *);

@@ -440,7 +440,7 @@ bench_key(struct relay *r, u_char key)
 
 /* Skip the relay's own output up to the program's marker. */
 static int
-bench_wait_ready(struct bench *b, struct relay *r)
+bench_wait_ready(struct relay *r)
 {
 	const size_t	 mlen = strlen(BENCH_MARKER);
 	char		 seen[80], *why;
@@ -587,7 +587,7 @@ bench_start_all(struct bench *b, const char *mode)
 	for (i = 0; i < b->nrelays; i++) {
 		r = &b->relays[i];
 		if (r->pid > 0)
-			bench_wait_ready(b, r);
+			bench_wait_ready(r);
 	}
 }
 
