@@ -32,8 +32,9 @@ out=$("$BROKER" --check -f "$CONF"); rc=$?
 e2e_eq "--check with no broker exits 2" "$rc" 2
 e2e_match "--check says unreachable" "$out" '^broker: unreachable \(connect .*No such file or directory\)$'
 
-# Up and healthy.
+# Up and healthy, on a socket only the players' group may use.
 e2e_broker_start
+e2e_eq "socket is 0660 and the players' group's" "$(stat -c '%a %U %G' "$SOCK")" "660 root $E2E_GROUP"
 out=$("$BROKER" --check -f "$CONF"); rc=$?
 e2e_eq "--check healthy exits 0" "$rc" 0
 e2e_match "broker line" "$out" '^broker: healthy \(pid [0-9]+, up [0-9]+s, protocol 1'

@@ -50,4 +50,10 @@ e2e_eq "two sessions again" "$(e2e_active)" 2
 out=$("$BROKER" --check -f "$CONF"); rc=$?
 e2e_match "full pool shows in --check" "$out" '^connection_pool: degraded \(full: 2/2 sessions\)$'
 e2e_eq "--check exits 1 when full" "$rc" 1
+
+# No broker: the player is told plainly.
+e2e_broker_stop
+out=$(e2e_ssh "$U3" "-tt" 2>&1); rc=$?
+e2e_match "broker down explained" "$out" 'DungeonGate is not running; please tell the server admin\.'
+e2e_eq "broker down exits 69" "$rc" 69
 e2e_done
