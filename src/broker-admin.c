@@ -17,7 +17,7 @@ static const char *health_names[] = { "healthy", "degraded", "unhealthy" };
 /* A check of the games' programs, run on a worker (it touches disk). */
 struct game_check {
 	struct broker	*broker;
-	u_int		 client;
+	uint64_t	 client;
 	u_int		 ngames;
 	char		*ids[CONFIG_MAX_GAMES];
 	char		*programs[CONFIG_MAX_GAMES];

@@ -20,10 +20,11 @@
 /* A user lookup handed to a worker. */
 struct lookup {
 	struct broker	*broker;
-	u_int		 client;
+	uint64_t	 client;
 	uid_t		 uid;
 	char		*admin_group;
 	int		 found;
+	int		 failed;	/* errno of a failed lookup */
 	int		 unusable;	/* name or home is not UTF-8 text */
 	char		*user;
 	char		*home;
@@ -35,7 +36,7 @@ static void	client_hello(struct client *, json_t *);
 
 /* Find a client by id; it may have gone while a worker ran. */
 struct client *
-client_find(struct broker *b, u_int id)
+client_find(struct broker *b, uint64_t id)
 {
 	struct client	*c;
 
@@ -62,7 +63,13 @@ lookup_run(void *arg)
 	while ((rc = getpwuid_r(lk->uid, &pw, buf, len, &pwp)) == ERANGE &&
 	    len < 1024 * 1024)
 		buf = xreallocarray(buf, 2, len), len *= 2;
-	if (rc != 0 || pwp == NULL) {
+	if (rc != 0) {
+		/* NSS failed (LDAP down, no descriptors): not "no such user". */
+		lk->failed = rc;
+		free(buf);
+		return;
+	}
+	if (pwp == NULL) {
 		free(buf);
 		return;
 	}
@@ -120,16 +127,21 @@ lookup_done(void *arg, int timed_out)
 	struct client	*c;
 	json_t		*hello;
 
-	if ((c = client_find(lk->broker, lk->client)) == NULL) {
+	c = client_find(lk->broker, lk->client);
+	if (c == NULL || c->dead || c->state == CLIENT_CLOSING ||
+	    c->looked_up || c->uid != lk->uid) {
 		if (!timed_out)
 			lookup_free(lk);
 		return;
 	}
-	if (timed_out) {
-		log_warn("user lookup timed out", "uid=%lu pid=%ld",
-		    (u_long)c->uid, (long)c->pid);
+	if (timed_out || lk->failed != 0) {
+		log_warn("user lookup failed", "uid=%lu pid=%ld error=%s",
+		    (u_long)c->uid, (long)c->pid, log_quote(timed_out ?
+		    "timed out" : strerror(lk->failed)));
 		client_close(c, "error", REASON_BUSY, "The server is busy; "
 		    "please try again in a moment.");
+		if (!timed_out)
+			lookup_free(lk);
 		return;
 	}
 	c->looked_up = 1;
@@ -164,7 +176,7 @@ client_send(struct client *c, json_t *msg)
 	if (msg == NULL) {
 		/* Every string is checked text, so this is a bug; keep serving. */
 		log_error("message could not be built; dropping peer",
-		    "client=%u user=%s", c->id, c->user != NULL ? c->user : "-");
+		    "client=%llu user=%s", (unsigned long long)c->id, c->user != NULL ? c->user : "-");
 		client_drop(c);
 		return;
 	}
@@ -176,8 +188,8 @@ client_send(struct client *c, json_t *msg)
 	}
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) + len > BROKER_MAX_OUTPUT) {
-		log_warn("peer does not read; dropping it", "client=%u "
-		    "user=%s pid=%ld", c->id, c->user != NULL ? c->user : "-",
+		log_warn("peer does not read; dropping it", "client=%llu "
+		    "user=%s pid=%ld", (unsigned long long)c->id, c->user != NULL ? c->user : "-",
 		    (long)c->pid);
 		free(frame);
 		client_drop(c);
@@ -185,6 +197,15 @@ client_send(struct client *c, json_t *msg)
 	}
 	bufferevent_write(c->bev, frame, len);
 	free(frame);
+}
+
+/* An admin tool has BROKER_HELLO_TIMEOUT for each request. */
+static void
+client_admin_deadline(struct client *c)
+{
+	struct timeval	 tv = { BROKER_HELLO_TIMEOUT, 0 };
+
+	evtimer_add(c->expiry, &tv);
 }
 
 /*
@@ -229,9 +250,18 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 	struct client	*c = arg;
 	struct broker	*b = c->broker;
 
+	if (c->state == CLIENT_ADMIN) {
+		if (c->busy) {
+			client_admin_deadline(c);
+			return;
+		}
+		client_close(c, "error", REASON_UNEXPECTED,
+		    "no request in time");
+		return;
+	}
 	if (c->state == CLIENT_NEW) {
-		log_info("no hello in time", "client=%u uid=%lu pid=%ld",
-		    c->id, (u_long)c->uid, (long)c->pid);
+		log_info("no hello in time", "client=%llu uid=%lu pid=%ld",
+		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
 		client_close(c, "error", REASON_UNEXPECTED, "no hello in time");
 		return;
 	}
@@ -470,7 +500,7 @@ client_hello(struct client *c, json_t *hello)
 		client_admit(c, hello);
 	else if (strcmp(role, "admin") == 0) {
 		c->state = CLIENT_ADMIN;
-		evtimer_del(c->expiry);
+		client_admin_deadline(c);
 		log_debug("admin connected", "user=%s pid=%ld", c->user,
 		    (long)c->pid);
 	} else {
@@ -613,6 +643,8 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 			json_incref(msg);
 			c->hello = msg;
 			bufferevent_disable(c->bev, EV_READ);
+			/* It said hello in time; worker_timeout bounds the rest. */
+			evtimer_del(c->expiry);
 			return;
 		}
 		client_hello(c, msg);
@@ -633,6 +665,7 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		}
 		break;
 	case CLIENT_ADMIN:
+		client_admin_deadline(c);
 		if (c->busy) {
 			client_close(c, "error", REASON_BUSY,
 			    "one request at a time");
@@ -693,7 +726,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		if (rc < 0) {
 			b->bad_frames++;
 			log_warn(rc == -1 ? "bad frame" : "bad message",
-			    "client=%u uid=%lu pid=%ld error=%s", c->id,
+			    "client=%llu uid=%lu pid=%ld error=%s", (unsigned long long)c->id,
 			    (u_long)c->uid, (long)c->pid, log_quote(cause));
 			client_close(c, "error", rc == -1 ? REASON_BAD_FRAME :
 			    REASON_BAD_MESSAGE, cause);
@@ -712,16 +745,51 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct client	*c = arg;
 
 	if (what & BEV_EVENT_TIMEOUT)
-		log_info("peer timed out", "client=%u uid=%lu pid=%ld",
-		    c->id, (u_long)c->uid, (long)c->pid);
+		log_info("peer timed out", "client=%llu uid=%lu pid=%ld",
+		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
 	else if (what & BEV_EVENT_ERROR)
-		log_info("peer error", "client=%u uid=%lu pid=%ld error=%s",
-		    c->id, (u_long)c->uid, (long)c->pid,
+		log_info("peer error", "client=%llu uid=%lu pid=%ld error=%s",
+		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid,
 		    log_quote(strerror(EVUTIL_SOCKET_ERROR())));
 	else
-		log_debug("peer closed", "client=%u uid=%lu pid=%ld", c->id,
+		log_debug("peer closed", "client=%llu uid=%lu pid=%ld", (unsigned long long)c->id,
 		    (u_long)c->uid, (long)c->pid);
 	client_drop(c);
+}
+
+/*
+ * Turn a connection away before it costs anything: one error frame,
+ * written if the socket takes it at once, then close.
+ */
+void
+client_refuse_fd(int fd, const char *message)
+{
+	json_t	*msg;
+	void	*frame;
+	size_t	 len;
+
+	msg = json_pack("{s:s, s:s, s:s}", "type", "error", "reason",
+	    REASON_BUSY, "message", message);
+	frame = proto_pack(msg, &len);
+	json_decref(msg);
+	(void)write(fd, frame, len);
+	free(frame);
+	close(fd);
+}
+
+/* How many connections without a ticket a uid holds. */
+static u_int
+client_count_pending(struct broker *b, uid_t uid)
+{
+	struct client	*c;
+	u_int		 n = 0;
+
+	TAILQ_FOREACH(c, &b->clients, entry) {
+		if (c->uid == uid && (c->state == CLIENT_NEW ||
+		    c->state == CLIENT_ADMIN))
+			n++;
+	}
+	return n;
 }
 
 /* A new connection: learn who it is from the kernel and wait for hello. */
@@ -740,11 +808,17 @@ client_accept(struct broker *b, int fd)
 		close(fd);
 		return;
 	}
+	if (client_count_pending(b, cred.uid) >= BROKER_MAX_PENDING_PER_UID) {
+		log_warn("connection refused: too many pending for this uid",
+		    "uid=%lu pid=%ld max=%d", (u_long)cred.uid, (long)cred.pid,
+		    BROKER_MAX_PENDING_PER_UID);
+		client_refuse_fd(fd, "Too many connections from your account "
+		    "are waiting; please try again in a moment.");
+		return;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->broker = b;
 	c->id = ++b->next_id;
-	if (c->id == 0)
-		c->id = ++b->next_id;
 	c->fd = fd;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
@@ -761,7 +835,7 @@ client_accept(struct broker *b, int fd)
 	evtimer_add(c->expiry, &tv);
 	TAILQ_INSERT_TAIL(&b->clients, c, entry);
 	b->nclients++;
-	log_debug("peer connected", "client=%u uid=%lu pid=%ld", c->id,
+	log_debug("peer connected", "client=%llu uid=%lu pid=%ld", (unsigned long long)c->id,
 	    (u_long)c->uid, (long)c->pid);
 
 	lk = xcalloc(1, sizeof *lk);

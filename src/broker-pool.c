@@ -95,7 +95,7 @@ lease_count_game(const struct leases *ls, const char *game)
  */
 struct lease *
 lease_acquire(struct leases *ls, const char *user, const char *game,
-    u_int client, int64_t now)
+    uint64_t client, int64_t now)
 {
 	struct lease	*l;
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,19 +44,29 @@ broker_make_dir(const char *path)
 	free(dir);
 }
 
+/* A group's id, or (gid_t)-1; may block on NSS (startup or a worker). */
+static gid_t
+broker_group_id(const char *name)
+{
+	struct group	 gr, *grp = NULL;
+	char		 buf[16384];
+
+	if (getgrnam_r(name, &gr, buf, sizeof buf, &grp) != 0 || grp == NULL)
+		return (gid_t)-1;
+	return gr.gr_gid;
+}
+
 /* Give the socket to socket_group so players can connect. */
 static void
-broker_socket_group(const struct config *cfg)
+broker_socket_chown(const struct config *cfg, gid_t gid)
 {
-	struct group	*gr;
-
-	if ((gr = getgrnam(cfg->broker_socket_group)) == NULL) {
+	if (gid == (gid_t)-1) {
 		log_warn("socket group does not exist; only root can connect",
 		    "group=%s socket=%s", cfg->broker_socket_group,
 		    cfg->broker_socket);
 		return;
 	}
-	if (chown(cfg->broker_socket, (uid_t)-1, gr->gr_gid) != 0)
+	if (chown(cfg->broker_socket, (uid_t)-1, gid) != 0)
 		log_warn("cannot give the socket to its group",
 		    "group=%s error=%s", cfg->broker_socket_group,
 		    log_quote(strerror(errno)));
@@ -69,6 +80,7 @@ static int
 broker_listen(const struct config *cfg)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 sb;
 	mode_t			 mask;
 	int			 fd, probe;
 
@@ -86,8 +98,14 @@ broker_listen(const struct config *cfg)
 		fatalx("another dg-broker is listening on %s",
 		    cfg->broker_socket);
 	close(probe);
-	if (unlink(cfg->broker_socket) != 0 && errno != ENOENT)
-		fatal("unlink %s", cfg->broker_socket);
+	if (lstat(cfg->broker_socket, &sb) == 0) {
+		/* Only ever remove a socket: a typo must not delete a file. */
+		if (!S_ISSOCK(sb.st_mode))
+			fatalx("%s exists and is not a socket",
+			    cfg->broker_socket);
+		if (unlink(cfg->broker_socket) != 0)
+			fatal("unlink %s", cfg->broker_socket);
+	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -98,10 +116,46 @@ broker_listen(const struct config *cfg)
 	umask(mask);
 	if (chmod(cfg->broker_socket, 0660) != 0)
 		fatal("chmod %s", cfg->broker_socket);
-	broker_socket_group(cfg);
+	broker_socket_chown(cfg, broker_group_id(cfg->broker_socket_group));
 	if (listen(fd, 128) != 0)
 		fatal("listen");
 	return fd;
+}
+
+/*
+ * The descriptor budget: [limits] max_file_descriptors, within what the
+ * process may open (the soft limit is raised towards it). Connections get
+ * the budget less a reserve for the broker's own descriptors.
+ */
+void
+broker_set_budget(struct broker *b)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = b->cfg->limits_max_file_descriptors;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < want) {
+			rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur < want)
+			want = rl.rlim_cur;
+	}
+	b->max_clients = want > 2 * BROKER_FD_RESERVE ?
+	    (u_int)want - BROKER_FD_RESERVE : BROKER_FD_RESERVE;
+	log_info("descriptor budget", "max_file_descriptors=%u connections=%u",
+	    b->cfg->limits_max_file_descriptors, b->max_clients);
+}
+
+/* Accepting again after running out of descriptors. */
+static void
+broker_accept_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct broker	*b = arg;
+
+	if (!b->stopping)
+		event_add(b->listen_ev, NULL);
 }
 
 /* A connection is waiting. */
@@ -109,6 +163,7 @@ static void
 broker_accept_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct broker	*b = arg;
+	struct timeval	 tv = { BROKER_ACCEPT_PAUSE, 0 };
 	int		 cfd;
 
 	for (;;) {
@@ -117,14 +172,24 @@ broker_accept_cb(evutil_socket_t fd, short events, void *arg)
 			if (errno == EAGAIN || errno == EINTR ||
 			    errno == ECONNABORTED)
 				return;
-			if (errno == EMFILE || errno == ENFILE) {
-				log_error("out of file descriptors", "error=%s",
-				    log_quote(strerror(errno)));
-				return;
-			}
-			log_error("accept failed", "error=%s",
-			    log_quote(strerror(errno)));
+			/*
+			 * Out of descriptors: the listener would fire again at
+			 * once, so stop listening for a moment.
+			 */
+			log_error("accept failed; pausing", "error=%s "
+			    "seconds=%d", log_quote(strerror(errno)),
+			    BROKER_ACCEPT_PAUSE);
+			event_del(b->listen_ev);
+			evtimer_add(b->accept_pause, &tv);
 			return;
+		}
+		if (b->nclients >= b->max_clients) {
+			log_warn("connection refused: descriptor budget spent",
+			    "connections=%u max=%u", b->nclients,
+			    b->max_clients);
+			client_refuse_fd(cfd, "DungeonGate is at its connection "
+			    "limit; please try again in a moment.");
+			continue;
 		}
 		client_accept(b, cfd);
 	}
@@ -136,7 +201,8 @@ struct reload {
 	char		*path;
 	struct config	*cfg;
 	char		*cause;
-	u_int		 client;	/* 0: SIGHUP */
+	uint64_t	 client;	/* 0: SIGHUP */
+	gid_t		 socket_gid;	/* (gid_t)-1: no such group */
 };
 
 /* On a worker: read the file (disk I/O stays off the event loop). */
@@ -146,6 +212,8 @@ broker_reload_run(void *arg)
 	struct reload	*r = arg;
 
 	r->cfg = config_load(r->path, 0, &r->cause);
+	if (r->cfg != NULL)
+		r->socket_gid = broker_group_id(r->cfg->broker_socket_group);
 }
 
 /* Free a reload that nobody waits for any more. */
@@ -200,10 +268,11 @@ broker_reload_done(void *arg, int timed_out)
 	r->cfg = NULL;
 	log_set_level(b->cfg->broker_log_level);
 	pool_resize(&b->pool, config_max_connections(b->cfg));
+	broker_set_budget(b);
 	workers_configure(b->workers, b->cfg->worker_pool_size,
 	    b->cfg->worker_queue_size, b->cfg->worker_timeout);
 	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
-		broker_socket_group(b->cfg);
+		broker_socket_chown(b->cfg, r->socket_gid);
 	config_free(old);
 	log_info("configuration reloaded", "config=%s max_connections=%u "
 	    "games=%u sessions=%u", log_quote(r->path), b->pool.max,
@@ -239,6 +308,7 @@ broker_reload(struct broker *b, struct client *c)
 	r->broker = b;
 	r->path = xstrdup(b->config_path);
 	r->client = c != NULL ? c->id : 0;
+	r->socket_gid = (gid_t)-1;
 	if (workers_submit(b->workers, broker_reload_run, broker_reload_done,
 	    broker_reload_free, r) != 0) {
 		log_error("reload refused: worker queue full", NULL);
@@ -278,6 +348,7 @@ broker_stop_cb(evutil_socket_t sig, short events, void *arg)
 	log_info("shutting down", "signal=%d sessions=%u", (int)sig,
 	    b->pool.used);
 	event_del(b->listen_ev);
+	evtimer_del(b->accept_pause);
 	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1) {
 		client_close(c, "bye", REASON_SHUTDOWN,
 		    "DungeonGate is shutting down; please reconnect in a "
@@ -317,6 +388,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	    cfg->worker_queue_size, cfg->worker_timeout);
 	b->listen_ev = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST,
 	    broker_accept_cb, b);
+	b->accept_pause = evtimer_new(b->base, broker_accept_resume_cb, b);
+	broker_set_budget(b);
 	event_add(b->listen_ev, NULL);
 	b->sig_term = evsignal_new(b->base, SIGTERM, broker_stop_cb, b);
 	b->sig_int = evsignal_new(b->base, SIGINT, broker_stop_cb, b);
@@ -339,6 +412,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 
 	if (left == 0) {
 		event_free(b->listen_ev);
+		event_free(b->accept_pause);
 		event_free(b->sig_term);
 		event_free(b->sig_int);
 		event_free(b->sig_hup);

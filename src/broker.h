@@ -23,6 +23,15 @@
 /* Time a peer has to send its hello, and to take a closing message. */
 #define BROKER_HELLO_TIMEOUT	10
 #define BROKER_CLOSE_TIMEOUT	5
+/*
+ * Descriptors kept back from the budget for the broker's own use (the
+ * listener, the event loop, worker pipes, lookups reading NSS files).
+ */
+#define BROKER_FD_RESERVE	32
+/* Connections one uid may hold without a ticket (connecting or admin). */
+#define BROKER_MAX_PENDING_PER_UID 8
+/* How long accepting pauses when the process is out of descriptors. */
+#define BROKER_ACCEPT_PAUSE	1
 /* Limits every game gets, whatever the tier. */
 #define BROKER_GAME_NOFILE	1024
 
@@ -44,7 +53,7 @@ enum client_state {
 
 struct client {
 	struct broker	*broker;
-	u_int		 id;
+	uint64_t	 id;		/* never reused */
 	int		 fd;
 	struct bufferevent *bev;
 	enum client_state state;
@@ -87,6 +96,8 @@ struct broker {
 
 	int		 listen_fd;
 	struct event	*listen_ev;
+	struct event	*accept_pause;
+	u_int		 max_clients;	/* from the descriptor budget */
 	struct event	*sig_term;
 	struct event	*sig_int;
 	struct event	*sig_hup;
@@ -94,7 +105,7 @@ struct broker {
 	int		 stopping;
 
 	struct clients	 clients;
-	u_int		 next_id;
+	uint64_t	 next_id;
 	u_int		 nclients;
 
 	struct pool	 pool;
@@ -107,11 +118,13 @@ struct broker {
 
 /* broker.c */
 int		 broker_main(struct config *, const char *, int);
+void		 broker_set_budget(struct broker *);
 void		 broker_reload(struct broker *, struct client *);
 
 /* broker-client.c */
 void		 client_accept(struct broker *, int);
-struct client	*client_find(struct broker *, u_int);
+void		 client_refuse_fd(int, const char *);
+struct client	*client_find(struct broker *, uint64_t);
 void		 client_send(struct client *, json_t *);
 void		 client_close(struct client *, const char *, const char *,
 		     const char *);

@@ -131,7 +131,7 @@ static const struct ckey ckeys[] = {
 	G("limits", "max_bandwidth", CT_RATE, limits_max_bandwidth, "1GB/s",
 	    1024, TB, 0),
 	G("limits", "max_file_descriptors", CT_UINT,
-	    limits_max_file_descriptors, "8192", 64, 16777216, 0),
+	    limits_max_file_descriptors, "8192", 64, 16777216, 1),
 
 	G("auth", "url", CT_URL, auth_url, "", 0, 0, 0),
 	G("auth", "token_file", CT_OPTPATH, auth_token_file, "", 0, 0, 0),

@@ -89,7 +89,8 @@ cmd_check(const struct config *cfg, const char *errors)
 {
 	json_t		*reply, *comp;
 	enum proto_msg	 type;
-	const char	*status, *name, *cstatus, *detail;
+	const char	*status, *name, *cstatus;
+	const char	*detail = "unexpected reply";
 	char		*cause;
 	size_t		 i;
 
@@ -128,7 +129,7 @@ cmd_status(const struct config *cfg)
 {
 	json_t		*reply;
 	enum proto_msg	 type;
-	const char	*message;
+	const char	*message = "unexpected reply";
 	char		*cause;
 
 	if (admin_request(cfg, "status", &reply, &type, &cause) != 0) {

@@ -186,7 +186,7 @@ struct lease {
 	char		 id[ID_LEN];
 	char		*user;
 	char		*game;
-	u_int		 client;
+	uint64_t	 client;
 	int64_t		 started;	/* wall clock ms */
 	struct lease	*next;
 };
@@ -201,7 +201,7 @@ void		 pool_resize(struct pool *, u_int);
 int		 pool_admit(struct pool *);
 void		 pool_release(struct pool *);
 struct lease	*lease_acquire(struct leases *, const char *, const char *,
-		     u_int, int64_t);
+		     uint64_t, int64_t);
 struct lease	*lease_find(struct leases *, const char *);
 struct lease	*lease_find_game(struct leases *, const char *,
 		     const char *);

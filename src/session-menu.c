@@ -64,7 +64,8 @@ menu_draw(struct session *s)
 	avail = s->rows > MENU_CHROME + 1 ? s->rows - MENU_CHROME : 1;
 	ncols = ngames == 0 ? 1 : (ngames + avail - 1) / avail;
 	nrows = ngames == 0 ? 0 : (ngames + ncols - 1) / ncols;
-	width = (s->cols - 4) / ncols;
+	/* A window narrower than the columns still gets two-cell columns. */
+	width = s->cols > 4 + 2 * ncols ? (s->cols - 4) / ncols : 2;
 	for (r = 0; r < nrows; r++) {
 		row = xstrdup("");
 		for (c = 0; c < ncols; c++) {

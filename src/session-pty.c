@@ -158,12 +158,29 @@ slow:
 	}
 }
 
+/*
+ * Hold a resource to the lease's value, or to the hard limit already in
+ * place when that is lower (an unprivileged process cannot raise it).
+ */
+static int
+pty_limit(int resource, json_int_t value)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)value;
+
+	if (getrlimit(resource, &rl) != 0)
+		return -1;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = want;
+	return setrlimit(resource, &rl);
+}
+
 /* In the child: become the game. Never returns. */
 static __dead void
 pty_child(int slave, int errfd, char **argv, char **env, const char *home,
     json_t *rlimits)
 {
-	struct rlimit	 rl;
 	sigset_t	 set;
 	int		 sig, err;
 
@@ -180,13 +197,9 @@ pty_child(int slave, int errfd, char **argv, char **env, const char *home,
 		goto fail;
 	pty_close_from(3, errfd);
 
-	rl.rlim_cur = rl.rlim_max = (rlim_t)json_integer_value(
-	    json_object_get(rlimits, "core"));
-	if (setrlimit(RLIMIT_CORE, &rl) != 0)
-		goto fail;
-	rl.rlim_cur = rl.rlim_max = (rlim_t)json_integer_value(
-	    json_object_get(rlimits, "nofile"));
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+	if (pty_limit(RLIMIT_CORE, json_integer_value(json_object_get(rlimits,
+	    "core"))) != 0 || pty_limit(RLIMIT_NOFILE,
+	    json_integer_value(json_object_get(rlimits, "nofile"))) != 0)
 		goto fail;
 
 	if (chdir(home) != 0 && chdir("/") != 0)

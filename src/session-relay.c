@@ -156,9 +156,11 @@ relay_check_done(struct session *s)
 	if (!g->master_eof) {
 		/*
 		 * Take what is buffered now. A descendant that keeps the
-		 * PTY open must not keep the player waiting: stop at EAGAIN.
+		 * PTY open must not keep the player waiting, nor fill memory:
+		 * stop at EAGAIN, or after a buffer's worth.
 		 */
-		while (relay_read_game(s) > 0)
+		while (evbuffer_get_length(s->to_user) < RELAY_USER_HIGH &&
+		    relay_read_game(s) > 0)
 			;
 	}
 	session_user_flush(s);

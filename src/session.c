@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,7 +408,8 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 		session_hangup(s, message);
 		return;
 	}
-	if (s->state == STATE_PLAYING) {
+	if (s->state == STATE_PLAYING || s->state == STATE_HANGUP) {
+		/* The game goes on, or is still saving: wait for it. */
 		s->broker_gone = 1;
 		return;
 	}
@@ -649,36 +651,47 @@ session_remote(void)
 	return out;
 }
 
-/* Write out what is left for the player, blocking, before exit. */
+/*
+ * Write out what is left in a buffer before exit, waiting up to ms for a
+ * slow reader and no longer: a stalled peer must not keep us alive.
+ */
+static void
+session_write_before_exit(struct evbuffer *b, int fd, int ms)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
+	int64_t		 deadline = util_now_ms() + ms, left;
+
+	for (;;) {
+		if (session_write_buffer(b, fd) != 0 ||
+		    evbuffer_get_length(b) == 0)
+			return;
+		if ((left = deadline - util_now_ms()) <= 0)
+			return;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return;
+	}
+}
+
+/* Write out what is left for the player before exit. */
 static void
 session_user_drain(struct session *s)
 {
-	int	 flags;
-
-	if (s->user_gone)
-		return;
-	flags = fcntl(STDOUT_FILENO, F_GETFL);
-	if (flags != -1)
-		fcntl(STDOUT_FILENO, F_SETFL, flags & ~O_NONBLOCK);
-	session_write_buffer(s->to_user, STDOUT_FILENO);
-	if (flags != -1)
-		fcntl(STDOUT_FILENO, F_SETFL, flags);
+	if (!s->user_gone)
+		session_write_before_exit(s->to_user, STDOUT_FILENO,
+		    SESSION_EXIT_WRITE_MS);
 }
 
-/* Send what is left for the broker, briefly, before exit. */
+/* Send what is left for the broker (the goodbye) before exit. */
 static void
 session_broker_drain(struct session *s)
 {
 	struct evbuffer	*out = bufferevent_get_output(s->broker);
-	int		 flags;
 
 	if (s->broker_gone)
 		return;
-	flags = fcntl(s->broker_fd, F_GETFL);
-	fcntl(s->broker_fd, F_SETFL, flags & ~O_NONBLOCK);
 	/* The bufferevent keeps its output's front frozen; we take over. */
 	evbuffer_unfreeze(out, 1);
-	session_write_buffer(out, s->broker_fd);
+	session_write_before_exit(out, s->broker_fd, SESSION_EXIT_WRITE_MS);
 }
 
 /* Run a session from hello to goodbye; returns the exit status. */

@@ -23,6 +23,8 @@
 
 /* How long to wait for the broker's answer to hello. */
 #define SESSION_HELLO_TIMEOUT	15
+/* How long the last bytes for the player or the broker may take at exit. */
+#define SESSION_EXIT_WRITE_MS	2000
 /* After SIGHUP, how long a game has to save before SIGTERM, then SIGKILL. */
 #define SESSION_HANGUP_TERM	30
 #define SESSION_HANGUP_KILL	60

@@ -21,6 +21,12 @@ e2e_match "menu offers quit" "$s" 'q\) Quit'
 e2e_tmux resize-window -t w1 -x 100 -y 30
 e2e_wait_screen w1 "^ DungeonGate {$((100 - 12 - ${#U1} - 1))}$U1\$" 5
 e2e_expect_screen "menu redrawn for 100 columns" w1 "^ -{98}\$" 5
+# A window too small for the menu costs nothing.
+e2e_tmux resize-window -t w1 -x 3 -y 5
+sleep 1
+sess=$(e2e_sessions "$U1" | awk '{print $1}')
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$sess/status")
+e2e_ok "a 3x5 window keeps the session small (${rss} kB)" [ "$rss" -lt 65536 ]
 e2e_tmux resize-window -t w1 -x 80 -y 24
 e2e_expect_screen "menu redrawn for 80 columns" w1 "^ -{78}\$" 5
 

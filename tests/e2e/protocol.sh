@@ -63,12 +63,36 @@ expect "a session asking for status" unexpected 'status is not expected now' \
 "$WIRE" "$SOCK" -t 100 -x 0000001001 >/dev/null
 "$WIRE" "$SOCK" -t 100 -x 00000020017b22747970 >/dev/null
 
-# A peer that never says hello is let go.
+# A peer that never says hello is let go; so is an admin tool that asks
+# nothing. (Both wait out the deadline side by side.)
 start=$(date +%s)
-out=$("$WIRE" "$SOCK" -t 20000)
-e2e_match "silent peer told" "$out" 'no hello in time'
-e2e_match "silent peer closed" "$(printf '%s\n' "$out" | tail -1)" '^EOF$'
-e2e_ok "silent peer closed within the hello deadline" [ $(( $(date +%s) - start )) -le 12 ]
+"$WIRE" "$SOCK" -t 20000 > "$T/silent.out" &
+silent=$!
+"$WIRE" "$SOCK" -t 20000 -j '{"type":"hello","version":1,"client":"admin"}' > "$T/idle-admin.out" &
+idle_admin=$!
+E2E_PIDS="$E2E_PIDS $silent $idle_admin"
+
+# A player may hold only a few connections without a ticket.
+pending=""
+for i in 1 2 3 4 5 6 7 8; do
+	setpriv --reuid="$U1" --regid="$U1" --init-groups "$WIRE" "$SOCK" -t 30000 >/dev/null &
+	pending="$pending $!"
+done
+E2E_PIDS="$E2E_PIDS $pending"
+e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .broker.connecting)\" -ge 8 ]"
+out=$(setpriv --reuid="$U1" --regid="$U1" --init-groups "$WIRE" "$SOCK" -t 2000 -j "$HELLO")
+e2e_match "ninth waiting connection refused" "$out" 'Too many connections from your account are waiting'
+e2e_match "refusal says busy" "$out" '"reason":"busy"'
+out=$("$WIRE" "$SOCK" -t 500 -j "$HELLO")
+e2e_match "other accounts unaffected" "$out" '"type":"ticket"'
+kill $pending; wait $pending 2>/dev/null
+
+wait "$silent" "$idle_admin"
+e2e_match "silent peer told" "$(cat "$T/silent.out")" 'no hello in time'
+e2e_match "silent peer closed" "$(tail -1 "$T/silent.out")" '^EOF$'
+e2e_match "idle admin tool told" "$(cat "$T/idle-admin.out")" 'no request in time'
+e2e_match "idle admin tool closed" "$(tail -1 "$T/idle-admin.out")" '^EOF$'
+e2e_ok "both closed within the deadline" [ $(( $(date +%s) - start )) -le 13 ]
 
 # A game that does not exist is refused; the connection stays.
 out=$("$WIRE" "$SOCK" -t 1000 -j "$HELLO" -c -j '{"type":"play","game":"rogue","cols":80,"rows":24}')
@@ -89,4 +113,26 @@ e2e_match "bad frames counted" "$(e2e_status | jq .broker.bad_frames_total)" '^[
 e2e_ok "--check healthy" "$BROKER" --check -f "$CONF"
 out=$("$WIRE" "$SOCK" -t 500 -j "$HELLO")
 e2e_match "a new session is admitted" "$out" '"type":"ticket"'
+
+# The descriptor budget: 64 descriptors leave 32 for connections.
+e2e_config "[limits]
+max_file_descriptors = 64"
+kill -HUP "$BROKER_PID"
+e2e_ok "budget applied on reload" e2e_wait 5 grep -q 'max_file_descriptors=64 connections=32' "$T/broker.log"
+held=""
+for i in $(seq 31); do
+	# One at a time: a uid may only have a few connections waiting.
+	"$WIRE" "$SOCK" -t 30000 -j "$HELLO" > "$T/held.$i" &
+	held="$held $!"
+	e2e_wait 5 grep -q ticket "$T/held.$i"
+done
+E2E_PIDS="$E2E_PIDS $held"
+e2e_eq "32 connections held" "$(cat "$T"/held.* | grep -c ticket)" 31
+out=$("$WIRE" "$SOCK" -t 2000 -j "$HELLO")
+e2e_match "connection past the budget refused" "$out" 'DungeonGate is at its connection limit'
+e2e_ok "refusal logged" grep -q 'connection refused: descriptor budget spent' "$T/broker.log"
+kill $held; wait $held 2>/dev/null
+e2e_ok "connections released" e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.active)\" = 1 ]"
+out=$("$WIRE" "$SOCK" -t 500 -j "$HELLO")
+e2e_match "admitted again under the budget" "$out" '"type":"ticket"'
 e2e_done
