@@ -176,7 +176,8 @@ client_send(struct client *c, json_t *msg)
 	if (msg == NULL) {
 		/* Every string is checked text, so this is a bug; keep serving. */
 		log_error("message could not be built; dropping peer",
-		    "client=%llu user=%s", (unsigned long long)c->id, c->user != NULL ? c->user : "-");
+		    "client=%llu user=%s", (unsigned long long)c->id,
+		    c->user != NULL ? c->user : "-");
 		client_drop(c);
 		return;
 	}
@@ -189,8 +190,8 @@ client_send(struct client *c, json_t *msg)
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) + len > BROKER_MAX_OUTPUT) {
 		log_warn("peer does not read; dropping it", "client=%llu "
-		    "user=%s pid=%ld", (unsigned long long)c->id, c->user != NULL ? c->user : "-",
-		    (long)c->pid);
+		    "user=%s pid=%ld", (unsigned long long)c->id,
+		    c->user != NULL ? c->user : "-", (long)c->pid);
 		free(frame);
 		client_drop(c);
 		return;
@@ -752,8 +753,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid,
 		    log_quote(strerror(EVUTIL_SOCKET_ERROR())));
 	else
-		log_debug("peer closed", "client=%llu uid=%lu pid=%ld", (unsigned long long)c->id,
-		    (u_long)c->uid, (long)c->pid);
+		log_debug("peer closed", "client=%llu uid=%lu pid=%ld",
+		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
 	client_drop(c);
 }
 
@@ -835,8 +836,8 @@ client_accept(struct broker *b, int fd)
 	evtimer_add(c->expiry, &tv);
 	TAILQ_INSERT_TAIL(&b->clients, c, entry);
 	b->nclients++;
-	log_debug("peer connected", "client=%llu uid=%lu pid=%ld", (unsigned long long)c->id,
-	    (u_long)c->uid, (long)c->pid);
+	log_debug("peer connected", "client=%llu uid=%lu pid=%ld",
+	    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
 
 	lk = xcalloc(1, sizeof *lk);
 	lk->broker = b;
