@@ -62,27 +62,25 @@ env_set(char **env, u_int *n, u_int max, const char *entry)
 char **
 pty_environment(json_t *lease, const char *user, const char *term)
 {
+	const char	*home = json_string_value(json_object_get(lease, "home"));
+	const char	*fixed[][2] = {
+		{ "TERM", term },
+		{ "HOME", home },
+		{ "USER", user },
+		{ "LOGNAME", user },
+		{ "PATH", SESSION_GAME_PATH },
+	};
 	char		**env, *e, **ep;
-	const char	*home;
 	json_t		*v;
 	size_t		 i;
 	u_int		 n = 0, max = 128;
 
 	env = xcalloc(max + 1, sizeof *env);
-	home = json_string_value(json_object_get(lease, "home"));
-	xasprintf(&e, "TERM=%s", term);
-	env_set(env, &n, max, e);
-	free(e);
-	xasprintf(&e, "HOME=%s", home);
-	env_set(env, &n, max, e);
-	free(e);
-	xasprintf(&e, "USER=%s", user);
-	env_set(env, &n, max, e);
-	free(e);
-	xasprintf(&e, "LOGNAME=%s", user);
-	env_set(env, &n, max, e);
-	free(e);
-	env_set(env, &n, max, "PATH=" SESSION_GAME_PATH);
+	for (i = 0; i < nitems(fixed); i++) {
+		xasprintf(&e, "%s=%s", fixed[i][0], fixed[i][1]);
+		env_set(env, &n, max, e);
+		free(e);
+	}
 	for (ep = environ; *ep != NULL; ep++) {
 		const char *val = strchr(*ep, '=');
 

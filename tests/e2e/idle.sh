@@ -3,14 +3,8 @@
 # hung up (NetHack saves) before the session ends, and a session that
 # stops talking loses its ticket at the broker.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
-e2e_init idle
-e2e_config "[connection_pool]
-idle_timeout = 3s"
-e2e_broker_start
-e2e_user 1
-e2e_user 2
-e2e_user 3
-e2e_sshd_start
+e2e_setup idle "[connection_pool]
+idle_timeout = 3s" 3
 
 # An idle menu.
 e2e_ssh_term a "$U1"
@@ -38,7 +32,7 @@ e2e_wait_screen c 'Shall I pick' 20 && e2e_keys c y
 e2e_wait_screen c 'Is this ok\?' 5 && e2e_keys c y
 for i in 1 2 3 4; do e2e_wait_screen c 'Dlvl:1' 1 && break; e2e_keys c Enter; done
 e2e_expect_screen "in the game" c 'Dlvl:1' 5
-while e2e_screen c | grep -q -- '--More--'; do e2e_keys c Enter; sleep 0.3; done
+e2e_nethack_more c
 e2e_expect_screen "idle game closed with a reason" c \
     '^Your game was hung up, which makes it save\.$' 20
 uid=$(id -u "$U3")

@@ -318,6 +318,31 @@ e2e_cleanup() {
 	exit "$rc"
 }
 
+# The usual world: e2e_setup NAME "EXTRA INI" USERS starts a broker with
+# the test's configuration, makes players U1..UN and starts sshd.
+e2e_setup() {
+	local i
+	e2e_init "$1"
+	e2e_config "${2:-}"
+	e2e_broker_start
+	for i in $(seq "${3:-1}"); do e2e_user "$i"; done
+	e2e_sshd_start
+}
+
+# Answer NetHack's --More-- prompts until there are none on screen.
+e2e_nethack_more() {
+	while e2e_screen "$1" | grep -q -- '--More--'; do
+		e2e_keys "$1" Enter
+		sleep 0.3
+	done
+}
+
+# Save NetHack with S and confirm.
+e2e_nethack_save() {
+	e2e_keys "$1" S
+	e2e_wait_screen "$1" 'Really save\?' 10 && e2e_keys "$1" y
+}
+
 # End of a test: the exit status tells automake.
 e2e_done() {
 	if [ "$E2E_FAILED" = 0 ]; then e2e_log "all checks passed"; exit 0; fi

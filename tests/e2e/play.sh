@@ -3,11 +3,7 @@
 # session refused the same game, hangup save on a killed client, restore,
 # back to the menu, direct `play nethack`, quit.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
-e2e_init play
-e2e_config
-e2e_broker_start
-e2e_user 1
-e2e_sshd_start
+e2e_setup play "" 1
 
 # The menu over real ssh.
 e2e_ssh_term w1 "$U1"
@@ -76,7 +72,7 @@ for i in 1 2 3 4; do
 	e2e_keys w1 Enter
 done
 e2e_expect_screen "playing on level 1" w1 'Dlvl:1' 10
-while e2e_screen w1 | grep -q -- '--More--'; do e2e_keys w1 Enter; sleep 0.3; done
+e2e_nethack_more w1
 e2e_eq "broker sees the game" "$(e2e_sessions "$U1" | awk '$2 == "playing" {print $3}')" nethack
 
 # Kill the ssh client: NetHack must hangup-save before the lease ends.
@@ -97,9 +93,8 @@ e2e_ok "no NetHack left for the player" e2e_wait 5 \
 e2e_keys w2 p
 e2e_wait_screen w2 'Restoring save file' 20 && e2e_keys w2 Enter
 e2e_expect_screen "saved game restored" w2 'welcome back to NetHack' 20
-while e2e_screen w2 | grep -q -- '--More--'; do e2e_keys w2 Enter; sleep 0.3; done
-e2e_keys w2 S
-e2e_wait_screen w2 'Really save\?' 10 && e2e_keys w2 y
+e2e_nethack_more w2
+e2e_nethack_save w2
 e2e_expect_screen "a game that exits returns to the menu" w2 'Your choice' 20
 e2e_ok "save file after a normal save" test -s "$save"
 e2e_keys w2 q
@@ -110,9 +105,8 @@ e2e_expect_screen "quit exits 0" w2 '^\[exit 0\]' 10
 e2e_ssh_term w3 "$U1" play nethack
 e2e_wait_screen w3 'Restoring save file' 20 && e2e_keys w3 Enter
 e2e_expect_screen "play nethack skips the menu" w3 'welcome back to NetHack' 20
-while e2e_screen w3 | grep -q -- '--More--'; do e2e_keys w3 Enter; sleep 0.3; done
-e2e_keys w3 S
-e2e_wait_screen w3 'Really save\?' 10 && e2e_keys w3 y
+e2e_nethack_more w3
+e2e_nethack_save w3
 e2e_expect_screen "session ends with the game" w3 '^\[exit 0\]' 20
 e2e_nomatch "no menu after a direct game" "$(e2e_screen w3)" 'Your choice'
 

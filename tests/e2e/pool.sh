@@ -3,14 +3,8 @@
 # with the reason; a slot freed by quitting, or by kill -9 of a session,
 # is usable again at once.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
-e2e_init pool
-e2e_config "[connection_pool]
-max_connections = 2"
-e2e_broker_start
-e2e_user 1
-e2e_user 2
-e2e_user 3
-e2e_sshd_start
+e2e_setup pool "[connection_pool]
+max_connections = 2" 3
 
 e2e_ssh_term a "$U1"
 e2e_ssh_term b "$U2"

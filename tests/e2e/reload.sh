@@ -2,14 +2,8 @@
 # SIGHUP reloads the configuration: live sessions keep their tickets, new
 # bounds and games apply to what comes next, a bad file changes nothing.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
-e2e_init reload
-e2e_config "[connection_pool]
-max_connections = 1"
-e2e_broker_start
-e2e_user 1
-e2e_user 2
-e2e_user 3
-e2e_sshd_start
+e2e_setup reload "[connection_pool]
+max_connections = 1" 3
 
 e2e_ssh_term a "$U1"
 e2e_expect_screen "first player in" a 'Your choice'

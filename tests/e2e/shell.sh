@@ -2,11 +2,7 @@
 # A player never reaches a shell: commands, sftp, scp and forwarding are
 # refused, and a hostile TERM or command changes nothing.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
-e2e_init shell
-e2e_config
-e2e_broker_start
-e2e_user 1
-e2e_sshd_start
+e2e_setup shell "" 1
 home="$T/home/$U1"
 
 # Commands: only the whitelist.
