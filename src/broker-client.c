@@ -9,27 +9,11 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "broker.h"
-
-/* A user lookup handed to a worker. */
-struct lookup {
-	struct broker	*broker;
-	uint64_t	 client;
-	uid_t		 uid;
-	char		*admin_group;
-	int		 found;
-	int		 failed;	/* errno of a failed lookup */
-	int		 unusable;	/* name or home is not UTF-8 text */
-	char		*user;
-	char		*home;
-	int		 is_admin;
-};
 
 static void	client_read_cb(struct bufferevent *, void *);
 static void	client_hello(struct client *, json_t *);
@@ -47,113 +31,48 @@ client_find(struct broker *b, uint64_t id)
 	return NULL;
 }
 
-/* On a worker: resolve the uid and decide whether it may administer. */
-static void
-lookup_run(void *arg)
+static const char *activity_names[ACT_COUNT] = {
+	"connecting", "queued", "menu", "playing", "idle"
+};
+
+/* An activity's name, for --status. */
+const char *
+client_activity_name(enum activity a)
 {
-	struct lookup	*lk = arg;
-	struct passwd	 pw, *pwp = NULL;
-	struct group	 gr, *grp = NULL;
-	gid_t		*groups;
-	char		*buf;
-	size_t		 len = 16384;
-	int		 n = 64, i, rc;
-
-	buf = xmalloc(len);
-	while ((rc = getpwuid_r(lk->uid, &pw, buf, len, &pwp)) == ERANGE &&
-	    len < 1024 * 1024)
-		buf = xreallocarray(buf, 2, len), len *= 2;
-	if (rc != 0) {
-		/* NSS failed (LDAP down, no descriptors): not "no such user". */
-		lk->failed = rc;
-		free(buf);
-		return;
-	}
-	if (pwp == NULL) {
-		free(buf);
-		return;
-	}
-	/* Names and homes go into JSON and onto terminals: text only. */
-	if (!util_valid_text(pw.pw_name) || !util_valid_text(pw.pw_dir)) {
-		lk->unusable = 1;
-		free(buf);
-		return;
-	}
-	lk->found = 1;
-	lk->user = xstrdup(pw.pw_name);
-	lk->home = xstrdup(pw.pw_dir);
-	if (lk->uid == 0) {
-		lk->is_admin = 1;
-		free(buf);
-		return;
-	}
-
-	groups = xcalloc((size_t)n, sizeof *groups);
-	if (getgrouplist(lk->user, pw.pw_gid, groups, &n) == -1) {
-		groups = xreallocarray(groups, (size_t)n, sizeof *groups);
-		if (getgrouplist(lk->user, pw.pw_gid, groups, &n) == -1)
-			n = 0;
-	}
-	while ((rc = getgrnam_r(lk->admin_group, &gr, buf, len, &grp)) ==
-	    ERANGE && len < 1024 * 1024)
-		buf = xreallocarray(buf, 2, len), len *= 2;
-	if (rc == 0 && grp != NULL) {
-		for (i = 0; i < n; i++) {
-			if (groups[i] == gr.gr_gid)
-				lk->is_admin = 1;
-		}
-	}
-	free(groups);
-	free(buf);
+	return activity_names[a];
 }
 
-/* Free a lookup nobody waits for. */
-static void
-lookup_free(void *arg)
+/* Note what a session is doing now, keeping the last few changes. */
+void
+client_set_activity(struct client *c, enum activity a)
 {
-	struct lookup	*lk = arg;
+	u_int	 i;
 
-	free(lk->admin_group);
-	free(lk->user);
-	free(lk->home);
-	free(lk);
+	if (c->activity == a)
+		return;
+	c->activity = a;
+	if (c->nhistory == ACTIVITY_HISTORY) {
+		for (i = 1; i < ACTIVITY_HISTORY; i++)
+			c->history[i - 1] = c->history[i];
+		c->nhistory--;
+	}
+	c->history[c->nhistory].activity = a;
+	c->history[c->nhistory].at = util_wall_ms();
+	c->nhistory++;
 }
 
-/* Back on the event loop: the peer now has a name (or none). */
-static void
-lookup_done(void *arg, int timed_out)
+/* Policy has answered (or the user's record still held a fresh answer). */
+void
+client_looked_up(struct client *c)
 {
-	struct lookup	*lk = arg;
-	struct client	*c;
-	json_t		*hello;
+	json_t	*hello;
 
-	c = client_find(lk->broker, lk->client);
-	if (c == NULL || c->dead || c->state == CLIENT_CLOSING ||
-	    c->looked_up || c->uid != lk->uid) {
-		if (!timed_out)
-			lookup_free(lk);
-		return;
-	}
-	if (timed_out || lk->failed != 0) {
-		log_warn("user lookup failed", "uid=%lu pid=%ld error=%s",
-		    (u_long)c->uid, (long)c->pid, log_quote(timed_out ?
-		    "timed out" : strerror(lk->failed)));
-		client_close(c, "error", REASON_BUSY, "The server is busy; "
-		    "please try again in a moment.");
-		if (!timed_out)
-			lookup_free(lk);
-		return;
-	}
 	c->looked_up = 1;
-	c->unusable = lk->unusable;
-	if (lk->found) {
-		c->user = lk->user;
-		c->home = lk->home;
-		lk->user = lk->home = NULL;
+	if (c->u->known) {
+		c->user = xstrdup(c->u->name);
+		c->home = xstrdup(c->u->home);
+		c->is_admin = c->u->is_admin;
 	}
-	c->is_admin = lk->is_admin;
-	lookup_free(lk);
-
 	if ((hello = c->hello) != NULL) {
 		c->hello = NULL;
 		client_hello(c, hello);
@@ -214,7 +133,7 @@ client_admin_deadline(struct client *c)
  * plus a grace (as long again, at most a minute) for the session to hang
  * up its game itself first.
  */
-static int64_t
+int64_t
 client_expiry_after(struct broker *b)
 {
 	int64_t	 idle = (int64_t)b->cfg->pool_idle_timeout;
@@ -224,7 +143,7 @@ client_expiry_after(struct broker *b)
 }
 
 /* The ticket's deadline: idle_timeout after the last reported input. */
-static void
+void
 client_schedule_expiry(struct client *c)
 {
 	struct broker	*b = c->broker;
@@ -276,28 +195,11 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 	    "too long and has been closed.");
 }
 
-/* Give back the slot and the lease this client holds. */
+/* Give back everything this client holds. */
 static void
 client_release(struct client *c)
 {
-	struct broker	*b = c->broker;
-
-	if (c->lease != NULL) {
-		log_info("game ended", "user=%s ticket=%s lease=%s game=%s "
-		    "reason=disconnect seconds=%lld", c->user, c->ticket,
-		    c->lease->id, c->lease->game,
-		    (long long)((util_wall_ms() - c->game_since) / 1000));
-		lease_release(&b->leases, c->lease);
-		c->lease = NULL;
-	}
-	if (c->holds_slot) {
-		pool_release(&b->pool);
-		c->holds_slot = 0;
-		log_info("session ended", "user=%s ticket=%s pid=%ld "
-		    "seconds=%lld online=%u", c->user, c->ticket, (long)c->pid,
-		    (long long)((util_wall_ms() - c->since) / 1000),
-		    b->pool.used);
-	}
+	admit_release(c);
 	if (c->expiry != NULL)
 		evtimer_del(c->expiry);
 }
@@ -316,6 +218,7 @@ client_free_cb(evutil_socket_t fd, short events, void *arg)
 	free(c->home);
 	free(c->remote);
 	free(c->term);
+	free(c->cpu_mechanism);
 	free(c);
 }
 
@@ -329,6 +232,7 @@ client_drop(struct client *c)
 		return;
 	c->dead = 1;
 	client_release(c);
+	c->u->refs--;
 	TAILQ_REMOVE(&b->clients, c, entry);
 	b->nclients--;
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
@@ -384,87 +288,6 @@ client_close(struct client *c, const char *type, const char *reason,
 		client_drop(c);
 }
 
-/* Build the ticket a session gets: its id, deadline and menu. */
-static json_t *
-client_ticket(struct client *c)
-{
-	struct config	*cfg = c->broker->cfg;
-	json_t		*games, *g;
-	u_int		 i;
-	char		 key[2];
-
-	games = json_array();
-	for (i = 0; i < cfg->ngames; i++) {
-		key[0] = cfg->games[i].key;
-		key[1] = '\0';
-		g = json_pack("{s:s, s:s, s:s}", "id", cfg->games[i].id,
-		    "name", cfg->games[i].name, "key", key);
-		json_array_append_new(games, g);
-	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}",
-	    "type", "ticket",
-	    "id", c->ticket,
-	    "user", c->user,
-	    "expires", (json_int_t)((util_wall_ms() +
-		client_expiry_after(c->broker)) / 1000),
-	    "idle_timeout", (json_int_t)((cfg->pool_idle_timeout + 999) / 1000),
-	    "online", (int)c->broker->pool.used,
-	    "games", games);
-}
-
-/* A session's hello: admit it through the pool, or refuse with a reason. */
-static void
-client_admit(struct client *c, json_t *hello)
-{
-	struct broker	*b = c->broker;
-	char		*message;
-	const char	*s = NULL;
-	const char	*remote = NULL, *term = NULL;
-	json_int_t	 cols = 0, rows = 0;
-
-	if (json_unpack(hello, "{s?s, s?s, s?I, s?I}", "remote", &remote,
-	    "term", &term, "cols", &cols, "rows", &rows) != 0)
-		fatalx("validated hello does not unpack");
-	if (remote != NULL)
-		c->remote = xstrdup(remote);
-	if (term != NULL)
-		c->term = xstrdup(term);
-	c->cols = (u_int)cols;
-	c->rows = (u_int)rows;
-
-	if (b->stopping) {
-		client_close(c, "refused", REASON_SHUTDOWN, "DungeonGate is "
-		    "shutting down; please try again in a moment.");
-		return;
-	}
-	if (pool_admit(&b->pool) != 0) {
-		log_info("refused", "user=%s pid=%ld reason=%s online=%u max=%u",
-		    c->user, (long)c->pid, REASON_FULL, b->pool.used,
-		    b->pool.max);
-		xasprintf(&message, "DungeonGate is full (%u player%s online); "
-		    "try again in %d s", b->pool.used,
-		    b->pool.used == 1 ? "" : "s", BROKER_RETRY_AFTER);
-		client_close(c, "refused", REASON_FULL, message);
-		free(message);
-		return;
-	}
-	c->holds_slot = 1;
-	c->state = CLIENT_SESSION;
-	c->since = util_wall_ms();
-	c->last_input = util_now_ms();
-	util_random_id('t', c->ticket, sizeof c->ticket);
-	client_schedule_expiry(c);
-
-	s = NULL;
-	json_unpack(hello, "{s?s}", "command", &s);
-	log_info("admitted", "user=%s ticket=%s pid=%ld remote=%s term=%s "
-	    "size=%ux%u command=%s online=%u", c->user, c->ticket,
-	    (long)c->pid, log_quote(c->remote != NULL ? c->remote : "-"),
-	    log_quote(c->term != NULL ? c->term : "-"), c->cols, c->rows,
-	    log_quote(s != NULL ? s : ""), b->pool.used);
-	client_send(c, client_ticket(c));
-}
-
 /* The first message: check the version, then admit or serve the tool. */
 static void
 client_hello(struct client *c, json_t *hello)
@@ -498,7 +321,7 @@ client_hello(struct client *c, json_t *hello)
 		return;
 	}
 	if (strcmp(role, "session") == 0)
-		client_admit(c, hello);
+		admit_hello(c, hello);
 	else if (strcmp(role, "admin") == 0) {
 		c->state = CLIENT_ADMIN;
 		client_admin_deadline(c);
@@ -510,128 +333,14 @@ client_hello(struct client *c, json_t *hello)
 	}
 }
 
-/* Start a game: one live game per user per game, with its command line. */
-static void
-client_play(struct client *c, json_t *msg)
-{
-	struct broker			*b = c->broker;
-	const struct config_game	*g;
-	struct lease			*l;
-	const char			*id;
-	json_int_t			 cols, rows;
-	json_t				*argv, *env, *reply;
-	char				**args, *cause, *message, *rc = NULL;
-	u_int				 i;
-
-	if (json_unpack(msg, "{s:s, s:I, s:I}", "game", &id, "cols", &cols,
-	    "rows", &rows) != 0)
-		fatalx("validated play lacks fields");
-	if (c->lease != NULL) {
-		client_close(c, "error", REASON_UNEXPECTED,
-		    "this session already runs a game");
-		return;
-	}
-	c->cols = (u_int)cols;
-	c->rows = (u_int)rows;
-	if ((g = config_find_game(b->cfg, id)) == NULL) {
-		xasprintf(&message, "There is no game called \"%s\" here.", id);
-		reply = json_pack("{s:s, s:s, s:s}", "type", "refused",
-		    "reason", REASON_NO_GAME, "message", message);
-		free(message);
-		client_send(c, reply);
-		return;
-	}
-	if ((l = lease_acquire(&b->leases, c->user, g->id, c->id,
-	    util_wall_ms())) == NULL) {
-		log_info("game refused", "user=%s ticket=%s game=%s reason=%s",
-		    c->user, c->ticket, g->id, REASON_GAME_BUSY);
-		xasprintf(&message, "You already have a game of %s running in "
-		    "another session; it has to end before you start another.",
-		    g->name);
-		reply = json_pack("{s:s, s:s, s:s}", "type", "refused",
-		    "reason", REASON_GAME_BUSY, "message", message);
-		free(message);
-		client_send(c, reply);
-		return;
-	}
-	if (config_expand_command(g->command, c->user, c->home, &args,
-	    &cause) != 0)
-		fatalx("validated command does not expand: %s", cause);
-	argv = json_array();
-	for (i = 0; args[i] != NULL; i++)
-		json_array_append_new(argv, json_string(args[i]));
-	config_free_argv(args);
-	env = json_array();
-	for (i = 0; i < g->nenv; i++) {
-		char *e = config_expand(g->env[i], c->user, c->home);
-
-		json_array_append_new(env, json_string(e));
-		free(e);
-	}
-	reply = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:{s:i, s:i}}",
-	    "type", "lease",
-	    "id", l->id,
-	    "game", g->id,
-	    "name", g->name,
-	    "argv", argv,
-	    "env", env,
-	    "home", c->home,
-	    "rlimits", "core", 0, "nofile", BROKER_GAME_NOFILE);
-	if (*g->rcfile != '\0') {
-		xasprintf(&rc, "%s/%s", c->home, g->rcfile);
-		json_object_set_new(reply, "rcfile", json_string(rc));
-		free(rc);
-	}
-	c->lease = l;
-	c->game_since = util_wall_ms();
-	log_info("game started", "user=%s ticket=%s lease=%s game=%s size=%ux%u",
-	    c->user, c->ticket, l->id, g->id, c->cols, c->rows);
-	client_send(c, reply);
-}
-
-/* The session's game has exited: end its lease. */
-static void
-client_game_end(struct client *c, json_t *msg)
-{
-	const char	*id;
-	json_int_t	 status = -1, sig = 0;
-
-	if (json_unpack(msg, "{s:s, s?I, s?I}", "lease", &id, "status",
-	    &status, "signal", &sig) != 0)
-		fatalx("validated game_end lacks lease");
-	if (c->lease == NULL || strcmp(c->lease->id, id) != 0) {
-		client_close(c, "error", REASON_BAD_MESSAGE,
-		    "game_end for a lease this session does not hold");
-		return;
-	}
-	log_info("game ended", "user=%s ticket=%s lease=%s game=%s "
-	    "reason=exit status=%lld signal=%lld seconds=%lld", c->user,
-	    c->ticket, id, c->lease->game, (long long)status, (long long)sig,
-	    (long long)((util_wall_ms() - c->game_since) / 1000));
-	lease_release(&c->broker->leases, c->lease);
-	c->lease = NULL;
-}
-
-/* The session says how long its player has been idle. */
-static void
-client_keepalive(struct client *c, json_t *msg)
-{
-	json_int_t	 idle;
-
-	if (json_unpack(msg, "{s:I}", "idle", &idle) != 0)
-		fatalx("validated keepalive lacks idle");
-	c->last_input = util_now_ms() - (int64_t)idle * 1000;
-	client_schedule_expiry(c);
-}
-
 /* Route one checked message by the client's state. */
 static void
 client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 {
 	char	*message;
 
-	if (type == MSG_GOODBYE && (c->state == CLIENT_SESSION ||
-	    c->state == CLIENT_ADMIN)) {
+	if (type == MSG_GOODBYE && c->state != CLIENT_NEW &&
+	    c->state != CLIENT_CLOSING) {
 		client_drop(c);
 		return;
 	}
@@ -650,16 +359,18 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		}
 		client_hello(c, msg);
 		return;
+	case CLIENT_QUEUED:
+		break;
 	case CLIENT_SESSION:
 		switch (type) {
 		case MSG_PLAY:
-			client_play(c, msg);
+			admit_play(c, msg);
 			return;
 		case MSG_GAME_END:
-			client_game_end(c, msg);
+			admit_game_end(c, msg);
 			return;
 		case MSG_KEEPALIVE:
-			client_keepalive(c, msg);
+			admit_keepalive(c, msg);
 			return;
 		default:
 			break;
@@ -800,7 +511,6 @@ client_accept(struct broker *b, int fd)
 	struct client	*c;
 	struct ucred	 cred;
 	socklen_t	 len = sizeof cred;
-	struct lookup	*lk;
 	struct timeval	 tv = { BROKER_HELLO_TIMEOUT, 0 };
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -813,6 +523,7 @@ client_accept(struct broker *b, int fd)
 		log_warn("connection refused: too many pending for this uid",
 		    "uid=%lu pid=%ld max=%d", (u_long)cred.uid, (long)cred.pid,
 		    BROKER_MAX_PENDING_PER_UID);
+		admit_violation(b, V_PENDING);
 		client_refuse_fd(fd, "Too many connections from your account "
 		    "are waiting; please try again in a moment.");
 		return;
@@ -825,6 +536,10 @@ client_accept(struct broker *b, int fd)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->state = CLIENT_NEW;
+	c->since = util_wall_ms();
+	c->u = users_get(&b->users, cred.uid);
+	c->u->refs++;
+	client_set_activity(c, ACT_CONNECTING);
 	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");
@@ -839,14 +554,12 @@ client_accept(struct broker *b, int fd)
 	log_debug("peer connected", "client=%llu uid=%lu pid=%ld",
 	    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
 
-	lk = xcalloc(1, sizeof *lk);
-	lk->broker = b;
-	lk->client = c->id;
-	lk->uid = c->uid;
-	lk->admin_group = xstrdup(b->cfg->broker_admin_group);
-	if (workers_submit(b->workers, lookup_run, lookup_done, lookup_free,
-	    lk) != 0) {
-		lookup_free(lk);
+	/* A fresh answer from policy needs no worker. */
+	if (user_policy_valid(c->u, util_now_ms())) {
+		client_looked_up(c);
+		return;
+	}
+	if (lookup_start(c) != 0) {
 		log_warn("worker queue full; refusing peer", "uid=%lu pid=%ld",
 		    (u_long)c->uid, (long)c->pid);
 		client_close(c, "error", REASON_BUSY, "The server is busy; "

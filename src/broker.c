@@ -187,6 +187,7 @@ broker_accept_cb(evutil_socket_t fd, short events, void *arg)
 			log_warn("connection refused: descriptor budget spent",
 			    "connections=%u max=%u", b->nclients,
 			    b->max_clients);
+			admit_violation(b, V_FD_BUDGET);
 			client_refuse_fd(cfd, "DungeonGate is at its connection "
 			    "limit; please try again in a moment.");
 			continue;
@@ -268,7 +269,13 @@ broker_reload_done(void *arg, int timed_out)
 	r->cfg = NULL;
 	log_set_level(b->cfg->broker_log_level);
 	pool_resize(&b->pool, config_max_connections(b->cfg));
+	queue_configure(&b->queue, b->cfg->pool_queue_size,
+	    b->cfg->pool_enable_prioritization);
+	/* New tiers apply from each user's next connection. */
+	users_sweep(&b->users, util_now_ms(), 1);
 	broker_set_budget(b);
+	admit_from_queue(b);
+	admit_push_shares(b);
 	workers_configure(b->workers, b->cfg->worker_pool_size,
 	    b->cfg->worker_queue_size, b->cfg->worker_timeout);
 	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
@@ -386,6 +393,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		fatalx("event_base_new failed");
 	b->workers = workers_create(b->base, cfg->worker_pool_size,
 	    cfg->worker_queue_size, cfg->worker_timeout);
+	admit_queue_init(b);
 	b->listen_ev = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST,
 	    broker_accept_cb, b);
 	b->accept_pause = evtimer_new(b->base, broker_accept_resume_cb, b);
@@ -417,6 +425,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		event_free(b->sig_int);
 		event_free(b->sig_hup);
 		workers_free(b->workers);
+		admit_queue_free(b);
+		users_free(&b->users);
 		event_base_free(b->base);
 		config_free(b->cfg);
 		free(b->config_path);

@@ -34,6 +34,10 @@
 #define BROKER_ACCEPT_PAUSE	1
 /* Limits every game gets, whatever the tier. */
 #define BROKER_GAME_NOFILE	1024
+/* Games are refused while fewer kernel PTYs than this are left. */
+#define BROKER_PTY_RESERVE	16
+/* How often queued sessions hear their place and estimate again. */
+#define BROKER_QUEUE_TICK	1
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -46,9 +50,38 @@ struct broker;
 
 enum client_state {
 	CLIENT_NEW,		/* waiting for hello */
+	CLIENT_QUEUED,		/* waiting for a slot */
 	CLIENT_SESSION,		/* holds a ticket and a slot */
 	CLIENT_ADMIN,		/* an admin tool */
 	CLIENT_CLOSING		/* flushing a last message */
+};
+
+/* What a session is doing, for the resource tracker. */
+enum activity {
+	ACT_CONNECTING,
+	ACT_QUEUED,
+	ACT_MENU,
+	ACT_PLAYING,
+	ACT_IDLE,
+	ACT_COUNT
+};
+#define ACTIVITY_HISTORY	16
+
+/* Refusals and enforcement actions, counted by type. */
+enum violation {
+	V_USER_CONNECTIONS,
+	V_USER_PTYS,
+	V_USER_MEMORY,
+	V_PTYS_FULL,
+	V_PTYS_EXHAUSTED,
+	V_MEMORY_FULL,
+	V_QUEUE_FULL,
+	V_QUEUE_TIMEOUT,
+	V_FD_BUDGET,
+	V_PENDING,
+	V_BANDWIDTH,
+	V_CPU,
+	V_COUNT
 };
 
 struct client {
@@ -62,8 +95,9 @@ struct client {
 	pid_t		 pid;		/* from SO_PEERCRED */
 	uid_t		 uid;
 	gid_t		 gid;
+	struct user	*u;		/* the user's record, referenced */
 
-	int		 looked_up;	/* the worker answered */
+	int		 looked_up;	/* policy answered */
 	char		*user;		/* NULL: no such uid, or unusable */
 	int		 unusable;
 	char		*home;
@@ -71,15 +105,30 @@ struct client {
 	json_t		*hello;		/* arrived before the lookup */
 	int		 busy;		/* a request is with the workers */
 
+	enum quota_class class;
+	u_int		 queue_pos;	/* last place in line sent */
+	int		 queue_eta;	/* last estimate sent */
+
 	char		 ticket[ID_LEN];
 	int		 holds_slot;
-	int64_t		 since;		/* wall ms when admitted */
+	int64_t		 since;		/* wall ms when connected */
 	int64_t		 last_input;	/* monotonic ms */
 	struct event	*expiry;
 	char		*remote;
 	char		*term;
 	u_int		 cols;
 	u_int		 rows;
+
+	enum activity	 activity;
+	struct {
+		enum activity	 activity;
+		int64_t		 at;	/* wall ms */
+	}		 history[ACTIVITY_HISTORY];
+	u_int		 nhistory;
+	uint64_t	 bytes_in;	/* as the session reports them */
+	uint64_t	 bytes_out;
+	uint64_t	 bandwidth;	/* share sent, bytes/s */
+	char		*cpu_mechanism;
 
 	struct lease	*lease;
 	int64_t		 game_since;	/* wall ms when the game started */
@@ -109,11 +158,17 @@ struct broker {
 	u_int		 nclients;
 
 	struct pool	 pool;
+	struct queue	 queue;
+	struct event	*queue_timer;	/* the earliest deadline */
+	struct event	*queue_tick;	/* refreshes estimates */
+	struct users	 users;
 	struct leases	 leases;
+	uint64_t	 memory;	/* granted to live games */
 	struct workers	*workers;
 
 	int64_t		 started;	/* wall ms */
 	uint64_t	 bad_frames;
+	uint64_t	 violations[V_COUNT];
 };
 
 /* broker.c */
@@ -129,6 +184,28 @@ void		 client_send(struct client *, json_t *);
 void		 client_close(struct client *, const char *, const char *,
 		     const char *);
 void		 client_drop(struct client *);
+void		 client_looked_up(struct client *);
+void		 client_set_activity(struct client *, enum activity);
+void		 client_schedule_expiry(struct client *);
+int64_t		 client_expiry_after(struct broker *);
+const char	*client_activity_name(enum activity);
+
+/* broker-lookup.c */
+int		 lookup_start(struct client *);
+
+/* broker-admit.c */
+void		 admit_hello(struct client *, json_t *);
+void		 admit_release(struct client *);
+void		 admit_from_queue(struct broker *);
+void		 admit_play(struct client *, json_t *);
+void		 admit_game_end(struct client *, json_t *);
+void		 admit_keepalive(struct client *, json_t *);
+void		 admit_push_shares(struct broker *);
+void		 admit_violation(struct broker *, enum violation);
+const char	*admit_violation_name(enum violation);
+void		 admit_queue_init(struct broker *);
+void		 admit_queue_free(struct broker *);
+int		 admit_pty_room(struct broker *, u_int *, u_int *);
 
 /* broker-admin.c */
 void		 admin_check(struct client *);

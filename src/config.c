@@ -65,9 +65,9 @@ struct ckey {
 #define Q(key, type, field, def, min, max, eff) \
 	{ "quota", key, type, SC_QUOTA, offsetof(struct config_quota, field), \
 	  def, min, max, eff }
-#define M(key, type, field, eff) \
+#define M(key, type, field, def, eff) \
 	{ "game", key, type, SC_GAME, offsetof(struct config_game, field), \
-	  NULL, 0, 0, eff }
+	  def, 0, 0, eff }
 
 #define MS_HOUR	 (3600ULL * 1000)
 #define MS_WEEK	 (7 * 24 * MS_HOUR)
@@ -91,15 +91,15 @@ static const struct ckey ckeys[] = {
 	G("connection_pool", "max_connections", CT_UINT, pool_max_connections,
 	    "1000", 1, 1000000, 1),
 	G("connection_pool", "queue_size", CT_UINT, pool_queue_size,
-	    "100", 0, 1000000, 0),
+	    "100", 0, 1000000, 1),
 	G("connection_pool", "queue_timeout", CT_DURATION, pool_queue_timeout,
-	    "5s", 0, MS_HOUR, 0),
+	    "5s", 0, MS_HOUR, 1),
 	G("connection_pool", "idle_timeout", CT_DURATION, pool_idle_timeout,
 	    "30m", 1000, MS_WEEK, 1),
 	G("connection_pool", "drain_timeout", CT_DURATION, pool_drain_timeout,
 	    "30s", 0, MS_HOUR, 0),
 	G("connection_pool", "enable_prioritization", CT_BOOL,
-	    pool_enable_prioritization, "true", 0, 0, 0),
+	    pool_enable_prioritization, "true", 0, 0, 1),
 
 	G("worker_pool", "pool_size", CT_UINT, worker_pool_size,
 	    "50", 1, 1024, 1),
@@ -125,9 +125,9 @@ static const struct ckey ckeys[] = {
 
 	G("limits", "max_connections", CT_UINT, limits_max_connections,
 	    "1000", 1, 1000000, 1),
-	G("limits", "max_ptys", CT_UINT, limits_max_ptys, "500", 1, 1000000, 0),
+	G("limits", "max_ptys", CT_UINT, limits_max_ptys, "500", 1, 1000000, 1),
 	G("limits", "max_memory", CT_SIZE, limits_max_memory, "8GB",
-	    1024 * 1024, 64 * TB, 0),
+	    1024 * 1024, 64 * TB, 1),
 	G("limits", "max_bandwidth", CT_RATE, limits_max_bandwidth, "1GB/s",
 	    1024, TB, 0),
 	G("limits", "max_file_descriptors", CT_UINT,
@@ -156,21 +156,23 @@ static const struct ckey ckeys[] = {
 	G("spectate", "max_watchers_per_game", CT_UINT,
 	    spectate_max_watchers_per_game, "100", 0, 100000, 0),
 
-	Q("groups", CT_GROUPS, groups, "", 0, 0, 0),
-	Q("max_connections", CT_UINT, max_connections, "10", 1, 1000000, 0),
-	Q("max_ptys", CT_UINT, max_ptys, "5", 0, 1000000, 0),
-	Q("max_memory", CT_SIZE, max_memory, "256MB", 1024 * 1024, 64 * TB, 0),
+	Q("groups", CT_GROUPS, groups, "", 0, 0, 1),
+	Q("max_connections", CT_UINT, max_connections, "10", 1, 1000000, 1),
+	Q("max_ptys", CT_UINT, max_ptys, "5", 0, 1000000, 1),
+	Q("max_memory", CT_SIZE, max_memory, "256MB", 1024 * 1024, 64 * TB, 1),
 	Q("max_bandwidth", CT_RATE, max_bandwidth, "10MB/s", 1024, TB, 0),
 	Q("max_cpu_cores", CT_CORES, max_cpu_cores, "0.5", 0, 0, 0),
 	Q("expires_after", CT_DURATION, expires_after, "24h", 1000,
-	    365 * 24 * MS_HOUR, 0),
-	Q("priority", CT_UINT, priority, "1", 0, 100, 0),
+	    365 * 24 * MS_HOUR, 1),
+	Q("priority", CT_UINT, priority, "1", 0, 100, 1),
 
-	M("name", CT_STRING, name, 1),
-	M("key", CT_KEY, key, 1),
-	M("command", CT_COMMAND, command, 1),
-	M("rcfile", CT_RCFILE, rcfile, 1),
-	M("env", CT_ENV, env, 1),
+	M("name", CT_STRING, name, NULL, 1),
+	M("key", CT_KEY, key, NULL, 1),
+	M("command", CT_COMMAND, command, NULL, 1),
+	M("rcfile", CT_RCFILE, rcfile, NULL, 1),
+	M("env", CT_ENV, env, NULL, 1),
+	{ "game", "memory", CT_SIZE, SC_GAME,
+	  offsetof(struct config_game, memory), "64MB", 1024 * 1024, 64 * TB, 1 },
 };
 #define NKEYS nitems(ckeys)
 
@@ -760,6 +762,7 @@ static struct config_game *
 game_get(struct config *cfg, const char *id, int create)
 {
 	struct config_game	*g;
+	const char		*why;
 	u_int			 i;
 
 	for (i = 0; i < cfg->ngames; i++) {
@@ -773,6 +776,12 @@ game_get(struct config *cfg, const char *id, int create)
 	g->id = xstrdup(id);
 	g->name = xstrdup(id);
 	g->rcfile = xstrdup("");
+	for (i = 0; i < NKEYS; i++) {
+		if (ckeys[i].scope == SC_GAME && ckeys[i].def != NULL &&
+		    ckey_parse(&ckeys[i], ckeys[i].def, g, &why) != 0)
+			fatalx("bad built-in default for game.%s",
+			    ckeys[i].name);
+	}
 	return g;
 }
 
@@ -1271,6 +1280,19 @@ config_find_game(const struct config *cfg, const char *id)
 	for (i = 0; i < cfg->ngames; i++) {
 		if (strcmp(cfg->games[i].id, id) == 0)
 			return &cfg->games[i];
+	}
+	return NULL;
+}
+
+/* Find a tier by its name. */
+const struct config_quota *
+config_find_quota(const struct config *cfg, const char *name)
+{
+	u_int	 i;
+
+	for (i = 0; i < cfg->nquotas; i++) {
+		if (strcmp(cfg->quotas[i].name, name) == 0)
+			return &cfg->quotas[i];
 	}
 	return NULL;
 }

@@ -5,6 +5,7 @@
 #define DUNGEONGATE_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ struct config_game {
 	char		 key;
 	char		*command;
 	char		*rcfile;
+	uint64_t	 memory;	/* RLIMIT_AS of each game */
 	char		*env[CONFIG_MAX_ENV];
 	u_int		 nenv;
 	int		 set_command;
@@ -156,6 +158,8 @@ void		 config_free(struct config *);
 void		 config_print(const struct config *, FILE *);
 const struct config_game *config_find_game(const struct config *,
 		     const char *);
+const struct config_quota *config_find_quota(const struct config *,
+		     const char *);
 u_int		 config_max_connections(const struct config *);
 int		 config_parse_duration(const char *, uint64_t *);
 int		 config_parse_size(const char *, uint64_t *);
@@ -187,6 +191,7 @@ struct lease {
 	char		*user;
 	char		*game;
 	uint64_t	 client;
+	uint64_t	 memory;	/* the game's memory slice */
 	int64_t		 started;	/* wall clock ms */
 	struct lease	*next;
 };
@@ -207,5 +212,108 @@ struct lease	*lease_find_game(struct leases *, const char *,
 		     const char *);
 u_int		 lease_count_game(const struct leases *, const char *);
 void		 lease_release(struct leases *, struct lease *);
+
+/* broker-quota.c */
+enum quota_class {
+	CLASS_LOW,
+	CLASS_NORMAL,
+	CLASS_HIGH,
+	CLASS_CRITICAL
+};
+#define CLASS_COUNT	4
+
+struct user {
+	uid_t		 uid;
+	int		 known;		/* policy has answered */
+	char		*name;
+	char		*home;
+	int		 is_admin;
+	char		*tier;		/* [quota:NAME] */
+	u_int		 priority;
+	int64_t		 expires;	/* monotonic ms: ask policy again */
+	u_int		 refs;		/* connections pointing here */
+	u_int		 sessions;	/* admitted */
+	u_int		 queued;
+	u_int		 ptys;		/* live games */
+	uint64_t	 memory;	/* granted to live games */
+	struct user	*next;
+};
+
+struct users {
+	struct user	*head;
+	u_int		 count;
+};
+
+const struct config_quota *quota_tier(const struct config *, char *const *,
+		     u_int);
+enum quota_class quota_class(int, u_int);
+const char	*quota_class_name(enum quota_class);
+struct user	*users_find(struct users *, uid_t);
+struct user	*users_get(struct users *, uid_t);
+void		 user_set_policy(struct user *, const char *, const char *,
+		     int, const struct config_quota *, int64_t);
+int		 user_policy_valid(const struct user *, int64_t);
+void		 users_sweep(struct users *, int64_t, int);
+void		 users_free(struct users *);
+int		 quota_check_session(const struct user *,
+		     const struct config_quota *, const char **, char **);
+int		 quota_check_lease(const struct user *,
+		     const struct config_quota *, const struct config *, u_int,
+		     uint64_t, uint64_t, const char **, char **);
+uint64_t	 quota_bandwidth_share(uint64_t, u_int, uint64_t, u_int);
+
+/* broker-queue.c */
+#define QUEUE_DEPARTURES	16
+
+struct qentry {
+	uint64_t	 client;
+	enum quota_class class;
+	uint64_t	 seq;		/* arrival order */
+	int64_t		 since;		/* monotonic ms */
+	int64_t		 deadline;
+	TAILQ_ENTRY(qentry) entry;
+};
+TAILQ_HEAD(qentries, qentry);
+
+struct queue {
+	struct qentries	 classes[CLASS_COUNT];
+	u_int		 count[CLASS_COUNT];
+	u_int		 size;
+	u_int		 max;
+	int		 prioritize;
+	uint64_t	 next_seq;
+	int64_t		 departures[QUEUE_DEPARTURES];
+	u_int		 ndepartures;
+	u_int		 next_departure;
+};
+
+void		 queue_init(struct queue *, u_int, int);
+void		 queue_configure(struct queue *, u_int, int);
+int		 queue_push(struct queue *, uint64_t, enum quota_class, int64_t,
+		     int64_t);
+uint64_t	 queue_pop(struct queue *, int64_t, int64_t *);
+int		 queue_remove(struct queue *, uint64_t, int64_t);
+u_int		 queue_position(const struct queue *, uint64_t);
+uint64_t	 queue_expire(struct queue *, int64_t);
+int64_t		 queue_next_deadline(const struct queue *);
+void		 queue_departure(struct queue *, int64_t);
+int		 queue_eta(const struct queue *, u_int, int64_t);
+void		 queue_free(struct queue *);
+
+/* bucket.c */
+#define BUCKET_MIN_BURST	4096
+
+struct bucket {
+	uint64_t	 rate;		/* bytes per second; 0: no limit */
+	uint64_t	 burst;
+	double		 tokens;
+	int64_t		 last;		/* ms */
+};
+
+void		 bucket_init(struct bucket *, uint64_t, int64_t);
+void		 bucket_set_rate(struct bucket *, uint64_t, int64_t);
+size_t		 bucket_available(struct bucket *, int64_t);
+void		 bucket_spend(struct bucket *, size_t);
+int64_t		 bucket_wait(const struct bucket *, int64_t);
 
 #endif

@@ -74,6 +74,11 @@ static const struct pfield f_game_end[] = {
 };
 static const struct pfield f_keepalive[] = {
 	INT("idle", 1, 0, 100LL * 365 * 86400),
+	INT("bytes_in", 0, 0, 1LL << 62),
+	INT("bytes_out", 0, 0, 1LL << 62),
+	INT("bandwidth_waits", 0, 0, 1LL << 40),
+	INT("cpu_stops", 0, 0, 1LL << 40),
+	STR1("cpu_mechanism", 0, 32, C_ID),
 	END
 };
 static const struct pfield f_none[] = {
@@ -103,6 +108,7 @@ static const struct pfield f_refused[] = {
 static const struct pfield f_rlimits[] = {
 	INT("core", 1, 0, 1LL << 62),
 	INT("nofile", 1, 0, 1LL << 30),
+	INT("as", 1, 1, 1LL << 62),
 	END
 };
 static const struct pfield f_lease[] = {
@@ -114,6 +120,18 @@ static const struct pfield f_lease[] = {
 	STR1("home", 1, 4096, C_TEXT),
 	STR("rcfile", 0, 4096, C_TEXT),
 	OBJ("rlimits", 1, f_rlimits),
+	INT("cpu_millicores", 1, 1, 1024 * 1000),
+	END
+};
+static const struct pfield f_queued[] = {
+	INT("position", 1, 1, 1LL << 31),
+	INT("eta", 1, -1, 1LL << 31),
+	STR1("class", 1, 16, C_ID),
+	INT("online", 1, 0, 1LL << 31),
+	END
+};
+static const struct pfield f_limits[] = {
+	INT("bandwidth", 1, 1, 1LL << 50),
 	END
 };
 static const struct pfield f_component[] = {
@@ -158,6 +176,8 @@ static const struct pmsg pmsgs[] = {
 	{ "status", MSG_STATUS_REPLY, PROTO_FROM_BROKER, f_status_reply },
 	{ "reloaded", MSG_RELOADED, PROTO_FROM_BROKER, f_reloaded },
 	{ "bye", MSG_BYE, PROTO_FROM_BROKER, f_bye },
+	{ "queued", MSG_QUEUED, PROTO_FROM_BROKER, f_queued },
+	{ "limits", MSG_LIMITS, PROTO_FROM_BROKER, f_limits },
 };
 
 /* Write a frame header for a payload of len bytes. */

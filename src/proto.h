@@ -45,11 +45,15 @@ enum proto_msg {
 	MSG_HEALTH,
 	MSG_STATUS_REPLY,
 	MSG_RELOADED,
-	MSG_BYE
+	MSG_BYE,
+	MSG_QUEUED,
+	MSG_LIMITS
 };
 
 /* Refusal and error reasons: stable strings for scripts and tests. */
-#define REASON_FULL		"full"
+#define REASON_QUEUE_FULL	"queue_full"
+#define REASON_QUEUE_TIMEOUT	"queue_timeout"
+#define REASON_PTYS_EXHAUSTED	"ptys_exhausted"
 #define REASON_VERSION		"version"
 #define REASON_BAD_FRAME	"bad_frame"
 #define REASON_BAD_MESSAGE	"bad_message"

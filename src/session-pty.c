@@ -197,7 +197,9 @@ pty_child(int slave, int errfd, char **argv, char **env, const char *home,
 
 	if (pty_limit(RLIMIT_CORE, json_integer_value(json_object_get(rlimits,
 	    "core"))) != 0 || pty_limit(RLIMIT_NOFILE,
-	    json_integer_value(json_object_get(rlimits, "nofile"))) != 0)
+	    json_integer_value(json_object_get(rlimits, "nofile"))) != 0 ||
+	    pty_limit(RLIMIT_AS, json_integer_value(json_object_get(rlimits,
+	    "as"))) != 0)
 		goto fail;
 
 	if (chdir(home) != 0 && chdir("/") != 0)

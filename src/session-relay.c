@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,19 +23,63 @@
 #include "session.h"
 
 static void	relay_check_done(struct session *);
+static void	relay_cpu_start(struct session *);
+static void	relay_cpu_stop(struct session *);
 
-/* Read what the game wrote; pass it on, or discard it after hangup. */
+/* Output resumes: the bandwidth share has earned tokens again. */
+static void
+relay_bandwidth_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	struct game	*g = s->game;
+
+	g->bw_paused = 0;
+	if (!g->master_eof && !g->read_paused)
+		event_add(g->read_ev, NULL);
+}
+
+/*
+ * Read what the game wrote, no more than the bandwidth share allows, and
+ * pass it on; after hangup, read all and discard it. Returns the bytes
+ * read, 0 at EOF, -1 when there is nothing now (or no share left).
+ */
 static int
 relay_read_game(struct session *s)
 {
 	struct game	*g = s->game;
 	u_char		 buf[RELAY_READ_SIZE];
+	size_t		 want = sizeof buf;
 	ssize_t		 n;
+	int64_t		 now, wait;
+	struct timeval	 tv;
+	int		 limited = s->state == STATE_PLAYING && !s->user_gone;
 
-	n = read(g->master, buf, sizeof buf);
+	if (limited) {
+		now = util_now_ms();
+		want = bucket_available(&s->bandwidth, now);
+		if (want == 0) {
+			/* Over the share: stop reading until tokens come. */
+			wait = bucket_wait(&s->bandwidth, now);
+			tv.tv_sec = (time_t)(wait / 1000);
+			tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+			event_del(g->read_ev);
+			evtimer_add(g->bandwidth_ev, &tv);
+			if (!g->bw_paused)
+				s->bandwidth_waits++;
+			g->bw_paused = 1;
+			errno = EAGAIN;
+			return -1;
+		}
+		if (want > sizeof buf)
+			want = sizeof buf;
+	}
+	n = read(g->master, buf, want);
 	if (n > 0) {
-		if (s->state != STATE_HANGUP && !s->user_gone)
+		if (limited) {
+			bucket_spend(&s->bandwidth, (size_t)n);
+			s->bytes_out += (uint64_t)n;
 			session_pass(s->to_user, STDOUT_FILENO, buf, (size_t)n);
+		}
 		return (int)n;
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -58,8 +104,10 @@ relay_game_read_cb(evutil_socket_t fd, short events, void *arg)
 	session_user_flush(s);
 	/* session_user_flush may have ended the game's relay (hangup). */
 	if (s->game == g && !g->master_eof &&
-	    evbuffer_get_length(s->to_user) >= RELAY_USER_HIGH)
+	    evbuffer_get_length(s->to_user) >= RELAY_USER_HIGH) {
+		g->read_paused = 1;
 		event_del(g->read_ev);
+	}
 }
 
 /* The player's terminal took enough: read the game again. */
@@ -68,10 +116,13 @@ relay_user_drained(struct session *s)
 {
 	struct game	*g = s->game;
 
-	if (g->master_eof || g->master == -1)
+	if (g->master_eof || g->master == -1 || !g->read_paused)
 		return;
-	if (evbuffer_get_length(s->to_user) <= RELAY_USER_LOW)
-		event_add(g->read_ev, NULL);
+	if (evbuffer_get_length(s->to_user) <= RELAY_USER_LOW) {
+		g->read_paused = 0;
+		if (!g->bw_paused)
+			event_add(g->read_ev, NULL);
+	}
 }
 
 /* Write the player's keys to the game as far as the PTY takes them. */
@@ -114,6 +165,112 @@ relay_user_input(struct session *s, const u_char *buf, size_t len)
 		event_del(s->tty_read_ev);
 }
 
+/* CPU time the game's process has used, in ms; -1 when it is gone. */
+static int64_t
+relay_cpu_ms(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 utime, stime;
+	static long		 hz;
+	ssize_t			 n;
+	int			 fd;
+
+	if (hz == 0 && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* After the command's closing parenthesis: state is field 3. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &utime, &stime) != 2)
+		return -1;
+	return (int64_t)((utime + stime) * 1000 / (unsigned long long)hz);
+}
+
+/*
+ * Every tick: the game earns its share of the time that passed and pays
+ * for the CPU it used. In debt, its process group is stopped until the
+ * share has paid it off.
+ */
+static void
+relay_cpu_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	struct game	*g = s->game;
+	int64_t		 now = util_now_ms(), used;
+	double		 cap = RELAY_CPU_BURST_MS * g->cpu_millicores / 1000.0;
+
+	if ((used = relay_cpu_ms(g->pid)) == -1)
+		return;
+	g->cpu_budget += (double)(now - g->cpu_at) * g->cpu_millicores / 1000.0;
+	g->cpu_budget -= (double)(used - (int64_t)g->cpu_used);
+	if (g->cpu_budget > cap)
+		g->cpu_budget = cap;
+	g->cpu_at = now;
+	g->cpu_used = (uint64_t)used;
+	if (g->cpu_stopped && g->cpu_budget >= 0) {
+		kill(-g->pid, SIGCONT);
+		g->cpu_stopped = 0;
+	} else if (!g->cpu_stopped && g->cpu_budget < 0) {
+		kill(-g->pid, SIGSTOP);
+		g->cpu_stopped = 1;
+		g->cpu_stops++;
+	}
+}
+
+/* Start holding the game to its CPU share. */
+static void
+relay_cpu_start(struct session *s)
+{
+	struct game	*g = s->game;
+	struct timeval	 tv = { 0, RELAY_CPU_TICK_MS * 1000 };
+	int64_t		 used;
+
+	if (g->cpu_millicores == 0 || (used = relay_cpu_ms(g->pid)) == -1)
+		return;
+	g->cpu_at = util_now_ms();
+	g->cpu_used = (uint64_t)used;
+	g->cpu_budget = 0;
+	g->cpu_ev = event_new(s->base, -1, EV_PERSIST, relay_cpu_cb, s);
+	event_add(g->cpu_ev, &tv);
+}
+
+/* Stop holding the game (it is going): let it run to its end. */
+static void
+relay_cpu_stop(struct session *s)
+{
+	struct game	*g = s->game;
+
+	if (g->cpu_ev != NULL) {
+		event_free(g->cpu_ev);
+		g->cpu_ev = NULL;
+	}
+	if (g->cpu_stopped) {
+		kill(-g->pid, SIGCONT);
+		g->cpu_stopped = 0;
+	}
+}
+
+/* Add the game's part to a report for the broker. */
+void
+relay_report(struct session *s, json_t *msg)
+{
+	struct game	*g = s->game;
+
+	if (g == NULL || g->cpu_ev == NULL)
+		return;
+	json_object_set_new(msg, "cpu_mechanism", json_string("duty_cycle"));
+	json_object_set_new(msg, "cpu_stops", json_integer(
+	    (json_int_t)g->cpu_stops));
+	g->cpu_stops = 0;
+}
+
 /* Start relaying a freshly spawned game. */
 void
 relay_start(struct session *s)
@@ -125,7 +282,9 @@ relay_start(struct session *s)
 	    relay_game_read_cb, s);
 	g->write_ev = event_new(s->base, g->master, EV_WRITE,
 	    relay_game_write_cb, s);
+	g->bandwidth_ev = evtimer_new(s->base, relay_bandwidth_cb, s);
 	event_add(g->read_ev, NULL);
+	relay_cpu_start(s);
 	log_info("game started", "user=%s ticket=%s lease=%s game=%s pid=%ld",
 	    s->user, s->ticket, g->lease, g->id, (long)g->pid);
 }
@@ -232,8 +391,11 @@ relay_hangup(struct session *s)
 	    s->user, g->lease, g->id, (long)g->pid);
 	evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
 	evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
+	g->read_paused = g->bw_paused = 0;
+	evtimer_del(g->bandwidth_ev);
 	if (!g->master_eof)
 		event_add(g->read_ev, NULL);
+	relay_cpu_stop(s);
 	if (!g->exited) {
 		kill(-g->pid, SIGHUP);
 		g->escalate = evtimer_new(s->base, relay_escalate_cb, s);
@@ -256,6 +418,9 @@ relay_free(struct session *s)
 		event_free(g->write_ev);
 	if (g->escalate != NULL)
 		event_free(g->escalate);
+	if (g->bandwidth_ev != NULL)
+		event_free(g->bandwidth_ev);
+	relay_cpu_stop(s);
 	if (g->to_game != NULL)
 		evbuffer_free(g->to_game);
 	if (g->master != -1)

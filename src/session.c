@@ -105,8 +105,10 @@ session_pass(struct evbuffer *queue, int fd, const void *buf, size_t len)
 void
 session_user_write(struct session *s, const void *buf, size_t len)
 {
-	if (!s->user_gone)
+	if (!s->user_gone) {
+		s->bytes_out += len;
 		session_pass(s->to_user, STDOUT_FILENO, buf, len);
+	}
 	session_user_flush(s);
 }
 
@@ -136,7 +138,18 @@ session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 	s->last_input = util_now_ms();
+	s->bytes_in += (uint64_t)n;
 	switch (s->state) {
+	case STATE_QUEUED:
+		for (i = 0; i < n; i++) {
+			if (strchr("qQ\003\004", buf[i]) != NULL && buf[i] != 0) {
+				session_user_write(s, "\r\n", 2);
+				session_finish(s, SESSION_EXIT_OK,
+				    "You left the queue.");
+				break;
+			}
+		}
+		break;
 	case STATE_MENU:
 		for (i = 0; i < n && s->state == STATE_MENU; i++)
 			menu_key(s, buf[i]);
@@ -155,6 +168,8 @@ session_finish(struct session *s, int status, const char *farewell)
 {
 	if (s->state == STATE_DONE)
 		return;
+	if (s->state != STATE_HELLO && s->state != STATE_QUEUED)
+		session_report(s);
 	s->state = STATE_DONE;
 	s->exit_status = status;
 	if (farewell != NULL && s->farewell == NULL)
@@ -208,6 +223,7 @@ session_game_over(struct session *s)
 	json_t		*msg;
 	char		*notice = NULL;
 
+	session_report(s);
 	msg = json_pack("{s:s, s:s, s:i}", "type", "game_end", "lease",
 	    g->lease, "status", g->status);
 	if (g->signal != 0) {
@@ -260,6 +276,49 @@ session_has_game(struct session *s, const char *id)
 	return 0;
 }
 
+/* Raw mode for the player's keys, once. */
+static int
+session_raw(struct session *s)
+{
+	if (s->raw)
+		return 0;
+	if (tty_raw() != 0) {
+		session_finish(s, SESSION_EXIT_REFUSED,
+		    "DungeonGate: cannot set up your terminal.");
+		return -1;
+	}
+	s->raw = 1;
+	event_add(s->tty_read_ev, NULL);
+	return 0;
+}
+
+/* Waiting in line: show the place, and let the player leave with q. */
+static void
+session_queued(struct session *s, json_t *msg)
+{
+	json_int_t	 pos, eta, online;
+	char		*line, *about = NULL;
+	int		 n;
+
+	if (json_unpack(msg, "{s:I, s:I, s:I}", "position", &pos, "eta",
+	    &eta, "online", &online) != 0)
+		fatalx("validated queued lacks fields");
+	if (s->state == STATE_HELLO) {
+		event_del(s->hello_timer);
+		s->state = STATE_QUEUED;
+		if (session_raw(s) != 0)
+			return;
+	}
+	if (eta >= 0)
+		xasprintf(&about, " (about %lld s)", (long long)eta);
+	n = xasprintf(&line, "\r\033[KThe server is full - you are number "
+	    "%lld in line%s. Press q to leave.", (long long)pos,
+	    about != NULL ? about : "");
+	session_user_write(s, line, (size_t)n);
+	free(line);
+	free(about);
+}
+
 /* The broker admitted us: start the timers and show the menu. */
 static void
 session_ticket(struct session *s, json_t *msg)
@@ -270,7 +329,6 @@ session_ticket(struct session *s, json_t *msg)
 	json_t		*g;
 	char		*list = NULL, *tmp, *line;
 	size_t		 i;
-	u_int		 every;
 
 	if (json_unpack(msg, "{s:s, s:s, s:I, s:o}", "id", &id, "user", &user,
 	    "idle_timeout", &idle, "games", &s->games) != 0)
@@ -298,21 +356,12 @@ session_ticket(struct session *s, json_t *msg)
 		return;
 	}
 
-	if (tty_raw() != 0) {
-		session_finish(s, SESSION_EXIT_REFUSED,
-		    "DungeonGate: cannot set up your terminal.");
+	if (session_raw(s) != 0)
 		return;
-	}
 	s->last_input = util_now_ms();
-	event_add(s->tty_read_ev, NULL);
 
-	/* Keep the broker told of idleness well within its grace. */
-	every = s->idle_timeout / 4;
-	if (every < 1)
-		every = 1;
-	if (every > 15)
-		every = 15;
-	tv.tv_sec = every;
+	/* Report often: the tracker's counters, and idleness within grace. */
+	tv.tv_sec = SESSION_REPORT_EVERY;
 	tv.tv_usec = 0;
 	event_add(s->keepalive_ev, &tv);
 	tv.tv_sec = s->idle_timeout;
@@ -338,6 +387,8 @@ session_lease(struct session *s, json_t *msg)
 	    json_string_value(json_object_get(msg, "id")));
 	g->id = xstrdup(json_string_value(json_object_get(msg, "game")));
 	g->name = xstrdup(json_string_value(json_object_get(msg, "name")));
+	g->cpu_millicores = (u_int)json_integer_value(json_object_get(msg,
+	    "cpu_millicores"));
 	g->master = -1;
 	s->game = g;
 
@@ -382,8 +433,11 @@ session_refused(struct session *s, json_t *msg)
 		menu_draw(s);
 		return;
 	}
+	if (s->state == STATE_QUEUED)
+		session_user_write(s, "\r\n", 2);
 	xasprintf(&line, "%s", message);
-	session_finish(s, strcmp(reason, REASON_FULL) == 0 ||
+	session_finish(s, strcmp(reason, REASON_QUEUE_FULL) == 0 ||
+	    strcmp(reason, REASON_QUEUE_TIMEOUT) == 0 ||
 	    strcmp(reason, REASON_SHUTDOWN) == 0 ? SESSION_EXIT_UNAVAIL :
 	    SESSION_EXIT_REFUSED, line);
 	free(line);
@@ -422,13 +476,24 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 {
 	switch (type) {
 	case MSG_TICKET:
-		if (s->state == STATE_HELLO) {
+		if (s->state == STATE_HELLO || s->state == STATE_QUEUED) {
 			session_ticket(s, msg);
 			return;
 		}
 		break;
+	case MSG_QUEUED:
+		if (s->state == STATE_HELLO || s->state == STATE_QUEUED) {
+			session_queued(s, msg);
+			return;
+		}
+		break;
+	case MSG_LIMITS:
+		bucket_set_rate(&s->bandwidth, (uint64_t)json_integer_value(
+		    json_object_get(msg, "bandwidth")), util_now_ms());
+		return;
 	case MSG_REFUSED:
-		if (s->state == STATE_HELLO || s->state == STATE_REQUEST) {
+		if (s->state == STATE_HELLO || s->state == STATE_QUEUED ||
+		    s->state == STATE_REQUEST) {
 			session_refused(s, msg);
 			return;
 		}
@@ -520,14 +585,30 @@ session_hello_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	    "answer in time; please try again later.");
 }
 
-/* Tell the broker how long the player has been idle. */
+/*
+ * Tell the broker how long the player has been idle, what has passed
+ * each way, and what the session had to hold back since last time.
+ */
+void
+session_report(struct session *s)
+{
+	json_t	*msg;
+
+	msg = json_pack("{s:s, s:I, s:I, s:I, s:I}", "type", "keepalive",
+	    "idle", (json_int_t)((util_now_ms() - s->last_input) / 1000),
+	    "bytes_in", (json_int_t)s->bytes_in,
+	    "bytes_out", (json_int_t)s->bytes_out,
+	    "bandwidth_waits", (json_int_t)s->bandwidth_waits);
+	s->bandwidth_waits = 0;
+	relay_report(s, msg);
+	session_send(s, msg);
+}
+
+/* The periodic report. */
 static void
 session_keepalive_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct session	*s = arg;
-
-	session_send(s, json_pack("{s:s, s:I}", "type", "keepalive", "idle",
-	    (json_int_t)((util_now_ms() - s->last_input) / 1000)));
+	session_report(arg);
 }
 
 /* Has the player been idle for idle_timeout? */
@@ -711,6 +792,7 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	s->direct_game = game != NULL ? xstrdup(game) : NULL;
 	s->term = xstrdup(tty_term());
 	s->exit_status = SESSION_EXIT_OK;
+	bucket_init(&s->bandwidth, 0, util_now_ms());
 	tty_size(STDIN_FILENO, &s->cols, &s->rows);
 
 	if ((s->broker_fd = session_connect(cfg, &line)) == -1) {

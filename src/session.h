@@ -21,6 +21,8 @@
 #define SESSION_EXIT_REFUSED	1	/* bad command, no tty, refused */
 #define SESSION_EXIT_UNAVAIL	69	/* broker down or full */
 
+/* How often the session reports to the broker. */
+#define SESSION_REPORT_EVERY	2
 /* How long to wait for the broker's answer to hello. */
 #define SESSION_HELLO_TIMEOUT	15
 /* How long the last bytes for the player or the broker may take at exit. */
@@ -33,6 +35,9 @@
 #define RELAY_USER_LOW		(64 * 1024)
 #define RELAY_GAME_HIGH		(64 * 1024)
 #define RELAY_READ_SIZE		(64 * 1024)
+/* How often a game's CPU use is looked at, and the most it may bank. */
+#define RELAY_CPU_TICK_MS	50
+#define RELAY_CPU_BURST_MS	100
 
 /* The fixed PATH every game gets. */
 #define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"
@@ -44,6 +49,7 @@ enum session_cmd {
 
 enum session_state {
 	STATE_HELLO,		/* waiting for a ticket */
+	STATE_QUEUED,		/* waiting in line for a slot */
 	STATE_MENU,
 	STATE_REQUEST,		/* asked for a lease */
 	STATE_PLAYING,
@@ -63,9 +69,21 @@ struct game {
 	int		 master_eof;
 	struct event	*read_ev;
 	struct event	*write_ev;
+	struct event	*bandwidth_ev;	/* output resumes when tokens come */
+	int		 read_paused;	/* held back by the player's terminal */
+	int		 bw_paused;	/* held back by the bandwidth share */
 	struct evbuffer	*to_game;
 	struct event	*escalate;	/* SIGTERM then SIGKILL after hangup */
 	int		 escalation;
+
+	/* Held to its CPU share by stopping and continuing its group. */
+	u_int		 cpu_millicores;
+	struct event	*cpu_ev;
+	int64_t		 cpu_at;	/* ms of the last look */
+	uint64_t	 cpu_used;	/* ms of CPU at the last look */
+	double		 cpu_budget;	/* ms it may still use */
+	int		 cpu_stopped;
+	uint64_t	 cpu_stops;	/* since the last report */
 };
 
 struct session {
@@ -86,7 +104,14 @@ struct session {
 	struct event	*tty_write_ev;
 	struct evbuffer	*to_user;
 	int		 user_gone;
+	int		 raw;		/* the terminal is in raw mode */
 	int64_t		 last_input;	/* monotonic ms */
+
+	/* What passes, for the broker's tracker, and the output's limit. */
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	struct bucket	 bandwidth;	/* the share the broker pushes */
+	uint64_t	 bandwidth_waits; /* since the last report */
 
 	/* The broker. */
 	int		 broker_fd;
@@ -123,6 +148,7 @@ void		 session_hangup(struct session *, const char *);
 void		 session_finish(struct session *, int, const char *);
 void		 session_play(struct session *, const char *);
 void		 session_game_over(struct session *);
+void		 session_report(struct session *);
 
 /* session-command.c */
 int		 command_parse(const char *, enum session_cmd *, char **,
@@ -152,5 +178,6 @@ void		 relay_child(struct session *);
 void		 relay_hangup(struct session *);
 void		 relay_free(struct session *);
 void		 relay_user_drained(struct session *);
+void		 relay_report(struct session *, json_t *);
 
 #endif

@@ -15,7 +15,7 @@ high_connection_count = 2"
 out=$("$BROKER" --test-config -f "$CONF"); rc=$?
 e2e_eq "--test-config accepts a good file" "$rc" 0
 e2e_match "effective value printed" "$out" '^max_connections = 5$'
-e2e_match "unbuilt keys marked" "$out" '^queue_size = 100	; not yet in effect$'
+e2e_match "unbuilt keys marked" "$out" '^listen = 127.0.0.1:8085	; not yet in effect$'
 e2e_nomatch "built keys not marked" "$out" '^idle_timeout = .*not yet'
 printf '[broker]\nlog_level = loud\n[connection_pool]\nqueue_timeout = soon\n' > "$T/bad.ini"
 out=$("$BROKER" --test-config -f "$T/bad.ini" 2>&1); rc=$?

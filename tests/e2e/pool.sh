@@ -4,7 +4,8 @@
 # is usable again at once.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
 e2e_setup pool "[connection_pool]
-max_connections = 2" 3
+max_connections = 2
+queue_size = 0" 3
 
 e2e_ssh_term a "$U1"
 e2e_ssh_term b "$U2"
@@ -19,7 +20,7 @@ e2e_match "full pool refused with the reason" "$out" \
 e2e_eq "refusal exits 69" "$rc" 69
 e2e_eq "refusal took no slot" "$(e2e_active)" 2
 e2e_match "refusal counted" "$(e2e_status | jq .connection_pool.refused_total)" '^[1-9]'
-e2e_ok "refusal logged with its reason" grep -q "msg=refused user=$U3 .*reason=full" "$T/broker.log"
+e2e_ok "refusal logged with its reason" grep -q "msg=refused user=$U3 .*reason=queue_full" "$T/broker.log"
 
 # Quitting frees the slot.
 e2e_keys a q

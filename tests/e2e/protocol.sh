@@ -51,13 +51,14 @@ expect "unknown client role" bad_message 'client must be' \
     -j '{"type":"hello","version":1,"client":"root"}'
 expect "a message before hello" unexpected 'play is not expected now' \
     -j '{"type":"play","game":"nethack","cols":80,"rows":24}'
-expect "hello twice" unexpected 'hello is not expected now' -j "$HELLO" -c -j "$HELLO"
+# (A ticket is followed by the session's bandwidth share: two frames.)
+expect "hello twice" unexpected 'hello is not expected now' -j "$HELLO" -c -c -j "$HELLO"
 expect "a lease not held" bad_message 'lease this session does not hold' \
-    -j "$HELLO" -c -j '{"type":"game_end","lease":"l-0000000000000000"}'
+    -j "$HELLO" -c -c -j '{"type":"game_end","lease":"l-0000000000000000"}'
 expect "identity in a message" bad_message 'user.*unknown field' \
     -j '{"type":"hello","version":1,"client":"session","user":"root"}'
 expect "a session asking for status" unexpected 'status is not expected now' \
-    -j "$HELLO" -c -j '{"type":"status"}'
+    -j "$HELLO" -c -c -j '{"type":"status"}'
 
 # A truncated frame and a vanished peer cost nothing.
 "$WIRE" "$SOCK" -t 100 -x 0000001001 >/dev/null
@@ -95,14 +96,14 @@ e2e_match "idle admin tool closed" "$(tail -1 "$T/idle-admin.out")" '^EOF$'
 e2e_ok "both closed within the deadline" [ $(( $(date +%s) - start )) -le 13 ]
 
 # A game that does not exist is refused; the connection stays.
-out=$("$WIRE" "$SOCK" -t 1000 -j "$HELLO" -c -j '{"type":"play","game":"rogue","cols":80,"rows":24}')
+out=$("$WIRE" "$SOCK" -t 1000 -j "$HELLO" -c -c -j '{"type":"play","game":"rogue","cols":80,"rows":24}')
 e2e_match "unknown game refused" "$out" '"reason":"no_game"'
 e2e_match "connection kept after a refusal" "$(printf '%s\n' "$out" | tail -1)" '^TIMEOUT$'
 
 # The identity is the peer's uid: a player gets a ticket in their own name.
 out=$(su -s /bin/sh "$U1" -c "$WIRE $SOCK -t 500 -j '$HELLO'")
 e2e_match "ticket in the peer's own name" "$out" "\"user\":\"$U1\""
-out=$(su -s /bin/sh "$U1" -c "$WIRE $SOCK -t 500 -j '$HELLO' -c -j '{\"type\":\"play\",\"game\":\"nethack\",\"cols\":80,\"rows\":24}'")
+out=$(su -s /bin/sh "$U1" -c "$WIRE $SOCK -t 500 -j '$HELLO' -c -c -j '{\"type\":\"play\",\"game\":\"nethack\",\"cols\":80,\"rows\":24}'")
 e2e_match "lease runs the game as the peer" "$out" "\"argv\":\\[\"/usr/games/nethack\",\"-u\",\"$U1\"\\]"
 e2e_match "lease home is the peer's" "$out" "\"home\":\"$T/home/$U1\""
 
@@ -116,7 +117,9 @@ e2e_match "a new session is admitted" "$out" '"type":"ticket"'
 
 # The descriptor budget: 64 descriptors leave 32 for connections.
 e2e_config "[limits]
-max_file_descriptors = 64"
+max_file_descriptors = 64
+[quota:default]
+max_connections = 100"
 kill -HUP "$BROKER_PID"
 e2e_ok "budget applied on reload" e2e_wait 5 grep -q 'max_file_descriptors=64 connections=32' "$T/broker.log"
 held=""

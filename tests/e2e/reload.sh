@@ -3,7 +3,8 @@
 # bounds and games apply to what comes next, a bad file changes nothing.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
 e2e_setup reload "[connection_pool]
-max_connections = 1" 3
+max_connections = 1
+queue_size = 0" 3
 
 e2e_ssh_term a "$U1"
 e2e_expect_screen "first player in" a 'Your choice'
@@ -14,6 +15,7 @@ e2e_match "pool of one is full" "$out" 'DungeonGate is full \(1 player online\)'
 # A bigger pool and a second game.
 e2e_config "[connection_pool]
 max_connections = 2
+queue_size = 0
 [game:nethack]
 name = NetHack 3.6
 key = p
@@ -51,7 +53,8 @@ e2e_eq "--check exits 1 for a bad file" "$rc" 1
 
 # A lower bound keeps who is in and refuses who comes next.
 e2e_config "[connection_pool]
-max_connections = 1"
+max_connections = 1
+queue_size = 0"
 kill -HUP "$BROKER_PID"
 e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.max)\" = 1 ]"
 e2e_eq "both sessions kept" "$(e2e_active)" 2

@@ -45,8 +45,6 @@ static const struct sample samples[] = {
 	{ "{\"type\":\"game_end\",\"lease\":\"l-0123456789abcdef\","
 	  "\"status\":0,\"signal\":0}",
 	  PROTO_TO_BROKER, MSG_GAME_END, { "status", "signal", NULL } },
-	{ "{\"type\":\"keepalive\",\"idle\":12}",
-	  PROTO_TO_BROKER, MSG_KEEPALIVE, { NULL } },
 	{ "{\"type\":\"goodbye\"}", PROTO_TO_BROKER, MSG_GOODBYE, { NULL } },
 	{ "{\"type\":\"check\"}", PROTO_TO_BROKER, MSG_CHECK, { NULL } },
 	{ "{\"type\":\"status\"}", PROTO_TO_BROKER, MSG_STATUS, { NULL } },
@@ -65,8 +63,19 @@ static const struct sample samples[] = {
 	  "\"argv\":[\"/usr/games/nethack\",\"-u\",\"alice\"],"
 	  "\"env\":[\"NETHACKOPTIONS=@/home/alice/.nethackrc\"],"
 	  "\"home\":\"/home/alice\",\"rcfile\":\"/home/alice/.nethackrc\","
-	  "\"rlimits\":{\"core\":0,\"nofile\":1024}}",
+	  "\"rlimits\":{\"core\":0,\"nofile\":1024,\"as\":67108864},"
+	  "\"cpu_millicores\":500}",
 	  PROTO_FROM_BROKER, MSG_LEASE, { "rcfile", NULL } },
+	{ "{\"type\":\"queued\",\"position\":3,\"eta\":40,"
+	  "\"class\":\"normal\",\"online\":1000}",
+	  PROTO_FROM_BROKER, MSG_QUEUED, { NULL } },
+	{ "{\"type\":\"limits\",\"bandwidth\":10485760}",
+	  PROTO_FROM_BROKER, MSG_LIMITS, { NULL } },
+	{ "{\"type\":\"keepalive\",\"idle\":3,\"bytes_in\":10,"
+	  "\"bytes_out\":2000,\"bandwidth_waits\":1,\"cpu_stops\":4,"
+	  "\"cpu_mechanism\":\"duty_cycle\"}",
+	  PROTO_TO_BROKER, MSG_KEEPALIVE, { "bytes_in", "bytes_out",
+	  "bandwidth_waits", "cpu_stops", "cpu_mechanism", NULL } },
 	{ "{\"type\":\"error\",\"reason\":\"bad_message\","
 	  "\"message\":\"cols: missing\",\"retry_after\":5}",
 	  PROTO_FROM_BROKER, MSG_ERROR, { "retry_after", NULL } },
@@ -516,7 +525,8 @@ test_parse_valid(void **state)
 	    PROTO_FROM_BROKER, MSG_TICKET);
 	check_ok("{\"type\":\"lease\",\"id\":\"l-1\",\"game\":\"x\","
 	    "\"name\":\"X\",\"argv\":[\"/bin/x\"],\"env\":[],\"home\":\"/\","
-	    "\"rlimits\":{\"core\":0,\"nofile\":0}}",
+	    "\"rlimits\":{\"core\":0,\"nofile\":0,\"as\":1},"
+	    "\"cpu_millicores\":1}",
 	    PROTO_FROM_BROKER, MSG_LEASE);
 
 	/* Whitespace and key order do not matter. */
@@ -706,7 +716,8 @@ test_parse_unknown_field(void **state)
 	/* Nested objects are closed too. */
 	check_bad("{\"type\":\"lease\",\"id\":\"l-1\",\"game\":\"x\","
 	    "\"name\":\"X\",\"argv\":[\"/bin/x\"],\"env\":[],\"home\":\"/\","
-	    "\"rlimits\":{\"core\":0,\"nofile\":0,\"nproc\":10}}",
+	    "\"rlimits\":{\"core\":0,\"nofile\":0,\"as\":1,\"nproc\":10},"
+	    "\"cpu_millicores\":1}",
 	    PROTO_FROM_BROKER);
 	check_bad("{\"type\":\"ticket\",\"id\":\"t-1\",\"user\":\"bob\","
 	    "\"expires\":0,\"idle_timeout\":1,\"online\":0,\"games\":"
@@ -734,7 +745,8 @@ test_parse_duplicate_keys(void **state)
 	check_bad("{\"type\":\"check\",\"type\":\"reload\"}", PROTO_TO_BROKER);
 	check_bad("{\"type\":\"lease\",\"id\":\"l-1\",\"game\":\"x\","
 	    "\"name\":\"X\",\"argv\":[\"/bin/x\"],\"env\":[],\"home\":\"/\","
-	    "\"rlimits\":{\"core\":0,\"nofile\":0,\"core\":1}}",
+	    "\"rlimits\":{\"core\":0,\"nofile\":0,\"as\":1,\"core\":1},"
+	    "\"cpu_millicores\":1}",
 	    PROTO_FROM_BROKER);
 	check_bad("{\"type\":\"ticket\",\"id\":\"t-1\",\"user\":\"bob\","
 	    "\"expires\":0,\"idle_timeout\":1,\"online\":0,\"games\":"
@@ -805,18 +817,18 @@ test_parse_integers(void **state)
 	field_bad(MSG_REFUSED, "retry_after", json_integer((1LL << 31) + 1));
 
 	/* lease rlimits */
-	field_bad(MSG_LEASE, "rlimits", json_pack("{s:i, s:i}", "core", -1,
-	    "nofile", 1024));
-	field_bad(MSG_LEASE, "rlimits", json_pack("{s:i, s:i}", "core", 0,
-	    "nofile", -1));
-	field_bad(MSG_LEASE, "rlimits", json_pack("{s:i, s:I}", "core", 0,
-	    "nofile", (json_int_t)(1LL << 30) + 1));
-	field_bad(MSG_LEASE, "rlimits", json_pack("{s:I, s:i}", "core",
-	    (json_int_t)INT64_MAX, "nofile", 1));
-	field_bad(MSG_LEASE, "rlimits", json_pack("{s:f, s:i}", "core", 0.0,
-	    "nofile", 1));
-	field_bad(MSG_LEASE, "rlimits", json_pack("{s:s, s:i}", "core", "0",
-	    "nofile", 1));
+	field_bad(MSG_LEASE, "rlimits", json_pack("{s:i, s:i, s:i}", "core", -1,
+	    "nofile", 1024, "as", 1));
+	field_bad(MSG_LEASE, "rlimits", json_pack("{s:i, s:i, s:i}", "core", 0,
+	    "nofile", -1, "as", 1));
+	field_bad(MSG_LEASE, "rlimits", json_pack("{s:i, s:I, s:i}", "core", 0,
+	    "nofile", (json_int_t)(1LL << 30) + 1, "as", 1));
+	field_bad(MSG_LEASE, "rlimits", json_pack("{s:I, s:i, s:i}", "core",
+	    (json_int_t)INT64_MAX, "nofile", 1, "as", 1));
+	field_bad(MSG_LEASE, "rlimits", json_pack("{s:f, s:i, s:i}", "core", 0.0,
+	    "nofile", 1, "as", 1));
+	field_bad(MSG_LEASE, "rlimits", json_pack("{s:s, s:i, s:i}", "core", "0",
+	    "nofile", 1, "as", 1));
 
 	/* Integers beyond 64 bits are not silently clamped. */
 	check_bad("{\"type\":\"keepalive\",\"idle\":99999999999999999999}",
@@ -1162,7 +1174,7 @@ test_io_round_trip(void **state)
 	(void)state;
 	make_pair(sv);
 	out = json_loads(samples[0].json, 0, NULL);
-	out2 = json_loads(samples[10].json, 0, NULL);
+	out2 = sample_with(MSG_LEASE, NULL, NULL);
 	assert_non_null(out);
 	assert_non_null(out2);
 
@@ -1378,7 +1390,7 @@ test_io_closed_peer(void **state)
 	old = signal(SIGPIPE, SIG_IGN);
 	make_pair(sv);
 	close(sv[1]);
-	out = json_loads(samples[4].json, 0, NULL);
+	out = sample_with(MSG_CHECK, NULL, NULL);
 	assert_int_equal(proto_write(sv[0], out, &cause), -1);
 	assert_non_null(cause);
 	assert_true(*cause != '\0');
@@ -1417,7 +1429,7 @@ test_io_bad_frames(void **state)
 
 	/* A real message larger than the reader's max. */
 	make_pair(sv);
-	out = json_loads(samples[10].json, 0, NULL);
+	out = sample_with(MSG_LEASE, NULL, NULL);
 	assert_int_equal(proto_write(sv[0], out, &cause), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(proto_read(sv[1], 5000, 64, PROTO_FROM_BROKER, &in,
@@ -1465,7 +1477,7 @@ test_io_bad_frames(void **state)
 	assert_non_null(cause);
 	free(cause);
 	cause = NULL;
-	out = json_loads(samples[15].json, 0, NULL);
+	out = sample_with(MSG_TICKET, NULL, NULL);
 	assert_int_equal(proto_write(sv[0], out, &cause), 0);
 	assert_int_equal(proto_read(sv[1], 5000, PROTO_MAX_FROM_BROKER,
 	    PROTO_TO_BROKER, &in, &type, &cause), -1);

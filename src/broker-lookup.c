@@ -1,0 +1,172 @@
+/*
+ * Who a peer is: the uid the kernel reported, resolved on a worker thread
+ * (NSS may block) to a name, a home and the names of the user's groups.
+ * Back on the event loop the groups decide the tier and admin rights,
+ * and the answer is kept in the user's record for the tier's
+ * expires_after, so a user's next connection needs no lookup.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+
+/* A lookup handed to a worker. */
+struct lookup {
+	struct broker	*broker;
+	uint64_t	 client;
+	uid_t		 uid;
+	int		 found;
+	int		 failed;	/* errno of a failed lookup */
+	int		 unusable;	/* name or home is not UTF-8 text */
+	char		*user;
+	char		*home;
+	char		**groups;	/* names */
+	u_int		 ngroups;
+};
+
+/* Call a getXXX_r function, growing its buffer on ERANGE. */
+#define LOOKUP_R(rc, call, buf, len) do {				\
+	while (((rc) = (call)) == ERANGE && (len) < 1024 * 1024) {	\
+		(buf) = xreallocarray((buf), 2, (len));			\
+		(len) *= 2;						\
+	}								\
+} while (0)
+
+/* On a worker: the uid's name, home and group names. */
+static void
+lookup_run(void *arg)
+{
+	struct lookup	*lk = arg;
+	struct passwd	 pw, *pwp = NULL;
+	struct group	 gr, *grp;
+	gid_t		*gids;
+	char		*buf;
+	size_t		 len = 16384;
+	int		 n = 64, i, rc;
+
+	buf = xmalloc(len);
+	LOOKUP_R(rc, getpwuid_r(lk->uid, &pw, buf, len, &pwp), buf, len);
+	if (rc != 0) {
+		/* NSS failed (LDAP down, no descriptors): not "no such user". */
+		lk->failed = rc;
+		free(buf);
+		return;
+	}
+	if (pwp == NULL) {
+		free(buf);
+		return;
+	}
+	/* Names and homes go into JSON and onto terminals: text only. */
+	if (!util_valid_text(pw.pw_name) || !util_valid_text(pw.pw_dir)) {
+		lk->unusable = 1;
+		free(buf);
+		return;
+	}
+	lk->found = 1;
+	lk->user = xstrdup(pw.pw_name);
+	lk->home = xstrdup(pw.pw_dir);
+
+	gids = xcalloc((size_t)n, sizeof *gids);
+	if (getgrouplist(lk->user, pw.pw_gid, gids, &n) == -1) {
+		gids = xreallocarray(gids, (size_t)n, sizeof *gids);
+		if (getgrouplist(lk->user, pw.pw_gid, gids, &n) == -1)
+			n = 0;
+	}
+	lk->groups = xcalloc((size_t)n + 1, sizeof *lk->groups);
+	for (i = 0; i < n; i++) {
+		grp = NULL;
+		LOOKUP_R(rc, getgrgid_r(gids[i], &gr, buf, len, &grp), buf,
+		    len);
+		if (rc == 0 && grp != NULL)
+			lk->groups[lk->ngroups++] = xstrdup(gr.gr_name);
+	}
+	free(gids);
+	free(buf);
+}
+
+/* Free a lookup nobody waits for. */
+static void
+lookup_free(void *arg)
+{
+	struct lookup	*lk = arg;
+	u_int		 i;
+
+	for (i = 0; i < lk->ngroups; i++)
+		free(lk->groups[i]);
+	free(lk->groups);
+	free(lk->user);
+	free(lk->home);
+	free(lk);
+}
+
+/* Back on the event loop: settle the user's tier and rights. */
+static void
+lookup_done(void *arg, int timed_out)
+{
+	struct lookup			*lk = arg;
+	struct broker			*b = lk->broker;
+	struct client			*c;
+	const struct config_quota	*q;
+	int				 admin;
+	u_int				 i;
+
+	c = client_find(b, lk->client);
+	if (c == NULL || c->dead || c->state == CLIENT_CLOSING ||
+	    c->looked_up || c->uid != lk->uid) {
+		if (!timed_out)
+			lookup_free(lk);
+		return;
+	}
+	if (timed_out || lk->failed != 0) {
+		log_warn("user lookup failed", "uid=%lu pid=%ld error=%s",
+		    (u_long)c->uid, (long)c->pid, log_quote(timed_out ?
+		    "timed out" : strerror(lk->failed)));
+		client_close(c, "error", REASON_BUSY, "The server is busy; "
+		    "please try again in a moment.");
+		if (!timed_out)
+			lookup_free(lk);
+		return;
+	}
+	c->unusable = lk->unusable;
+	if (lk->found) {
+		admin = lk->uid == 0;
+		for (i = 0; i < lk->ngroups; i++) {
+			if (strcmp(lk->groups[i],
+			    b->cfg->broker_admin_group) == 0)
+				admin = 1;
+		}
+		q = quota_tier(b->cfg, lk->groups, lk->ngroups);
+		user_set_policy(c->u, lk->user, lk->home, admin, q,
+		    util_now_ms());
+		log_debug("policy", "user=%s tier=%s admin=%d groups=%u",
+		    lk->user, q->name, admin, lk->ngroups);
+	}
+	lookup_free(lk);
+	client_looked_up(c);
+}
+
+/*
+ * Ask a worker who the client's uid is. Returns 0, or -1 when the
+ * workers are too busy to take it.
+ */
+int
+lookup_start(struct client *c)
+{
+	struct lookup	*lk;
+
+	lk = xcalloc(1, sizeof *lk);
+	lk->broker = c->broker;
+	lk->client = c->id;
+	lk->uid = c->uid;
+	if (workers_submit(c->broker->workers, lookup_run, lookup_done,
+	    lookup_free, lk) != 0) {
+		lookup_free(lk);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,241 @@
+/*
+ * The wait queue in front of a full connection pool: bounded, ordered by
+ * class (critical, high, normal, low) and first come first served within
+ * a class, or one FIFO when prioritization is off. Every entry has a
+ * deadline. Time comes in as an argument, so tests can drive the clock.
+ * No event loop here.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dungeongate.h"
+
+/* An empty queue. */
+void
+queue_init(struct queue *q, u_int max, int prioritize)
+{
+	u_int	 i;
+
+	memset(q, 0, sizeof *q);
+	for (i = 0; i < CLASS_COUNT; i++)
+		TAILQ_INIT(&q->classes[i]);
+	q->max = max;
+	q->prioritize = prioritize;
+}
+
+/* New bounds; entries already queued beyond a lower bound stay. */
+void
+queue_configure(struct queue *q, u_int max, int prioritize)
+{
+	q->max = max;
+	q->prioritize = prioritize;
+}
+
+/* Queue a client; -1 when the queue is full. */
+int
+queue_push(struct queue *q, uint64_t client, enum quota_class class,
+    int64_t now, int64_t timeout)
+{
+	struct qentry	*e;
+
+	if (q->size >= q->max)
+		return -1;
+	e = xcalloc(1, sizeof *e);
+	e->client = client;
+	e->class = class;
+	e->seq = ++q->next_seq;
+	e->since = now;
+	e->deadline = now + timeout;
+	TAILQ_INSERT_TAIL(&q->classes[class], e, entry);
+	q->count[class]++;
+	q->size++;
+	return 0;
+}
+
+/* The entry that is admitted next, or NULL. */
+static struct qentry *
+queue_head(const struct queue *q)
+{
+	struct qentry	*e, *best = NULL;
+	int		 i;
+
+	for (i = CLASS_COUNT - 1; i >= 0; i--) {
+		e = TAILQ_FIRST(&q->classes[i]);
+		if (e == NULL)
+			continue;
+		if (q->prioritize)
+			return e;
+		if (best == NULL || e->seq < best->seq)
+			best = e;
+	}
+	return best;
+}
+
+/* Take an entry out; returns how long it waited. */
+static int64_t
+queue_take(struct queue *q, struct qentry *e, int64_t now)
+{
+	int64_t	 waited = now - e->since;
+
+	TAILQ_REMOVE(&q->classes[e->class], e, entry);
+	q->count[e->class]--;
+	q->size--;
+	free(e);
+	return waited;
+}
+
+/* Take the next client to admit; 0 when the queue is empty. */
+uint64_t
+queue_pop(struct queue *q, int64_t now, int64_t *waited)
+{
+	struct qentry	*e;
+	uint64_t	 client;
+
+	if ((e = queue_head(q)) == NULL)
+		return 0;
+	client = e->client;
+	*waited = queue_take(q, e, now);
+	return client;
+}
+
+/* Find a client's entry. */
+static struct qentry *
+queue_find(const struct queue *q, uint64_t client)
+{
+	struct qentry	*e;
+	u_int		 i;
+
+	for (i = 0; i < CLASS_COUNT; i++) {
+		TAILQ_FOREACH(e, &q->classes[i], entry) {
+			if (e->client == client)
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/* Take a client out (it left); 0, or -1 when it was not queued. */
+int
+queue_remove(struct queue *q, uint64_t client, int64_t now)
+{
+	struct qentry	*e;
+
+	if ((e = queue_find(q, client)) == NULL)
+		return -1;
+	queue_take(q, e, now);
+	return 0;
+}
+
+/* A client's place in line, from 1; 0 when it is not queued. */
+u_int
+queue_position(const struct queue *q, uint64_t client)
+{
+	const struct qentry	*e, *f;
+	u_int			 i, ahead = 0;
+
+	if ((e = queue_find(q, client)) == NULL)
+		return 0;
+	for (i = 0; i < CLASS_COUNT; i++) {
+		TAILQ_FOREACH(f, &q->classes[i], entry) {
+			if (f == e)
+				continue;
+			if (q->prioritize ? (f->class > e->class ||
+			    (f->class == e->class && f->seq < e->seq)) :
+			    f->seq < e->seq)
+				ahead++;
+		}
+	}
+	return ahead + 1;
+}
+
+/* Take one client whose deadline has passed; 0 when there is none. */
+uint64_t
+queue_expire(struct queue *q, int64_t now)
+{
+	struct qentry	*e;
+	uint64_t	 client;
+	u_int		 i;
+
+	for (i = 0; i < CLASS_COUNT; i++) {
+		TAILQ_FOREACH(e, &q->classes[i], entry) {
+			if (e->deadline <= now) {
+				client = e->client;
+				queue_take(q, e, now);
+				return client;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The earliest deadline, or -1 when the queue is empty. */
+int64_t
+queue_next_deadline(const struct queue *q)
+{
+	const struct qentry	*e;
+	int64_t			 next = -1;
+	u_int			 i;
+
+	for (i = 0; i < CLASS_COUNT; i++) {
+		TAILQ_FOREACH(e, &q->classes[i], entry) {
+			if (next == -1 || e->deadline < next)
+				next = e->deadline;
+		}
+	}
+	return next;
+}
+
+/* A slot came free: remember when, to estimate waits. */
+void
+queue_departure(struct queue *q, int64_t now)
+{
+	q->departures[q->next_departure++ % QUEUE_DEPARTURES] = now;
+	if (q->ndepartures < QUEUE_DEPARTURES)
+		q->ndepartures++;
+}
+
+/*
+ * About how many seconds until the client at this position is admitted,
+ * from how often slots came free lately; -1 when there is nothing to go
+ * on yet.
+ */
+int
+queue_eta(const struct queue *q, u_int position, int64_t now)
+{
+	int64_t	 first, last, every;
+	u_int	 i, n = q->ndepartures;
+
+	if (n < 2)
+		return -1;
+	first = last = q->departures[0];
+	for (i = 1; i < n; i++) {
+		if (q->departures[i] < first)
+			first = q->departures[i];
+		if (q->departures[i] > last)
+			last = q->departures[i];
+	}
+	/* Slots free up once every this many ms, or slower if none lately. */
+	every = (last - first) / (n - 1);
+	if (now - last > every)
+		every = now - last;
+	return (int)((every * position + 999) / 1000);
+}
+
+/* Free every entry. */
+void
+queue_free(struct queue *q)
+{
+	struct qentry	*e;
+	u_int		 i;
+
+	for (i = 0; i < CLASS_COUNT; i++) {
+		while ((e = TAILQ_FIRST(&q->classes[i])) != NULL) {
+			TAILQ_REMOVE(&q->classes[i], e, entry);
+			free(e);
+		}
+		q->count[i] = 0;
+	}
+	q->size = 0;
+}
