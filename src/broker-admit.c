@@ -153,6 +153,12 @@ admit_hello(struct client *c, json_t *hello)
 		    "shutting down; please try again in a moment.");
 		return;
 	}
+	if (b->draining) {
+		client_close(c, "refused", REASON_DRAINING, "DungeonGate is "
+		    "restarting for maintenance; please come back in a few "
+		    "minutes.");
+		return;
+	}
 	if (quota_check_session(c->u, q, &reason, &message) != 0) {
 		admit_violation(b, V_USER_CONNECTIONS);
 		log_info("refused", "user=%s pid=%ld reason=%s tier=%s",
@@ -357,6 +363,7 @@ admit_release(struct client *c)
 		admit_from_queue(b);
 		admit_push_shares(b);
 	}
+	broker_drain_check(b);
 }
 
 /*

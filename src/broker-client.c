@@ -389,6 +389,7 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 			return;
 		case MSG_STATUS:
 		case MSG_RELOAD:
+		case MSG_DRAIN:
 			if (!c->is_admin) {
 				log_warn("admin request refused", "user=%s "
 				    "request=%s", c->user,
@@ -403,6 +404,8 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 			}
 			if (type == MSG_STATUS)
 				admin_status(c);
+			else if (type == MSG_DRAIN)
+				broker_drain(c->broker, c);
 			else
 				broker_reload(c->broker, c);
 			return;
@@ -539,6 +542,7 @@ client_accept(struct broker *b, int fd)
 	c->since = util_wall_ms();
 	c->u = users_get(&b->users, cred.uid);
 	c->u->refs++;
+	c->activity = ACT_COUNT;	/* so the first state is recorded */
 	client_set_activity(c, ACT_CONNECTING);
 	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)

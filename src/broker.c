@@ -341,6 +341,94 @@ broker_sighup_cb(evutil_socket_t sig, short events, void *arg)
 	broker_reload(arg, NULL);
 }
 
+/* Drained: every session is gone or drain_timeout has passed. */
+static void
+broker_drain_end_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct broker	*b = arg;
+	struct client	*c, *c1;
+	struct timeval	 tv = { 0, 200 * 1000 };
+
+	if (b->stopping)
+		return;
+	b->stopping = 1;
+	log_info("drained; stopping", "sessions=%u", b->pool.used);
+	event_del(b->listen_ev);
+	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1) {
+		client_close(c, "bye", REASON_DRAINING, "DungeonGate is "
+		    "restarting for maintenance; your game was told to save. "
+		    "Please come back in a few minutes.");
+	}
+	event_base_loopexit(b->base, &tv);
+}
+
+/* While draining: leave as soon as the last session has. */
+void
+broker_drain_check(struct broker *b)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (b->draining && !b->stopping && b->pool.used == 0 &&
+	    b->queue.size == 0)
+		evtimer_add(b->drain_ev, &tv);
+}
+
+/*
+ * Drain for maintenance: no one new comes in, the queue is told, live
+ * sessions get a notice, and after drain_timeout the games left are hung
+ * up (they save) and the broker exits.
+ */
+void
+broker_drain(struct broker *b, struct client *admin)
+{
+	struct client	*c, *c1;
+	struct timeval	 tv;
+	char		*d, *notice;
+	int64_t		 left;
+
+	if (!b->draining) {
+		b->draining = 1;
+		b->drain_end = util_now_ms() +
+		    (int64_t)b->cfg->pool_drain_timeout;
+		d = config_format_duration(b->cfg->pool_drain_timeout);
+		log_info("draining", "sessions=%u queued=%u timeout=%s",
+		    b->pool.used, b->queue.size, d);
+		xasprintf(&notice, "DungeonGate restarts for maintenance in "
+		    "%s; your game will be saved then.", d);
+		TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1) {
+			if (c->state == CLIENT_QUEUED)
+				client_close(c, "refused", REASON_DRAINING,
+				    "DungeonGate is restarting for maintenance; "
+				    "please come back in a few minutes.");
+			else if (c->state == CLIENT_SESSION)
+				client_send(c, json_pack("{s:s, s:s}", "type",
+				    "notice", "message", notice));
+		}
+		free(notice);
+		free(d);
+		tv.tv_sec = (time_t)(b->cfg->pool_drain_timeout / 1000);
+		tv.tv_usec = (suseconds_t)(b->cfg->pool_drain_timeout % 1000) *
+		    1000;
+		evtimer_add(b->drain_ev, &tv);
+	}
+	if (admin != NULL) {
+		left = b->drain_end - util_now_ms();
+		client_send(admin, json_pack("{s:s, s:i, s:i}", "type",
+		    "draining", "sessions", (int)b->pool.used, "seconds",
+		    (int)(left > 0 ? (left + 999) / 1000 : 0)));
+	}
+	broker_drain_check(b);
+}
+
+/* Once a minute: forget users whose policy lapsed and who are gone. */
+static void
+broker_tick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct broker	*b = arg;
+
+	users_sweep(&b->users, util_now_ms(), 0);
+}
+
 /* SIGTERM or SIGINT: tell every peer, then leave the loop. */
 static void
 broker_stop_cb(evutil_socket_t sig, short events, void *arg)
@@ -369,6 +457,7 @@ broker_stop_cb(evutil_socket_t sig, short events, void *arg)
 int
 broker_main(struct config *cfg, const char *path, int foreground)
 {
+	struct timeval	 tick = { BROKER_TICK, 0 };
 	struct broker	*b;
 	struct client	*c;
 	u_int		 left;
@@ -394,6 +483,9 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	b->workers = workers_create(b->base, cfg->worker_pool_size,
 	    cfg->worker_queue_size, cfg->worker_timeout);
 	admit_queue_init(b);
+	b->drain_ev = evtimer_new(b->base, broker_drain_end_cb, b);
+	b->tick = event_new(b->base, -1, EV_PERSIST, broker_tick_cb, b);
+	event_add(b->tick, &tick);
 	b->listen_ev = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST,
 	    broker_accept_cb, b);
 	b->accept_pause = evtimer_new(b->base, broker_accept_resume_cb, b);
@@ -427,6 +519,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		workers_free(b->workers);
 		admit_queue_free(b);
 		users_free(&b->users);
+		event_free(b->drain_ev);
+		event_free(b->tick);
 		event_base_free(b->base);
 		config_free(b->cfg);
 		free(b->config_path);

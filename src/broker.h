@@ -36,6 +36,8 @@
 #define BROKER_GAME_NOFILE	1024
 /* Games are refused while fewer kernel PTYs than this are left. */
 #define BROKER_PTY_RESERVE	16
+/* How often the broker forgets users it no longer needs (seconds). */
+#define BROKER_TICK		60
 /* How often queued sessions hear their place and estimate again. */
 #define BROKER_QUEUE_TICK	1
 
@@ -152,6 +154,10 @@ struct broker {
 	struct event	*sig_hup;
 	int		 reloading;
 	int		 stopping;
+	int		 draining;
+	int64_t		 drain_end;	/* monotonic ms */
+	struct event	*drain_ev;
+	struct event	*tick;		/* housekeeping */
 
 	struct clients	 clients;
 	uint64_t	 next_id;
@@ -175,6 +181,8 @@ struct broker {
 int		 broker_main(struct config *, const char *, int);
 void		 broker_set_budget(struct broker *);
 void		 broker_reload(struct broker *, struct client *);
+void		 broker_drain(struct broker *, struct client *);
+void		 broker_drain_check(struct broker *);
 
 /* broker-client.c */
 void		 client_accept(struct broker *, int);

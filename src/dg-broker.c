@@ -25,7 +25,8 @@ usage(void)
 	    "usage: dg-broker [-D] [-f FILE]\n"
 	    "       dg-broker --test-config [-f FILE]\n"
 	    "       dg-broker --check [-f FILE]\n"
-	    "       dg-broker --status [-f FILE]\n");
+	    "       dg-broker --status [-f FILE]\n"
+	    "       dg-broker --drain [-f FILE]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -150,6 +151,34 @@ cmd_status(const struct config *cfg)
 	return 0;
 }
 
+/* --drain: stop admitting, let sessions finish, exit after drain_timeout. */
+static int
+cmd_drain(const struct config *cfg)
+{
+	json_t		*reply;
+	enum proto_msg	 type;
+	const char	*message = "unexpected reply";
+	json_int_t	 sessions, seconds;
+	char		*cause;
+
+	if (admin_request(cfg, "drain", &reply, &type, &cause) != 0) {
+		fprintf(stderr, "dg-broker: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (type != MSG_DRAINING || json_unpack(reply, "{s:I, s:I}",
+	    "sessions", &sessions, "seconds", &seconds) != 0) {
+		json_unpack(reply, "{s:s}", "message", &message);
+		fprintf(stderr, "dg-broker: %s\n", message);
+		json_decref(reply);
+		return 1;
+	}
+	printf("draining: %lld session%s left; the broker stops within %lld s\n",
+	    (long long)sessions, sessions == 1 ? "" : "s", (long long)seconds);
+	json_decref(reply);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -157,6 +186,7 @@ main(int argc, char **argv)
 		{ "test-config", no_argument, NULL, 't' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "status", no_argument, NULL, 's' },
+		{ "drain", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -178,6 +208,7 @@ main(int argc, char **argv)
 		case 't':
 		case 'c':
 		case 's':
+		case 'd':
 			if (mode != 0)
 				usage();
 			mode = ch;
@@ -194,8 +225,8 @@ main(int argc, char **argv)
 		usage();
 
 	/* The admin commands need only the socket; they get by with errors. */
-	cfg = config_load(path, mode == 'c' || mode == 's' ? CONFIG_LENIENT : 0,
-	    &cause);
+	cfg = config_load(path, mode == 'c' || mode == 's' || mode == 'd' ?
+	    CONFIG_LENIENT : 0, &cause);
 	if (cause != NULL)
 		fprintf(stderr, "%s\n", cause);
 	if (cfg == NULL) {
@@ -215,8 +246,9 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return ch;
 	case 's':
+	case 'd':
 		free(cause);
-		ch = cmd_status(cfg);
+		ch = mode == 's' ? cmd_status(cfg) : cmd_drain(cfg);
 		config_free(cfg);
 		return ch;
 	}

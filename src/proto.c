@@ -130,6 +130,15 @@ static const struct pfield f_queued[] = {
 	INT("online", 1, 0, 1LL << 31),
 	END
 };
+static const struct pfield f_notice[] = {
+	STR1("message", 1, 512, C_TEXT),
+	END
+};
+static const struct pfield f_draining[] = {
+	INT("sessions", 1, 0, 1LL << 31),
+	INT("seconds", 1, 0, 1LL << 31),
+	END
+};
 static const struct pfield f_limits[] = {
 	INT("bandwidth", 1, 1, 1LL << 50),
 	END
@@ -168,6 +177,7 @@ static const struct pmsg pmsgs[] = {
 	{ "check", MSG_CHECK, PROTO_TO_BROKER, f_none },
 	{ "status", MSG_STATUS, PROTO_TO_BROKER, f_none },
 	{ "reload", MSG_RELOAD, PROTO_TO_BROKER, f_none },
+	{ "drain", MSG_DRAIN, PROTO_TO_BROKER, f_none },
 	{ "ticket", MSG_TICKET, PROTO_FROM_BROKER, f_ticket },
 	{ "refused", MSG_REFUSED, PROTO_FROM_BROKER, f_refused },
 	{ "lease", MSG_LEASE, PROTO_FROM_BROKER, f_lease },
@@ -178,6 +188,8 @@ static const struct pmsg pmsgs[] = {
 	{ "bye", MSG_BYE, PROTO_FROM_BROKER, f_bye },
 	{ "queued", MSG_QUEUED, PROTO_FROM_BROKER, f_queued },
 	{ "limits", MSG_LIMITS, PROTO_FROM_BROKER, f_limits },
+	{ "notice", MSG_NOTICE, PROTO_FROM_BROKER, f_notice },
+	{ "draining", MSG_DRAINING, PROTO_FROM_BROKER, f_draining },
 };
 
 /* Write a frame header for a payload of len bytes. */

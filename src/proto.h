@@ -37,6 +37,7 @@ enum proto_msg {
 	MSG_CHECK,
 	MSG_STATUS,
 	MSG_RELOAD,
+	MSG_DRAIN,
 	/* from the broker */
 	MSG_TICKET,
 	MSG_REFUSED,
@@ -47,11 +48,14 @@ enum proto_msg {
 	MSG_RELOADED,
 	MSG_BYE,
 	MSG_QUEUED,
-	MSG_LIMITS
+	MSG_LIMITS,
+	MSG_NOTICE,
+	MSG_DRAINING
 };
 
 /* Refusal and error reasons: stable strings for scripts and tests. */
 #define REASON_QUEUE_FULL	"queue_full"
+#define REASON_DRAINING		"draining"
 #define REASON_QUEUE_TIMEOUT	"queue_timeout"
 #define REASON_PTYS_EXHAUSTED	"ptys_exhausted"
 #define REASON_VERSION		"version"

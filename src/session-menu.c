@@ -36,6 +36,29 @@ menu_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
 	free(line);
 }
 
+/* Append a notice in bold, wrapped at spaces to the terminal's width. */
+static void
+menu_wrap(struct evbuffer *b, u_int cols, const char *text)
+{
+	size_t	 width = cols > 12 ? cols - 4 : 8, len, cut;
+
+	while (*text != '\0') {
+		len = strlen(text);
+		cut = len;
+		if (len > width) {
+			for (cut = width; cut > 0 && text[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = width;
+		}
+		evbuffer_add_printf(b, "  \033[1m%.*s\033[0m\r\n", (int)cut,
+		    text);
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+}
+
 /* Draw the whole menu. */
 void
 menu_draw(struct session *s)
@@ -91,11 +114,12 @@ menu_draw(struct session *s)
 	menu_line(b, s->cols, "    q) Quit");
 	menu_line(b, s->cols, "");
 	if (s->notice != NULL)
-		menu_line(b, s->cols, "  \033[1m%s\033[0m", s->notice);
+		menu_wrap(b, s->cols, s->notice);
 	else
 		menu_line(b, s->cols, "");
 	evbuffer_add_printf(b, "  Your choice: ");
 
+	s->bytes_out += evbuffer_get_length(b);
 	evbuffer_add_buffer(s->to_user, b);
 	evbuffer_free(b);
 	session_user_flush(s);

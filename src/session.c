@@ -438,6 +438,7 @@ session_refused(struct session *s, json_t *msg)
 	xasprintf(&line, "%s", message);
 	session_finish(s, strcmp(reason, REASON_QUEUE_FULL) == 0 ||
 	    strcmp(reason, REASON_QUEUE_TIMEOUT) == 0 ||
+	    strcmp(reason, REASON_DRAINING) == 0 ||
 	    strcmp(reason, REASON_SHUTDOWN) == 0 ? SESSION_EXIT_UNAVAIL :
 	    SESSION_EXIT_REFUSED, line);
 	free(line);
@@ -457,7 +458,9 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 	log_warn(error ? "broker error" : "broker closing", "user=%s "
 	    "ticket=%s reason=%s message=%s", s->user != NULL ? s->user : "-",
 	    s->ticket, reason, log_quote(message));
-	if (!error && strcmp(reason, REASON_EXPIRED) == 0) {
+	if (!error && (strcmp(reason, REASON_EXPIRED) == 0 ||
+	    strcmp(reason, REASON_DRAINING) == 0)) {
+		/* The broker's decision to end the session, game included. */
 		s->exit_status = SESSION_EXIT_OK;
 		session_hangup(s, message);
 		return;
@@ -468,6 +471,30 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 		return;
 	}
 	session_finish(s, SESSION_EXIT_UNAVAIL, message);
+}
+
+/*
+ * A notice from the broker: on the menu's notice line, or over a game on
+ * the bottom line in reverse video (the game redraws it when it next
+ * updates that line).
+ */
+static void
+session_notice(struct session *s, const char *message)
+{
+	char	*line;
+	int	 n;
+
+	free(s->notice);
+	s->notice = xstrdup(message);
+	if (s->state == STATE_MENU)
+		menu_draw(s);
+	else if (s->state == STATE_PLAYING) {
+		n = xasprintf(&line, "\0337\033[%u;1H\033[7m %.*s \033[0m"
+		    "\033[K\0338", s->rows, (int)(s->cols > 2 ? s->cols - 2 :
+		    1), message);
+		session_user_write(s, line, (size_t)n);
+		free(line);
+	}
 }
 
 /* Act on one message from the broker. */
@@ -487,6 +514,10 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 			return;
 		}
 		break;
+	case MSG_NOTICE:
+		session_notice(s, json_string_value(json_object_get(msg,
+		    "message")));
+		return;
 	case MSG_LIMITS:
 		bucket_set_rate(&s->bandwidth, (uint64_t)json_integer_value(
 		    json_object_get(msg, "bandwidth")), util_now_ms());

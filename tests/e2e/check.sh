@@ -41,6 +41,10 @@ e2e_match "broker line" "$out" '^broker: healthy \(pid [0-9]+, up [0-9]+s, proto
 e2e_match "pool line" "$out" '^connection_pool: healthy \(0/5 sessions\)$'
 e2e_match "worker line" "$out" '^worker_pool: healthy'
 e2e_match "games line" "$out" '^games: healthy \(1 game ready, 0 playing\)$'
+e2e_match "queue line" "$out" '^queue: healthy \(0/100 waiting\)$'
+e2e_match "pty line" "$out" '^pty_pool: healthy \(0/500 games; kernel [0-9]+/[0-9]+ PTYs\)$'
+e2e_match "memory line" "$out" '^memory: healthy \(0B of 8GB granted to games\)$'
+e2e_match "descriptor line" "$out" '^descriptors: healthy \([0-9]+/8192 descriptors open\)$'
 
 # A second broker on the same socket refuses to start.
 out=$("$BROKER" -D -f "$CONF" 2>&1); rc=$?
