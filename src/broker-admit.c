@@ -19,6 +19,7 @@ static const char *violation_names[V_COUNT] = {
 	"user_connections",
 	"user_ptys",
 	"user_memory",
+	"game_busy",
 	"ptys_full",
 	"ptys_exhausted",
 	"memory_full",
@@ -464,6 +465,7 @@ admit_play(struct client *c, json_t *msg)
 		return;
 	}
 	if (lease_find_game(&b->leases, c->user, g->id) != NULL) {
+		admit_violation(b, V_GAME_BUSY);
 		xasprintf(&message, "You already have a game of %s running in "
 		    "another session; it has to end before you start another.",
 		    g->name);

@@ -72,6 +72,28 @@ out=$(su -s /bin/sh "$U2" -c "$BROKER --status -f $CONF" 2>&1); rc=$?
 e2e_eq "an admin-group member may run --status" "$rc" 0
 e2e_eq "--status is JSON with the pool" "$(printf '%s' "$out" | jq .connection_pool.max)" 5
 
+# The PTY pool: at high_resource_usage degraded, at its bound refusing.
+e2e_config "[limits]
+max_ptys = 1
+[game:one]
+command = /bin/true
+[game:two]
+command = /bin/true"
+kill -HUP "$BROKER_PID"
+e2e_wait 5 bash -c "[ \"\$(grep -c 'configuration reloaded' '$T/broker.log')\" -ge 1 ]"
+HELLO='{"type":"hello","version":1,"client":"session"}'
+"$WIRE" "$SOCK" -t 30000 -j "$HELLO" -c -c \
+    -j '{"type":"play","game":"one","cols":80,"rows":24}' > "$T/lease.out" &
+lp=$!; E2E_PIDS="$E2E_PIDS $lp"
+e2e_wait 5 grep -q '"type":"lease"' "$T/lease.out" || e2e_fail "lease granted"
+out=$("$BROKER" --check -f "$CONF"); rc=$?
+e2e_match "a full PTY pool is degraded" "$out" '^pty_pool: degraded \(1/1 games; kernel '
+e2e_eq "--check exits 1 for it" "$rc" 1
+out=$("$WIRE" "$SOCK" -t 1000 -j "$HELLO" -c -c -j '{"type":"play","game":"two","cols":80,"rows":24}')
+e2e_match "a game past max_ptys refused" "$out" '"reason":"ptys_full"'
+e2e_match "with the bound named" "$out" 'as many games as it may \(1\)'
+kill "$lp"; wait "$lp" 2>/dev/null
+
 # A game whose program is missing degrades the games component.
 e2e_config "[game:ghost]
 command = /nonexistent/ghost"
