@@ -67,14 +67,27 @@ listen =
 [recording]
 enabled = false
 
+; The relay itself is measured: no bandwidth, CPU or memory limit in the
+; way (a sanitized bench-relay needs a vast address space).
+[limits]
+max_bandwidth = 1TB/s
+max_memory = 64TB
+
+[quota:default]
+max_bandwidth = 1TB/s
+max_cpu_cores = 1024
+max_memory = 64TB
+
 [game:echo]
 name = Echo
 key = a
+memory = 16TB
 command = $bench --echo
 
 [game:spew]
 name = Spew
 key = b
+memory = 16TB
 command = $bench --spew $size
 EOF
 
