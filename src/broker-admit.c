@@ -176,6 +176,8 @@ admit_hello(struct client *c, json_t *hello)
 	    (int64_t)b->cfg->pool_queue_timeout) == 0) {
 		c->state = CLIENT_QUEUED;
 		c->u->queued++;
+		/* The queue's own deadline governs now, not the hello's. */
+		evtimer_del(c->expiry);
 		client_set_activity(c, ACT_QUEUED);
 		log_info("queued", "user=%s pid=%ld class=%s position=%u",
 		    c->user, (long)c->pid, quota_class_name(c->class),
@@ -300,6 +302,8 @@ admit_from_queue(struct broker *b)
 	int64_t		 waited;
 	int		 changed = 0;
 
+	if (b->stopping || b->draining)
+		return;
 	while (b->pool.used < b->pool.max && b->queue.size > 0) {
 		id = queue_pop(&b->queue, util_now_ms(), &waited);
 		changed = 1;
@@ -422,6 +426,7 @@ admit_lease_msg(struct client *c, const struct config_game *g,
 	    "rlimits", "core", 0, "nofile", BROKER_GAME_NOFILE,
 		"as", (json_int_t)g->memory,
 	    "cpu_millicores", (int)(q->max_cpu_cores * 1000 + 0.5));
+	/* (max_cpu_cores is at least 0.001: at least one millicore.) */
 	if (*g->rcfile != '\0') {
 		xasprintf(&e, "%s/%s", c->home, g->rcfile);
 		json_object_set_new(msg, "rcfile", json_string(e));
@@ -458,6 +463,11 @@ admit_play(struct client *c, json_t *msg)
 	}
 	c->cols = (u_int)cols;
 	c->rows = (u_int)rows;
+	if (b->draining) {
+		admit_refuse_game(c, REASON_DRAINING, "DungeonGate is about to "
+		    "restart for maintenance; no new games now.");
+		return;
+	}
 	if ((g = config_find_game(b->cfg, id)) == NULL) {
 		xasprintf(&message, "There is no game called \"%s\" here.", id);
 		admit_refuse_game(c, REASON_NO_GAME, message);
@@ -539,7 +549,7 @@ admit_keepalive(struct client *c, json_t *msg)
 	struct broker	*b = c->broker;
 	json_int_t	 idle, in = -1, out = -1, bw = 0, cpu = 0;
 	const char	*mech = NULL;
-	int64_t		 idle_after;
+	int64_t		 idle_after, now, since;
 
 	if (json_unpack(msg, "{s:I, s?I, s?I, s?I, s?I, s?s}", "idle", &idle,
 	    "bytes_in", &in, "bytes_out", &out, "bandwidth_waits", &bw,
@@ -551,8 +561,18 @@ admit_keepalive(struct client *c, json_t *msg)
 		c->bytes_in = (uint64_t)in;
 	if (out >= 0)
 		c->bytes_out = (uint64_t)out;
-	b->violations[V_BANDWIDTH] += (uint64_t)bw;
-	b->violations[V_CPU] += (uint64_t)cpu;
+	/*
+	 * A report can only hold what could have happened since the last:
+	 * a bandwidth hold per millisecond, a CPU stop per duty-cycle tick.
+	 */
+	now = util_now_ms();
+	since = now - c->last_report;
+	if (since < 1)
+		since = 1;
+	c->last_report = now;
+	b->violations[V_BANDWIDTH] += (uint64_t)(bw < since ? bw : since);
+	b->violations[V_CPU] += (uint64_t)(cpu < since / 50 + 1 ? cpu :
+	    since / 50 + 1);
 	if (mech != NULL && (c->cpu_mechanism == NULL ||
 	    strcmp(c->cpu_mechanism, mech) != 0)) {
 		free(c->cpu_mechanism);
@@ -587,7 +607,15 @@ admit_push_shares(struct broker *b)
 		q = admit_tier(c);
 		share = quota_bandwidth_share(q->max_bandwidth,
 		    c->u->sessions, b->cfg->limits_max_bandwidth, b->pool.used);
-		if (share == c->bandwidth)
+		if (share < 1)
+			share = 1;
+		/*
+		 * Small moves of the system's share as players come and go are
+		 * not worth a message to everyone: push changes of 5% or more.
+		 */
+		if (c->bandwidth != 0 && share <= c->bandwidth +
+		    c->bandwidth / 20 && share + c->bandwidth / 20 >=
+		    c->bandwidth)
 			continue;
 		c->bandwidth = share;
 		client_send(c, json_pack("{s:s, s:I}", "type", "limits",

@@ -106,8 +106,17 @@ client_send(struct client *c, json_t *msg)
 		free(frame);
 		return;
 	}
+	if (frame == NULL) {
+		log_error("reply too large to send", "client=%llu user=%s",
+		    (unsigned long long)c->id, c->user != NULL ? c->user : "-");
+		client_close(c, "error", REASON_BUSY, "the reply is larger "
+		    "than a frame may be");
+		return;
+	}
 	out = bufferevent_get_output(c->bev);
-	if (evbuffer_get_length(out) + len > BROKER_MAX_OUTPUT) {
+	/* An admin tool reads one big reply; a session must keep up. */
+	if (evbuffer_get_length(out) + len > (c->state == CLIENT_ADMIN ?
+	    PROTO_HEADER_SIZE + PROTO_MAX_FROM_BROKER : BROKER_MAX_OUTPUT)) {
 		log_warn("peer does not read; dropping it", "client=%llu "
 		    "user=%s pid=%ld", (unsigned long long)c->id,
 		    c->user != NULL ? c->user : "-", (long)c->pid);
@@ -179,6 +188,8 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 		    "no request in time");
 		return;
 	}
+	if (c->state == CLIENT_QUEUED)
+		return;
 	if (c->state == CLIENT_NEW) {
 		log_info("no hello in time", "client=%llu uid=%lu pid=%ld",
 		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);

@@ -133,7 +133,9 @@ lookup_done(void *arg, int timed_out)
 		return;
 	}
 	c->unusable = lk->unusable;
-	if (lk->found) {
+	if (!lk->found)
+		user_forget_policy(c->u);
+	else {
 		admin = lk->uid == 0;
 		for (i = 0; i < lk->ngroups; i++) {
 			if (strcmp(lk->groups[i],

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,7 +221,8 @@ queue_eta(const struct queue *q, u_int position, int64_t now)
 	every = (last - first) / (n - 1);
 	if (now - last > every)
 		every = now - last;
-	return (int)((every * position + 999) / 1000);
+	every = (every * position + 999) / 1000;
+	return every > INT_MAX ? INT_MAX : (int)every;
 }
 
 /* Free every entry. */

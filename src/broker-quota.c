@@ -107,6 +107,15 @@ user_set_policy(struct user *u, const char *name, const char *home,
 	u->known = 1;
 }
 
+/* The account is gone or unusable: nothing policy said of it stands. */
+void
+user_forget_policy(struct user *u)
+{
+	u->known = 0;
+	u->is_admin = 0;
+	u->expires = 0;
+}
+
 /* Is what policy said of this user still to be trusted? */
 int
 user_policy_valid(const struct user *u, int64_t now)

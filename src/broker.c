@@ -56,9 +56,9 @@ broker_group_id(const char *name)
 	return gr.gr_gid;
 }
 
-/* Give the socket to socket_group so players can connect. */
+/* Give the socket (at path) to socket_group so players can connect. */
 static void
-broker_socket_chown(const struct config *cfg, gid_t gid)
+broker_socket_chown(const struct config *cfg, const char *path, gid_t gid)
 {
 	if (gid == (gid_t)-1) {
 		log_warn("socket group does not exist; only root can connect",
@@ -66,7 +66,7 @@ broker_socket_chown(const struct config *cfg, gid_t gid)
 		    cfg->broker_socket);
 		return;
 	}
-	if (chown(cfg->broker_socket, (uid_t)-1, gid) != 0)
+	if (chown(path, (uid_t)-1, gid) != 0)
 		log_warn("cannot give the socket to its group",
 		    "group=%s error=%s", cfg->broker_socket_group,
 		    log_quote(strerror(errno)));
@@ -82,6 +82,7 @@ broker_listen(const struct config *cfg)
 	struct sockaddr_un	 sun;
 	struct stat		 sb;
 	mode_t			 mask;
+	char			*tmp;
 	int			 fd, probe;
 
 	memset(&sun, 0, sizeof sun);
@@ -107,18 +108,31 @@ broker_listen(const struct config *cfg)
 			fatal("unlink %s", cfg->broker_socket);
 	}
 
+	/*
+	 * Bind under a temporary name, set mode and group, listen, then
+	 * rename: the socket appears only when players can use it.
+	 */
+	xasprintf(&tmp, "%s.%ld", cfg->broker_socket, (long)getpid());
+	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s", tmp) >=
+	    sizeof sun.sun_path)
+		fatalx("socket path too long: %s", tmp);
+	unlink(tmp);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		fatal("socket");
 	mask = umask(0117);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0)
-		fatal("bind %s", cfg->broker_socket);
+		fatal("bind %s", tmp);
 	umask(mask);
-	if (chmod(cfg->broker_socket, 0660) != 0)
-		fatal("chmod %s", cfg->broker_socket);
-	broker_socket_chown(cfg, broker_group_id(cfg->broker_socket_group));
+	if (chmod(tmp, 0660) != 0)
+		fatal("chmod %s", tmp);
+	broker_socket_chown(cfg, tmp,
+	    broker_group_id(cfg->broker_socket_group));
 	if (listen(fd, 128) != 0)
 		fatal("listen");
+	if (rename(tmp, cfg->broker_socket) != 0)
+		fatal("rename %s", tmp);
+	free(tmp);
 	return fd;
 }
 
@@ -279,7 +293,8 @@ broker_reload_done(void *arg, int timed_out)
 	workers_configure(b->workers, b->cfg->worker_pool_size,
 	    b->cfg->worker_queue_size, b->cfg->worker_timeout);
 	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
-		broker_socket_chown(b->cfg, r->socket_gid);
+		broker_socket_chown(b->cfg, b->cfg->broker_socket,
+		    r->socket_gid);
 	config_free(old);
 	log_info("configuration reloaded", "config=%s max_connections=%u "
 	    "games=%u sessions=%u", log_quote(r->path), b->pool.max,

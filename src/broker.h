@@ -131,6 +131,7 @@ struct client {
 	uint64_t	 bytes_in;	/* as the session reports them */
 	uint64_t	 bytes_out;
 	uint64_t	 bandwidth;	/* share sent, bytes/s */
+	int64_t		 last_report;	/* monotonic ms */
 	char		*cpu_mechanism;
 
 	struct lease	*lease;

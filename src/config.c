@@ -561,7 +561,7 @@ ckey_parse(const struct ckey *k, const char *value, void *base,
 	case CT_CORES:
 		*why = k->type == CT_FRACTION ?
 		    "a decimal number from 0 to 1 (0.8)" :
-		    "a decimal number of CPU cores above 0, at most 1024 (0.5)";
+		    "a decimal number of CPU cores from 0.001 to 1024 (0.5)";
 		if (!isdigit((u_char)value[0]))
 			return -1;
 		errno = 0;
@@ -570,7 +570,7 @@ ckey_parse(const struct ckey *k, const char *value, void *base,
 			return -1;
 		if (k->type == CT_FRACTION && (d < 0 || d > 1))
 			return -1;
-		if (k->type == CT_CORES && (d <= 0 || d > 1024))
+		if (k->type == CT_CORES && (d < 0.001 || d > 1024))
 			return -1;
 		*(double *)field = d;
 		return 0;

@@ -253,6 +253,7 @@ struct user	*users_get(struct users *, uid_t);
 void		 user_set_policy(struct user *, const char *, const char *,
 		     int, const struct config_quota *, int64_t);
 int		 user_policy_valid(const struct user *, int64_t);
+void		 user_forget_policy(struct user *);
 void		 users_sweep(struct users *, int64_t, int);
 void		 users_free(struct users *);
 int		 quota_check_session(const struct user *,

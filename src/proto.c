@@ -444,7 +444,10 @@ proto_msg_name(enum proto_msg msg)
 	return "unknown";
 }
 
-/* Encode a message as a whole frame; returns its bytes and length. */
+/*
+ * Encode a message as a whole frame; returns its bytes and length, or
+ * NULL when it would pass the largest frame a peer accepts.
+ */
 void *
 proto_pack(const json_t *msg, size_t *lenp)
 {
@@ -455,8 +458,10 @@ proto_pack(const json_t *msg, size_t *lenp)
 	if ((json = json_dumps(msg, JSON_COMPACT)) == NULL)
 		fatalx("json_dumps failed");
 	len = strlen(json);
-	if (len > PROTO_MAX_FROM_BROKER)
-		fatalx("message of %zu bytes is too large to send", len);
+	if (len > PROTO_MAX_FROM_BROKER) {
+		free(json);
+		return NULL;
+	}
 	frame = xmalloc(PROTO_HEADER_SIZE + len);
 	proto_header_encode(frame, PROTO_FRAME_JSON, (uint32_t)len);
 	memcpy(frame + PROTO_HEADER_SIZE, json, len);
@@ -473,7 +478,10 @@ proto_write(int fd, const json_t *msg, char **cause)
 	size_t	 len, off = 0;
 	ssize_t	 n;
 
-	frame = proto_pack(msg, &len);
+	if ((frame = proto_pack(msg, &len)) == NULL) {
+		xasprintf(cause, "message too large");
+		return -1;
+	}
 	while (off < len) {
 		n = write(fd, frame + off, len - off);
 		if (n == -1 && errno == EINTR)

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,7 +53,9 @@ relay_read_game(struct session *s)
 	ssize_t		 n;
 	int64_t		 now, wait;
 	struct timeval	 tv;
-	int		 limited = s->state == STATE_PLAYING && !s->user_gone;
+	/* After the game exits, its last screen goes out whole. */
+	int		 limited = s->state == STATE_PLAYING && !s->user_gone &&
+			    !g->exited;
 
 	if (limited) {
 		now = util_now_ms();
@@ -165,12 +168,59 @@ relay_user_input(struct session *s, const u_char *buf, size_t len)
 		event_del(s->tty_read_ev);
 }
 
-/* CPU time the game's process has used, in ms; -1 when it is gone. */
+/*
+ * The game's processes: the one we started and its descendants, found
+ * through /proc/PID/task/TID/children. Returns how many (at most max).
+ */
+static u_int
+relay_cpu_tree(pid_t root, pid_t *pids, u_int max)
+{
+	char		 path[320], buf[4096], *p, *end;
+	u_int		 n = 0, i;
+	long		 child;
+	ssize_t		 len;
+	int		 fd;
+	DIR		*d;
+	struct dirent	*de;
+
+	pids[n++] = root;
+	for (i = 0; i < n && n < max; i++) {
+		snprintf(path, sizeof path, "/proc/%ld/task", (long)pids[i]);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL && n < max) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "/proc/%ld/task/%s/children",
+			    (long)pids[i], de->d_name);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+				continue;
+			len = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (len <= 0)
+				continue;
+			buf[len] = '\0';
+			for (p = buf; n < max; p = end) {
+				child = strtol(p, &end, 10);
+				if (end == p || child <= 0)
+					break;
+				pids[n++] = (pid_t)child;
+			}
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+/*
+ * CPU time in ms a process has used: its own, and with reaped set, that
+ * of the children it has waited for; -1 when it is gone.
+ */
 static int64_t
-relay_cpu_ms(pid_t pid)
+relay_cpu_ms(pid_t pid, int reaped)
 {
 	char			 path[64], buf[1024], *p;
-	unsigned long long	 utime, stime;
+	unsigned long long	 utime, stime, cutime, cstime;
 	static long		 hz;
 	ssize_t			 n;
 	int			 fd;
@@ -187,10 +237,44 @@ relay_cpu_ms(pid_t pid)
 	buf[n] = '\0';
 	/* After the command's closing parenthesis: state is field 3. */
 	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	    &utime, &stime) != 2)
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%llu %llu %llu %llu", &utime, &stime, &cutime, &cstime) != 4)
 		return -1;
-	return (int64_t)((utime + stime) * 1000 / (unsigned long long)hz);
+	if (!reaped)
+		cutime = cstime = 0;
+	return (int64_t)((utime + stime + cutime + cstime) * 1000 /
+	    (unsigned long long)hz);
+}
+
+/*
+ * CPU the whole game has used: every live process of its tree, and the
+ * children the first process has reaped. Fills pids with the tree.
+ */
+static int64_t
+relay_cpu_game(struct game *g, pid_t *pids, u_int *npids)
+{
+	int64_t	 total, ms;
+	u_int	 i;
+
+	*npids = relay_cpu_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
+	if ((total = relay_cpu_ms(g->pid, 1)) == -1)
+		return -1;
+	for (i = 1; i < *npids; i++) {
+		if ((ms = relay_cpu_ms(pids[i], 0)) != -1)
+			total += ms;
+	}
+	return total;
+}
+
+/* Stop or continue the game: its process group and every process of its tree. */
+static void
+relay_cpu_signal(struct game *g, int sig, const pid_t *pids, u_int npids)
+{
+	u_int	 i;
+
+	kill(-g->pid, sig);
+	for (i = 1; i < npids; i++)
+		kill(pids[i], sig);
 }
 
 /*
@@ -205,8 +289,10 @@ relay_cpu_cb(evutil_socket_t fd, short events, void *arg)
 	struct game	*g = s->game;
 	int64_t		 now = util_now_ms(), used;
 	double		 cap = RELAY_CPU_BURST_MS * g->cpu_millicores / 1000.0;
+	pid_t		 pids[RELAY_CPU_MAX_PROCS];
+	u_int		 npids;
 
-	if ((used = relay_cpu_ms(g->pid)) == -1)
+	if ((used = relay_cpu_game(g, pids, &npids)) == -1)
 		return;
 	g->cpu_budget += (double)(now - g->cpu_at) * g->cpu_millicores / 1000.0;
 	g->cpu_budget -= (double)(used - (int64_t)g->cpu_used);
@@ -215,10 +301,10 @@ relay_cpu_cb(evutil_socket_t fd, short events, void *arg)
 	g->cpu_at = now;
 	g->cpu_used = (uint64_t)used;
 	if (g->cpu_stopped && g->cpu_budget >= 0) {
-		kill(-g->pid, SIGCONT);
+		relay_cpu_signal(g, SIGCONT, pids, npids);
 		g->cpu_stopped = 0;
 	} else if (!g->cpu_stopped && g->cpu_budget < 0) {
-		kill(-g->pid, SIGSTOP);
+		relay_cpu_signal(g, SIGSTOP, pids, npids);
 		g->cpu_stopped = 1;
 		g->cpu_stops++;
 	}
@@ -230,9 +316,12 @@ relay_cpu_start(struct session *s)
 {
 	struct game	*g = s->game;
 	struct timeval	 tv = { 0, RELAY_CPU_TICK_MS * 1000 };
+	pid_t		 pids[RELAY_CPU_MAX_PROCS];
+	u_int		 npids;
 	int64_t		 used;
 
-	if (g->cpu_millicores == 0 || (used = relay_cpu_ms(g->pid)) == -1)
+	if (g->cpu_millicores == 0 ||
+	    (used = relay_cpu_game(g, pids, &npids)) == -1)
 		return;
 	g->cpu_at = util_now_ms();
 	g->cpu_used = (uint64_t)used;
@@ -246,13 +335,16 @@ static void
 relay_cpu_stop(struct session *s)
 {
 	struct game	*g = s->game;
+	pid_t		 pids[RELAY_CPU_MAX_PROCS];
+	u_int		 npids;
 
 	if (g->cpu_ev != NULL) {
 		event_free(g->cpu_ev);
 		g->cpu_ev = NULL;
 	}
 	if (g->cpu_stopped) {
-		kill(-g->pid, SIGCONT);
+		npids = relay_cpu_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
+		relay_cpu_signal(g, SIGCONT, pids, npids);
 		g->cpu_stopped = 0;
 	}
 }
@@ -351,6 +443,7 @@ relay_child(struct session *s)
 		log_info("game exited", "user=%s lease=%s game=%s status=%d "
 		    "signal=%d", s->user, g->lease, g->id, g->status,
 		    g->signal);
+		relay_cpu_stop(s);
 		relay_check_done(s);
 	}
 }

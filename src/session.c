@@ -35,6 +35,8 @@ session_send(struct session *s, json_t *msg)
 	}
 	frame = proto_pack(msg, &len);
 	json_decref(msg);
+	if (frame == NULL)
+		fatalx("session message too large");
 	bufferevent_write(s->broker, frame, len);
 	free(frame);
 }

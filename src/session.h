@@ -38,6 +38,8 @@
 /* How often a game's CPU use is looked at, and the most it may bank. */
 #define RELAY_CPU_TICK_MS	50
 #define RELAY_CPU_BURST_MS	100
+/* The most processes of one game that are measured and stopped. */
+#define RELAY_CPU_MAX_PROCS	64
 
 /* The fixed PATH every game gets. */
 #define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"

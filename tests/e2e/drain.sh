@@ -27,6 +27,8 @@ e2e_expect_screen "the queue is told and emptied" q 'DungeonGate is restarting f
 e2e_expect_screen "the queued player's exit is 69" q '^\[exit 69\]'
 e2e_expect_screen "the menu shows the notice" m 'DungeonGate restarts for maintenance in 6s'
 e2e_expect_screen "the game shows the notice" p 'DungeonGate restarts for maintenance in 6s'
+e2e_keys m p
+e2e_expect_screen "no new games during a drain" m 'about to restart for maintenance; no new games now'
 out=$(e2e_ssh "$U4" "-tt" 2>&1); rc=$?
 e2e_match "a newcomer gets the maintenance line" "$out" 'DungeonGate is restarting for maintenance; please come back in a few minutes\.'
 e2e_eq "and exit 69" "$rc" 69

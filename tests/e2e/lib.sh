@@ -155,11 +155,14 @@ e2e_user() {
 	eval "U$n=$name"
 }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, below the kernel's ephemeral range (an
+# outgoing connection may hold a port there that nothing listens on).
 e2e_port() {
-	local p
+	local p low
+	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$low" ] && [ "$low" -gt 12000 ] || low=32768
 	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
+		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (low - 10000) ))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
@@ -167,18 +170,27 @@ e2e_port() {
 	done
 }
 
-# Start a private sshd on 127.0.0.1 with the project's drop-in.
+# Start a private sshd on 127.0.0.1 with the project's drop-in. Another
+# test may take the same port first: then try another.
 e2e_sshd_start() {
-	PORT=$(e2e_port)
-	dg_sshd_config "$T/sshd" "$PORT" "$E2E_GROUP" "$T/bin/dg-session -f $CONF" \
-	    "$T/authorized_keys/%u" \
-	    "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" ||
-	    e2e_die "sshd configuration"
-	/usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" >>"$T/sshd.log" 2>&1 &
-	SSHD_PID=$!
-	E2E_PIDS="$E2E_PIDS $SSHD_PID"
-	e2e_wait 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null ||
-	    e2e_die "sshd did not listen: $(tail -5 "$T/sshd.log")"
+	local try
+	for try in 1 2 3 4 5; do
+		PORT=$(e2e_port)
+		dg_sshd_config "$T/sshd" "$PORT" "$E2E_GROUP" \
+		    "$T/bin/dg-session -f $CONF" "$T/authorized_keys/%u" \
+		    "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" ||
+		    e2e_die "sshd configuration"
+		/usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" >>"$T/sshd.log" 2>&1 &
+		SSHD_PID=$!
+		E2E_PIDS="$E2E_PIDS $SSHD_PID"
+		if e2e_wait 10 bash -c "kill -0 $SSHD_PID 2>/dev/null &&
+		    exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null &&
+		    kill -0 "$SSHD_PID" 2>/dev/null; then
+			return 0
+		fi
+		wait "$SSHD_PID" 2>/dev/null
+	done
+	e2e_die "sshd did not listen: $(tail -5 "$T/sshd.log")"
 }
 
 # The ssh command line for a user (without the destination's command).

@@ -6,6 +6,8 @@
 . "$DG_SRCDIR/tests/e2e/lib.sh"
 e2e_init limits
 install -m 755 "$DG_BUILDDIR/tests/tools/dg-testgame" "$T/bin/dg-testgame"
+printf '#!/bin/sh\n%s burn &\nwait\n' "$T/bin/dg-testgame" > "$T/bin/forker"
+chmod 755 "$T/bin/forker"
 METER="$DG_BUILDDIR/tests/tools/dg-meter"
 e2e_config "[quota:default]
 max_memory = 48MB
@@ -30,7 +32,11 @@ command = $T/bin/dg-testgame spew
 [game:burn]
 key = c
 memory = 16MB
-command = $T/bin/dg-testgame burn"
+command = $T/bin/dg-testgame burn
+[game:forker]
+key = f
+memory = 16MB
+command = /bin/sh $T/bin/forker"
 e2e_broker_start
 e2e_user 1
 e2e_user 2
@@ -99,4 +105,20 @@ e2e_ok "a CPU burner held to max_cpu_cores (+-10%)" within "$used" 500 10
 e2e_eq "the mechanism is reported" \
     "$(e2e_status | jq -r --arg u "$U1" '.sessions[] | select(.user == $u) | .cpu_mechanism')" duty_cycle
 e2e_match "CPU holds counted" "$(e2e_status | jq .violations.cpu)" '^[1-9]'
+e2e_keys c1 C-c 2>/dev/null
+
+# A game that leaves the burning to a child is held all the same.
+e2e_ssh_term c2 "$U2"
+e2e_wait_screen c2 'Your choice' || e2e_die "no menu"
+e2e_keys c2 f
+e2e_ok "the forking burner runs" e2e_wait 10 \
+    bash -c "pgrep -u $U2 -f 'dg-testgame burn' >/dev/null"
+child=$(pgrep -u "$U2" -f "dg-testgame burn" | head -1)
+sleep 1
+c0=$(cpu_ms "$child"); t0=$(date +%s%N)
+sleep 5
+c1=$(cpu_ms "$child"); t1=$(date +%s%N)
+used=$(( (c1 - c0) * 1000 / ((t1 - t0) / 1000000) ))
+e2e_log "the burning child used $used millicores over 5 s (limit 500)"
+e2e_ok "a burning child held to max_cpu_cores (+-10%)" within "$used" 500 10
 e2e_done

@@ -85,6 +85,14 @@ for f in $free; do
 done
 e2e_eq "queue empty" "$(e2e_status | jq .queue.size)" 0
 
+# A player the broker already knows (no lookup) waits as long as the
+# queue allows, not just the hello's 10 s.
+e2e_ssh_term r1 "$U1"
+place r1 1 || e2e_fail "a known player queued"
+sleep 12
+e2e_ok "still in line after 12 s" place r1 1
+e2e_nomatch "not sent away" "$(e2e_screen r1)" 'idle|exit'
+
 # queue_timeout: a wait ends on time (measured at the wire, not ssh).
 e2e_config "[connection_pool]
 max_connections = 3
