@@ -356,25 +356,36 @@ broker_sighup_cb(evutil_socket_t sig, short events, void *arg)
 	broker_reload(arg, NULL);
 }
 
+/*
+ * Stop: no more connections, a last word to every peer, and out of the
+ * loop once the words have had a moment to leave.
+ */
+static void
+broker_stop(struct broker *b, const char *reason, const char *message)
+{
+	struct client	*c, *c1;
+	struct timeval	 tv = { 0, 200 * 1000 };
+
+	b->stopping = 1;
+	event_del(b->listen_ev);
+	evtimer_del(b->accept_pause);
+	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1)
+		client_close(c, "bye", reason, message);
+	event_base_loopexit(b->base, &tv);
+}
+
 /* Drained: every session is gone or drain_timeout has passed. */
 static void
 broker_drain_end_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct broker	*b = arg;
-	struct client	*c, *c1;
-	struct timeval	 tv = { 0, 200 * 1000 };
 
 	if (b->stopping)
 		return;
-	b->stopping = 1;
 	log_info("drained; stopping", "sessions=%u", b->pool.used);
-	event_del(b->listen_ev);
-	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1) {
-		client_close(c, "bye", REASON_DRAINING, "DungeonGate is "
-		    "restarting for maintenance; your game was told to save. "
-		    "Please come back in a few minutes.");
-	}
-	event_base_loopexit(b->base, &tv);
+	broker_stop(b, REASON_DRAINING, "DungeonGate is restarting for "
+	    "maintenance; your game was told to save. Please come back in a "
+	    "few minutes.");
 }
 
 /* While draining: leave as soon as the last session has. */
@@ -449,23 +460,13 @@ static void
 broker_stop_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct broker	*b = arg;
-	struct client	*c, *c1;
-	struct timeval	 tv = { 0, 200 * 1000 };
 
 	if (b->stopping)
 		return;
-	b->stopping = 1;
 	log_info("shutting down", "signal=%d sessions=%u", (int)sig,
 	    b->pool.used);
-	event_del(b->listen_ev);
-	evtimer_del(b->accept_pause);
-	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1) {
-		client_close(c, "bye", REASON_SHUTDOWN,
-		    "DungeonGate is shutting down; please reconnect in a "
-		    "moment");
-	}
-	/* Give the farewells a moment to leave, then stop. */
-	event_base_loopexit(b->base, &tv);
+	broker_stop(b, REASON_SHUTDOWN, "DungeonGate is shutting down; please "
+	    "reconnect in a moment");
 }
 
 /* Run the broker until SIGTERM or SIGINT; returns the exit status. */

@@ -9,12 +9,7 @@ drain_timeout = 6s" 4
 
 e2e_ssh_term p "$U1"
 e2e_wait_screen p 'Your choice' || e2e_die "no menu"
-e2e_keys p p
-e2e_wait_screen p 'Shall I pick' 20 && e2e_keys p y
-e2e_wait_screen p 'Is this ok\?' 10 && e2e_keys p y
-for i in 1 2 3 4; do e2e_wait_screen p 'Dlvl:1' 1 && break; e2e_keys p Enter; done
-e2e_nethack_more p
-e2e_expect_screen "NetHack in play" p 'Dlvl:1'
+e2e_ok "NetHack in play" e2e_nethack_start p
 e2e_ssh_term m "$U2"
 e2e_expect_screen "second player at the menu" m 'Your choice'
 e2e_ssh_term q "$U3"

@@ -341,6 +341,21 @@ e2e_setup() {
 	e2e_sshd_start
 }
 
+# From the menu into NetHack's first level: p, let it pick, accept, and
+# read past the intro. Returns non-zero if the level never shows.
+e2e_nethack_start() {
+	local i
+	e2e_keys "$1" p
+	e2e_wait_screen "$1" 'Shall I pick' 20 && e2e_keys "$1" y
+	e2e_wait_screen "$1" 'Is this ok\?' 10 && e2e_keys "$1" y
+	for i in 1 2 3 4; do
+		e2e_wait_screen "$1" 'Dlvl:1' 1 && break
+		e2e_keys "$1" Enter
+	done
+	e2e_wait_screen "$1" 'Dlvl:1' 5 || return 1
+	e2e_nethack_more "$1"
+}
+
 # Answer NetHack's --More-- prompts until there are none on screen.
 e2e_nethack_more() {
 	while e2e_screen "$1" | grep -q -- '--More--'; do
