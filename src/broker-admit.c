@@ -226,18 +226,14 @@ static void
 admit_queue_schedule(struct broker *b)
 {
 	struct timeval	 tv;
-	int64_t		 next, wait;
+	int64_t		 next;
 
 	if ((next = queue_next_deadline(&b->queue)) == -1) {
 		evtimer_del(b->queue_timer);
 		evtimer_del(b->queue_tick);
 		return;
 	}
-	wait = next - util_now_ms();
-	if (wait < 0)
-		wait = 0;
-	tv.tv_sec = (time_t)(wait / 1000);
-	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	tv = util_timeval_ms(next - util_now_ms());
 	evtimer_add(b->queue_timer, &tv);
 	if (!evtimer_pending(b->queue_tick, NULL)) {
 		tv.tv_sec = BROKER_QUEUE_TICK;

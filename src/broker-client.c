@@ -155,16 +155,10 @@ client_expiry_after(struct broker *b)
 void
 client_schedule_expiry(struct client *c)
 {
-	struct broker	*b = c->broker;
-	int64_t		 deadline, wait;
 	struct timeval	 tv;
 
-	deadline = c->last_input + client_expiry_after(b);
-	wait = deadline - util_now_ms();
-	if (wait < 0)
-		wait = 0;
-	tv.tv_sec = (time_t)(wait / 1000);
-	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+	tv = util_timeval_ms(c->last_input + client_expiry_after(c->broker) -
+	    util_now_ms());
 	evtimer_add(c->expiry, &tv);
 }
 

@@ -29,7 +29,7 @@ struct lookup {
 	u_int		 ngroups;
 };
 
-/* Call a getXXX_r function, growing its buffer on ERANGE. */
+/* Call a reentrant NSS lookup, growing its buffer on ERANGE. */
 #define LOOKUP_R(rc, call, buf, len) do {				\
 	while (((rc) = (call)) == ERANGE && (len) < 1024 * 1024) {	\
 		(buf) = xreallocarray((buf), 2, (len));			\

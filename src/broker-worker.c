@@ -257,8 +257,7 @@ workers_submit(struct workers *w, void (*run)(void *),
 	pthread_mutex_unlock(&w->lock);
 
 	j->timer = evtimer_new(w->base, job_timeout_cb, j);
-	tv.tv_sec = (time_t)(w->timeout / 1000);
-	tv.tv_usec = (suseconds_t)(w->timeout % 1000) * 1000;
+	tv = util_timeval_ms((int64_t)w->timeout);
 	evtimer_add(j->timer, &tv);
 	return 0;
 }

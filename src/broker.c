@@ -432,9 +432,7 @@ broker_drain(struct broker *b, struct client *admin)
 		}
 		free(notice);
 		free(d);
-		tv.tv_sec = (time_t)(b->cfg->pool_drain_timeout / 1000);
-		tv.tv_usec = (suseconds_t)(b->cfg->pool_drain_timeout % 1000) *
-		    1000;
+		tv = util_timeval_ms((int64_t)b->cfg->pool_drain_timeout);
 		evtimer_add(b->drain_ev, &tv);
 	}
 	if (admin != NULL) {

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +176,7 @@ void		 config_free_argv(char **);
 #define ID_LEN	19	/* "t-" and 16 hex digits, with the NUL */
 int64_t		 util_now_ms(void);
 int64_t		 util_wall_ms(void);
+struct timeval	 util_timeval_ms(int64_t);
 void		 util_random_id(char, char *, size_t);
 int		 util_valid_text(const char *);
 

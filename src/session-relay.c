@@ -51,7 +51,7 @@ relay_read_game(struct session *s)
 	u_char		 buf[RELAY_READ_SIZE];
 	size_t		 want = sizeof buf;
 	ssize_t		 n;
-	int64_t		 now, wait;
+	int64_t		 now;
 	struct timeval	 tv;
 	/* After the game exits, its last screen goes out whole. */
 	int		 limited = s->state == STATE_PLAYING && !s->user_gone &&
@@ -62,9 +62,7 @@ relay_read_game(struct session *s)
 		want = bucket_available(&s->bandwidth, now);
 		if (want == 0) {
 			/* Over the share: stop reading until tokens come. */
-			wait = bucket_wait(&s->bandwidth, now);
-			tv.tv_sec = (time_t)(wait / 1000);
-			tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+			tv = util_timeval_ms(bucket_wait(&s->bandwidth, now));
 			event_del(g->read_ev);
 			evtimer_add(g->bandwidth_ev, &tv);
 			if (!g->bw_paused)
@@ -266,7 +264,7 @@ relay_cpu_game(struct game *g, pid_t *pids, u_int *npids)
 	return total;
 }
 
-/* Stop or continue the game: its process group and every process of its tree. */
+/* Stop or continue the game: its process group and every process in it. */
 static void
 relay_cpu_signal(struct game *g, int sig, const pid_t *pids, u_int npids)
 {

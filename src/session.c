@@ -655,8 +655,7 @@ session_idle_cb(evutil_socket_t fd, short events, void *arg)
 	char		*d, *line;
 
 	if (left > 0) {
-		tv.tv_sec = (time_t)(left / 1000);
-		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+		tv = util_timeval_ms(left);
 		event_add(s->idle_ev, &tv);
 		return;
 	}

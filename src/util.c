@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,19 @@ util_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A delay in milliseconds as a timeval for a timer; negative is now. */
+struct timeval
+util_timeval_ms(int64_t ms)
+{
+	struct timeval	 tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return tv;
 }
 
 /* Make an unguessable identifier such as t-8f3a... into buf. */
