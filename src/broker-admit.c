@@ -1,71 +1,46 @@
 /*
- * Admission and leases: a session's hello goes through the user's quota
- * and the connection pool, or waits in the priority queue, or is refused
- * with a reason; a game goes through the PTY pool, the user's PTY and
- * memory quotas and the system's limits. Every refusal is counted as a
- * violation by type. Bandwidth shares are pushed to sessions whenever
- * the number of sessions changes.
+ * Admission: a session's hello goes through the user's quota and the
+ * connection pool, or waits in the priority queue (broker-wait.c), or is
+ * refused with a reason; a game goes through the user's PTY and memory
+ * quotas, the system's limits and what the kernel has left, and gets a
+ * lease. Every refusal is counted as a violation by type. Each count a
+ * decision needs is read from the table that owns it.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 
-static const char *violation_names[V_COUNT] = {
-	"user_connections",
-	"user_ptys",
-	"user_memory",
-	"game_busy",
-	"ptys_full",
-	"ptys_exhausted",
-	"memory_full",
-	"queue_full",
-	"queue_timeout",
-	"fd_budget",
-	"pending",
-	"bandwidth",
-	"cpu",
-};
-
-static void	admit_queue_changed(struct broker *);
-
-/* A violation's name, for --status. */
-const char *
-admit_violation_name(enum violation v)
-{
-	return violation_names[v];
-}
-
 /* Count a refusal or an enforcement action. */
 void
 admit_violation(struct broker *b, enum violation v)
 {
-	b->violations[v]++;
+	violations_add(&b->violations, v, 1);
 }
 
-/* The user's tier now (a reload may have removed theirs). */
-static const struct config_quota *
-admit_tier(struct client *c)
+/* What uid and the system hold now, from the pool, queue and leases. */
+struct quota_usage
+admit_usage(struct broker *b, uid_t uid)
 {
-	const struct config_quota	*q = NULL;
+	struct quota_usage	 use;
 
-	if (c->u->tier != NULL)
-		q = config_find_quota(c->broker->cfg, c->u->tier);
-	if (q == NULL)
-		q = config_find_quota(c->broker->cfg, "default");
-	return q;
+	use.sessions = pool_user(&b->pool, uid) + queue_user(&b->queue, uid);
+	use.ptys = leases_user_count(&b->leases, uid);
+	use.memory = leases_user_memory(&b->leases, uid);
+	use.sys_ptys = b->leases.count;
+	use.sys_memory = b->leases.memory;
+	return use;
 }
 
 /* Send a refusal that leaves the connection open (a game refused). */
 static void
 admit_refuse_game(struct client *c, const char *reason, const char *message)
 {
-	log_info("game refused", "user=%s ticket=%s reason=%s", c->user,
-	    c->ticket, reason);
+	log_info("game refused", "user=%s ticket=%s reason=%s",
+	    client_name(c), c->ticket, reason);
 	client_send(c, json_pack("{s:s, s:s, s:s}", "type", "refused",
 	    "reason", reason, "message", message));
 }
@@ -90,7 +65,7 @@ admit_ticket(struct client *c)
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}",
 	    "type", "ticket",
 	    "id", c->ticket,
-	    "user", c->user,
+	    "user", c->u->name,
 	    "expires", (json_int_t)((util_wall_ms() +
 		client_expiry_after(c->broker)) / 1000),
 	    "idle_timeout", (json_int_t)((cfg->pool_idle_timeout + 999) / 1000),
@@ -98,27 +73,38 @@ admit_ticket(struct client *c)
 	    "games", games);
 }
 
-/* The session has its slot: give it a ticket. */
+/* The session has its slot: give it a ticket and its bandwidth share. */
 static void
 admit_grant(struct client *c, int64_t waited)
 {
 	struct broker	*b = c->broker;
 
 	c->holds_slot = 1;
-	c->u->sessions++;
-	c->state = CLIENT_SESSION;
+	client_set_state(c, CLIENT_SESSION);
 	c->last_input = util_now_ms();
 	util_random_id('t', c->ticket, sizeof c->ticket);
 	client_schedule_expiry(c);
 	client_set_activity(c, ACT_MENU);
 	log_info("admitted", "user=%s ticket=%s pid=%ld class=%s queue_ms=%lld "
-	    "remote=%s term=%s size=%ux%u online=%u", c->user, c->ticket,
+	    "remote=%s term=%s size=%ux%u online=%u", client_name(c), c->ticket,
 	    (long)c->pid, quota_class_name(c->class), (long long)waited,
 	    log_quote(c->remote != NULL ? c->remote : "-"),
 	    log_quote(c->term != NULL ? c->term : "-"), c->cols, c->rows,
 	    b->pool.used);
 	client_send(c, admit_ticket(c));
-	admit_push_shares(b);
+	if (!c->dead)
+		share_admitted(c);
+}
+
+/* Refuse a hello: count it, log it, tell the session and close. */
+void
+admit_refuse(struct client *c, enum violation v, const char *message)
+{
+	admit_violation(c->broker, v);
+	log_info("refused", "user=%s pid=%ld reason=%s class=%s online=%u",
+	    client_name(c), (long)c->pid, violation_name(v),
+	    quota_class_name(c->class), c->broker->pool.used);
+	client_close(c, "refused", violation_name(v), message);
 }
 
 /*
@@ -129,10 +115,11 @@ void
 admit_hello(struct client *c, json_t *hello)
 {
 	struct broker			*b = c->broker;
-	const struct config_quota	*q = admit_tier(c);
+	const struct config_quota	*q = user_tier(c->u, b->cfg);
 	const char			*remote = NULL, *term = NULL, *cmd = NULL;
-	const char			*reason;
+	struct quota_usage		 use;
 	json_int_t			 cols = 0, rows = 0;
+	enum violation			 v;
 	char				*message;
 
 	if (json_unpack(hello, "{s?s, s?s, s?I, s?I, s?s}", "remote", &remote,
@@ -144,9 +131,9 @@ admit_hello(struct client *c, json_t *hello)
 		c->term = xstrdup(term);
 	c->cols = (u_int)cols;
 	c->rows = (u_int)rows;
-	c->class = quota_class(c->is_admin, q->priority);
+	c->class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
 	log_debug("hello", "user=%s pid=%ld tier=%s class=%s command=%s",
-	    c->user, (long)c->pid, q->name, quota_class_name(c->class),
+	    client_name(c), (long)c->pid, q->name, quota_class_name(c->class),
 	    log_quote(cmd != NULL ? cmd : ""));
 
 	if (b->stopping) {
@@ -160,133 +147,44 @@ admit_hello(struct client *c, json_t *hello)
 		    "minutes.");
 		return;
 	}
-	if (quota_check_session(c->u, q, &reason, &message) != 0) {
-		admit_violation(b, V_USER_CONNECTIONS);
+	use = admit_usage(b, c->uid);
+	if ((v = quota_check_session(q, &use)) != V_NONE) {
+		message = quota_explain(v, q, b->cfg, &use, 0);
 		log_info("refused", "user=%s pid=%ld reason=%s tier=%s",
-		    c->user, (long)c->pid, reason, q->name);
-		client_close(c, "refused", reason, message);
+		    client_name(c), (long)c->pid, violation_name(v), q->name);
+		admit_violation(b, v);
+		client_close(c, "refused", violation_name(v), message);
 		free(message);
 		return;
 	}
-	if (pool_admit(&b->pool) == 0) {
+	if (pool_admit(&b->pool, c->uid) == 0) {
 		admit_grant(c, 0);
 		return;
 	}
-	if (queue_push(&b->queue, c->id, c->class, util_now_ms(),
+	if (queue_push(&b->queue, c->id, c->uid, c->class, util_now_ms(),
 	    (int64_t)b->cfg->pool_queue_timeout) == 0) {
-		c->state = CLIENT_QUEUED;
-		c->u->queued++;
+		client_set_state(c, CLIENT_QUEUED);
 		/* The queue's own deadline governs now, not the hello's. */
-		evtimer_del(c->expiry);
+		client_clear_expiry(c);
 		client_set_activity(c, ACT_QUEUED);
+		c->queue_pos = queue_position(&b->queue, c->id);
+		c->queue_eta = queue_eta(&b->queue, c->queue_pos,
+		    util_now_ms());
 		log_info("queued", "user=%s pid=%ld class=%s position=%u",
-		    c->user, (long)c->pid, quota_class_name(c->class),
-		    queue_position(&b->queue, c->id));
-		admit_queue_changed(b);
+		    client_name(c), (long)c->pid, quota_class_name(c->class),
+		    c->queue_pos);
+		client_send(c, json_pack("{s:s, s:i, s:i, s:s, s:i}", "type",
+		    "queued", "position", (int)c->queue_pos, "eta",
+		    c->queue_eta, "class", quota_class_name(c->class),
+		    "online", (int)b->pool.used));
+		wait_changed(b);
 		return;
 	}
-	admit_violation(b, V_QUEUE_FULL);
-	log_info("refused", "user=%s pid=%ld reason=%s online=%u max=%u "
-	    "queued=%u", c->user, (long)c->pid, REASON_QUEUE_FULL,
-	    b->pool.used, b->pool.max, b->queue.size);
 	xasprintf(&message, "DungeonGate is full (%u player%s online); try "
 	    "again in %d s", b->pool.used, b->pool.used == 1 ? "" : "s",
 	    BROKER_RETRY_AFTER);
-	client_close(c, "refused", REASON_QUEUE_FULL, message);
+	admit_refuse(c, V_QUEUE_FULL, message);
 	free(message);
-}
-
-/* Tell every queued session its place and estimate, when they changed. */
-static void
-admit_queue_tell(struct broker *b)
-{
-	struct client	*c;
-	int64_t		 now = util_now_ms();
-	u_int		 pos;
-	int		 eta;
-
-	TAILQ_FOREACH(c, &b->clients, entry) {
-		if (c->state != CLIENT_QUEUED)
-			continue;
-		pos = queue_position(&b->queue, c->id);
-		eta = queue_eta(&b->queue, pos, now);
-		if (pos == c->queue_pos && eta == c->queue_eta)
-			continue;
-		c->queue_pos = pos;
-		c->queue_eta = eta;
-		client_send(c, json_pack("{s:s, s:i, s:i, s:s, s:i}",
-		    "type", "queued", "position", (int)pos, "eta", eta,
-		    "class", quota_class_name(c->class), "online",
-		    (int)b->pool.used));
-	}
-}
-
-/* Arm the deadline timer for the earliest entry, and the refresh tick. */
-static void
-admit_queue_schedule(struct broker *b)
-{
-	struct timeval	 tv;
-	int64_t		 next;
-
-	if ((next = queue_next_deadline(&b->queue)) == -1) {
-		evtimer_del(b->queue_timer);
-		evtimer_del(b->queue_tick);
-		return;
-	}
-	tv = util_timeval_ms(next - util_now_ms());
-	evtimer_add(b->queue_timer, &tv);
-	if (!evtimer_pending(b->queue_tick, NULL)) {
-		tv.tv_sec = BROKER_QUEUE_TICK;
-		tv.tv_usec = 0;
-		evtimer_add(b->queue_tick, &tv);
-	}
-}
-
-/* The queue changed: tell who waits, and rearm the timers. */
-static void
-admit_queue_changed(struct broker *b)
-{
-	admit_queue_tell(b);
-	admit_queue_schedule(b);
-}
-
-/* Deadlines passed: refuse those who waited queue_timeout. */
-static void
-admit_queue_timer_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct broker	*b = arg;
-	struct client	*c;
-	uint64_t	 id;
-	char		*d, *message;
-
-	d = config_format_duration(b->cfg->pool_queue_timeout);
-	xasprintf(&message, "DungeonGate stayed full for %s; please try again "
-	    "in a moment.", d);
-	while ((id = queue_expire(&b->queue, util_now_ms())) != 0) {
-		if ((c = client_find(b, id)) == NULL)
-			continue;
-		c->u->queued--;
-		admit_violation(b, V_QUEUE_TIMEOUT);
-		log_info("refused", "user=%s pid=%ld reason=%s class=%s",
-		    c->user, (long)c->pid, REASON_QUEUE_TIMEOUT,
-		    quota_class_name(c->class));
-		/* Out of the queue already: closing must not take it again. */
-		c->state = CLIENT_NEW;
-		client_close(c, "refused", REASON_QUEUE_TIMEOUT, message);
-	}
-	free(message);
-	free(d);
-	admit_queue_changed(b);
-}
-
-/* Once a second: fresh estimates for those who wait. */
-static void
-admit_queue_tick_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct broker	*b = arg;
-
-	evtimer_del(b->queue_tick);
-	admit_queue_changed(b);
 }
 
 /* Admit queued sessions while the pool has room, best class first. */
@@ -305,13 +203,12 @@ admit_from_queue(struct broker *b)
 		changed = 1;
 		if ((c = client_find(b, id)) == NULL)
 			continue;
-		c->u->queued--;
-		if (pool_admit(&b->pool) != 0)
+		if (pool_admit(&b->pool, c->uid) != 0)
 			fatalx("pool refused with room");
 		admit_grant(c, waited);
 	}
 	if (changed)
-		admit_queue_changed(b);
+		wait_changed(b);
 }
 
 /* End a client's lease: its game exited, or the client went. */
@@ -323,12 +220,9 @@ admit_lease_end(struct client *c, const char *reason, long long status,
 	struct lease	*l = c->lease;
 
 	log_info("game ended", "user=%s ticket=%s lease=%s game=%s reason=%s "
-	    "status=%lld signal=%lld seconds=%lld", c->user, c->ticket, l->id,
-	    l->game, reason, status, sig,
-	    (long long)((util_wall_ms() - c->game_since) / 1000));
-	b->memory -= l->memory;
-	c->u->memory -= l->memory;
-	c->u->ptys--;
+	    "status=%lld signal=%lld seconds=%lld", client_name(c), c->ticket,
+	    l->id, l->game, reason, status, sig,
+	    (long long)((util_wall_ms() - l->started) / 1000));
 	lease_release(&b->leases, l);
 	c->lease = NULL;
 }
@@ -342,50 +236,27 @@ admit_release(struct client *c)
 
 	if (c->state == CLIENT_QUEUED) {
 		queue_remove(&b->queue, c->id, now);
-		c->u->queued--;
-		c->state = CLIENT_NEW;
-		log_info("left the queue", "user=%s pid=%ld", c->user,
+		client_set_state(c, CLIENT_NEW);
+		log_info("left the queue", "user=%s pid=%ld", client_name(c),
 		    (long)c->pid);
-		admit_queue_changed(b);
+		wait_changed(b);
 	}
 	if (c->lease != NULL)
 		admit_lease_end(c, "disconnect", -1, 0);
 	if (c->holds_slot) {
-		pool_release(&b->pool);
-		c->u->sessions--;
+		pool_release(&b->pool, c->uid);
 		c->holds_slot = 0;
 		log_info("session ended", "user=%s ticket=%s pid=%ld "
 		    "seconds=%lld bytes_in=%llu bytes_out=%llu online=%u",
-		    c->user, c->ticket, (long)c->pid,
+		    client_name(c), c->ticket, (long)c->pid,
 		    (long long)((util_wall_ms() - c->since) / 1000),
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out, b->pool.used);
 		queue_departure(&b->queue, now);
+		share_released(b, c->u);
 		admit_from_queue(b);
-		admit_push_shares(b);
 	}
 	broker_drain_check(b);
-}
-
-/*
- * Kernel PTYs in use and available (/proc/sys/kernel/pty/nr and max).
- * Returns 0, or -1 when the kernel does not say.
- */
-int
-admit_pty_room(struct broker *b, u_int *nr, u_int *max)
-{
-	FILE	*f;
-	int	 ok;
-
-	if ((f = fopen("/proc/sys/kernel/pty/nr", "r")) == NULL)
-		return -1;
-	ok = fscanf(f, "%u", nr) == 1;
-	fclose(f);
-	if (!ok || (f = fopen("/proc/sys/kernel/pty/max", "r")) == NULL)
-		return -1;
-	ok = fscanf(f, "%u", max) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
 }
 
 /* The lease message: the command line, environment and limits. */
@@ -393,11 +264,12 @@ static json_t *
 admit_lease_msg(struct client *c, const struct config_game *g,
     const struct config_quota *q, struct lease *l)
 {
-	json_t	*argv, *env, *msg;
-	char	**args, *cause, *e;
-	u_int	 i;
+	const char	*user = c->u->name, *home = c->u->home;
+	json_t		*argv, *env, *msg;
+	char		**args, *cause, *e;
+	u_int		 i;
 
-	if (config_expand_command(g->command, c->user, c->home, &args,
+	if (config_expand_command(g->command, user, home, &args,
 	    &cause) != 0)
 		fatalx("validated command does not expand: %s", cause);
 	argv = json_array();
@@ -406,7 +278,7 @@ admit_lease_msg(struct client *c, const struct config_game *g,
 	config_free_argv(args);
 	env = json_array();
 	for (i = 0; i < g->nenv; i++) {
-		e = config_expand(g->env[i], c->user, c->home);
+		e = config_expand(g->env[i], user, home);
 		json_array_append_new(env, json_string(e));
 		free(e);
 	}
@@ -418,13 +290,13 @@ admit_lease_msg(struct client *c, const struct config_game *g,
 	    "name", g->name,
 	    "argv", argv,
 	    "env", env,
-	    "home", c->home,
+	    "home", home,
 	    "rlimits", "core", 0, "nofile", BROKER_GAME_NOFILE,
 		"as", (json_int_t)g->memory,
 	    "cpu_millicores", (int)(q->max_cpu_cores * 1000 + 0.5));
 	/* (max_cpu_cores is at least 0.001: at least one millicore.) */
 	if (*g->rcfile != '\0') {
-		xasprintf(&e, "%s/%s", c->home, g->rcfile);
+		xasprintf(&e, "%s/%s", home, g->rcfile);
 		json_object_set_new(msg, "rcfile", json_string(e));
 		free(e);
 	}
@@ -434,16 +306,17 @@ admit_lease_msg(struct client *c, const struct config_game *g,
 /*
  * Start a game: one live game per user per game, within the user's PTY
  * and memory quotas, the system's PTY and memory limits and what the
- * kernel has left.
+ * kernel has left (from the last sample, and the games started since).
  */
 void
 admit_play(struct client *c, json_t *msg)
 {
 	struct broker			*b = c->broker;
-	const struct config_quota	*q = admit_tier(c);
+	const struct config_quota	*q = user_tier(c->u, b->cfg);
 	const struct config_game	*g;
+	struct quota_usage		 use;
 	struct lease			*l;
-	const char			*id, *reason;
+	const char			*id;
 	json_int_t			 cols, rows;
 	char				*message;
 	u_int				 nr, max;
@@ -470,49 +343,44 @@ admit_play(struct client *c, json_t *msg)
 		free(message);
 		return;
 	}
-	if (lease_find_game(&b->leases, c->user, g->id) != NULL) {
+	if (lease_find_game(&b->leases, c->uid, g->id) != NULL) {
 		admit_violation(b, V_GAME_BUSY);
 		xasprintf(&message, "You already have a game of %s running in "
 		    "another session; it has to end before you start another.",
 		    g->name);
-		admit_refuse_game(c, REASON_GAME_BUSY, message);
+		admit_refuse_game(c, violation_name(V_GAME_BUSY), message);
 		free(message);
 		return;
 	}
-	if (quota_check_lease(c->u, q, b->cfg, b->leases.count, b->memory,
-	    g->memory, &reason, &message) != 0) {
-		v = strcmp(reason, "user_ptys") == 0 ? V_USER_PTYS :
-		    strcmp(reason, "ptys_full") == 0 ? V_PTYS_FULL :
-		    strcmp(reason, "user_memory") == 0 ? V_USER_MEMORY :
-		    V_MEMORY_FULL;
+	use = admit_usage(b, c->uid);
+	if ((v = quota_check_lease(q, b->cfg, &use, g->memory)) != V_NONE) {
 		admit_violation(b, v);
-		admit_refuse_game(c, reason, message);
+		message = quota_explain(v, q, b->cfg, &use, g->memory);
+		admit_refuse_game(c, violation_name(v), message);
 		free(message);
 		return;
 	}
-	if (admit_pty_room(b, &nr, &max) == 0 &&
+	if (sample_pty_room(b, &nr, &max) == 0 &&
 	    nr + BROKER_PTY_RESERVE >= max) {
 		/* Refuse now rather than let openpty fail in the session. */
 		admit_violation(b, V_PTYS_EXHAUSTED);
 		log_warn("kernel PTYs nearly exhausted", "nr=%u max=%u", nr,
 		    max);
-		admit_refuse_game(c, REASON_PTYS_EXHAUSTED, "DungeonGate's host "
-		    "has run out of terminals for games; please try again "
-		    "later.");
+		admit_refuse_game(c, violation_name(V_PTYS_EXHAUSTED),
+		    "DungeonGate's host has run out of terminals for games; "
+		    "please try again later.");
 		return;
 	}
 
-	l = lease_acquire(&b->leases, c->user, g->id, c->id, util_wall_ms());
-	l->memory = g->memory;
-	b->memory += l->memory;
-	c->u->memory += l->memory;
-	c->u->ptys++;
+	l = lease_acquire(&b->leases, c->uid, g->id, c->id, g->memory,
+	    util_wall_ms());
+	if (l == NULL)
+		fatalx("lease refused after the check");
 	c->lease = l;
-	c->game_since = util_wall_ms();
 	client_set_activity(c, ACT_PLAYING);
 	log_info("game started", "user=%s ticket=%s lease=%s game=%s size=%ux%u "
-	    "memory=%llu", c->user, c->ticket, l->id, g->id, c->cols, c->rows,
-	    (unsigned long long)l->memory);
+	    "memory=%llu", client_name(c), c->ticket, l->id, g->id, c->cols,
+	    c->rows, (unsigned long long)l->memory);
 	client_send(c, admit_lease_msg(c, g, q, l));
 }
 
@@ -566,9 +434,12 @@ admit_keepalive(struct client *c, json_t *msg)
 	if (since < 1)
 		since = 1;
 	c->last_report = now;
-	b->violations[V_BANDWIDTH] += (uint64_t)(bw < since ? bw : since);
-	b->violations[V_CPU] += (uint64_t)(cpu < since / 50 + 1 ? cpu :
-	    since / 50 + 1);
+	if (bw > 0)
+		violations_add(&b->violations, V_BANDWIDTH,
+		    (uint64_t)(bw < since ? bw : since));
+	if (cpu > 0)
+		violations_add(&b->violations, V_CPU,
+		    (uint64_t)(cpu < since / 50 + 1 ? cpu : since / 50 + 1));
 	if (mech != NULL && (c->cpu_mechanism == NULL ||
 	    strcmp(c->cpu_mechanism, mech) != 0)) {
 		free(c->cpu_mechanism);
@@ -584,56 +455,4 @@ admit_keepalive(struct client *c, json_t *msg)
 	else
 		client_set_activity(c, c->lease != NULL ? ACT_PLAYING :
 		    ACT_MENU);
-}
-
-/*
- * Push each session its share of bandwidth: its user's quota split over
- * the user's sessions, within the system's limit split over everyone.
- */
-void
-admit_push_shares(struct broker *b)
-{
-	const struct config_quota	*q;
-	struct client			*c;
-	uint64_t			 share;
-
-	TAILQ_FOREACH(c, &b->clients, entry) {
-		if (c->state != CLIENT_SESSION || c->dead)
-			continue;
-		q = admit_tier(c);
-		share = quota_bandwidth_share(q->max_bandwidth,
-		    c->u->sessions, b->cfg->limits_max_bandwidth, b->pool.used);
-		if (share < 1)
-			share = 1;
-		/*
-		 * Small moves of the system's share as players come and go are
-		 * not worth a message to everyone: push changes of 5% or more.
-		 */
-		if (c->bandwidth != 0 && share <= c->bandwidth +
-		    c->bandwidth / 20 && share + c->bandwidth / 20 >=
-		    c->bandwidth)
-			continue;
-		c->bandwidth = share;
-		client_send(c, json_pack("{s:s, s:I}", "type", "limits",
-		    "bandwidth", (json_int_t)share));
-	}
-}
-
-/* Set up the queue and its timers. */
-void
-admit_queue_init(struct broker *b)
-{
-	queue_init(&b->queue, b->cfg->pool_queue_size,
-	    b->cfg->pool_enable_prioritization);
-	b->queue_timer = evtimer_new(b->base, admit_queue_timer_cb, b);
-	b->queue_tick = evtimer_new(b->base, admit_queue_tick_cb, b);
-}
-
-/* Free the queue and its timers. */
-void
-admit_queue_free(struct broker *b)
-{
-	queue_free(&b->queue);
-	event_free(b->queue_timer);
-	event_free(b->queue_tick);
 }

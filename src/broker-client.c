@@ -13,6 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
 #include "broker.h"
 
 static void	client_read_cb(struct bufferevent *, void *);
@@ -22,13 +26,35 @@ static void	client_hello(struct client *, json_t *);
 struct client *
 client_find(struct broker *b, uint64_t id)
 {
-	struct client	*c;
+	return idmap_get(&b->client_ids, id);
+}
 
-	TAILQ_FOREACH(c, &b->clients, entry) {
-		if (c->id == id)
-			return c;
-	}
-	return NULL;
+/* Does a state hold a connection without a ticket? */
+static int
+client_state_pending(enum client_state state)
+{
+	return state == CLIENT_NEW || state == CLIENT_ADMIN;
+}
+
+/* Move a client to a state, keeping the count of pending connections. */
+void
+client_set_state(struct client *c, enum client_state state)
+{
+	struct broker	*b = c->broker;
+	int		 was = client_state_pending(c->state);
+	int		 is = client_state_pending(state);
+
+	c->state = state;
+	if (c->dead || was == is)
+		return;
+	idmap_count_add(&b->pending, c->uid, is ? 1 : -1);
+}
+
+/* The client's user name for logs, or "-" while policy has not said. */
+const char *
+client_name(const struct client *c)
+{
+	return c->u->name != NULL ? c->u->name : "-";
 }
 
 static const char *activity_names[ACT_COUNT] = {
@@ -68,11 +94,6 @@ client_looked_up(struct client *c)
 	json_t	*hello;
 
 	c->looked_up = 1;
-	if (c->u->known) {
-		c->user = xstrdup(c->u->name);
-		c->home = xstrdup(c->u->home);
-		c->is_admin = c->u->is_admin;
-	}
 	if ((hello = c->hello) != NULL) {
 		c->hello = NULL;
 		client_hello(c, hello);
@@ -96,7 +117,7 @@ client_send(struct client *c, json_t *msg)
 		/* Every string is checked text, so this is a bug; keep serving. */
 		log_error("message could not be built; dropping peer",
 		    "client=%llu user=%s", (unsigned long long)c->id,
-		    c->user != NULL ? c->user : "-");
+		    client_name(c));
 		client_drop(c);
 		return;
 	}
@@ -108,7 +129,7 @@ client_send(struct client *c, json_t *msg)
 	}
 	if (frame == NULL) {
 		log_error("reply too large to send", "client=%llu user=%s",
-		    (unsigned long long)c->id, c->user != NULL ? c->user : "-");
+		    (unsigned long long)c->id, client_name(c));
 		client_close(c, "error", REASON_BUSY, "the reply is larger "
 		    "than a frame may be");
 		return;
@@ -119,7 +140,7 @@ client_send(struct client *c, json_t *msg)
 	    PROTO_HEADER_SIZE + PROTO_MAX_FROM_BROKER : BROKER_MAX_OUTPUT)) {
 		log_warn("peer does not read; dropping it", "client=%llu "
 		    "user=%s pid=%ld", (unsigned long long)c->id,
-		    c->user != NULL ? c->user : "-", (long)c->pid);
+		    client_name(c), (long)c->pid);
 		free(frame);
 		client_drop(c);
 		return;
@@ -162,6 +183,13 @@ client_schedule_expiry(struct client *c)
 	evtimer_add(c->expiry, &tv);
 }
 
+/* Stop the connection's timer (the queue's deadline governs instead). */
+void
+client_clear_expiry(struct client *c)
+{
+	evtimer_del(c->expiry);
+}
+
 /*
  * The timer of a connection: the hello deadline, then the ticket's expiry
  * (a bufferevent read timeout would linger in libevent 2.1 after being
@@ -194,7 +222,7 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 		client_schedule_expiry(c);
 		return;
 	}
-	log_info("ticket expired", "user=%s ticket=%s pid=%ld", c->user,
+	log_info("ticket expired", "user=%s ticket=%s pid=%ld", client_name(c),
 	    c->ticket, (long)c->pid);
 	client_close(c, "bye", REASON_EXPIRED, "Your session was idle for "
 	    "too long and has been closed.");
@@ -209,25 +237,31 @@ client_release(struct client *c)
 		evtimer_del(c->expiry);
 }
 
-/* Deferred free, out of the bufferevent's own callbacks. */
+/* Free a dropped client. */
 static void
-client_free_cb(evutil_socket_t fd, short events, void *arg)
+client_free(struct client *c)
 {
-	struct client	*c = arg;
-
 	bufferevent_free(c->bev);
 	if (c->expiry != NULL)
 		event_free(c->expiry);
 	json_decref(c->hello);
-	free(c->user);
-	free(c->home);
 	free(c->remote);
 	free(c->term);
 	free(c->cpu_mechanism);
 	free(c);
 }
 
-/* Forget a client now and free it from the next loop turn. */
+/* Deferred free, out of the bufferevent's own callbacks. */
+static void
+client_free_cb(evutil_socket_t fd, short events, void *arg)
+{
+	client_free(arg);
+}
+
+/*
+ * Forget a client now and free it from the next loop turn; once the
+ * loop has stopped there is no next turn, so free it at once.
+ */
 void
 client_drop(struct client *c)
 {
@@ -235,13 +269,20 @@ client_drop(struct client *c)
 
 	if (c->dead)
 		return;
-	c->dead = 1;
 	client_release(c);
-	c->u->refs--;
+	if (client_state_pending(c->state))
+		idmap_count_add(&b->pending, c->uid, -1);
+	c->dead = 1;
+	user_detach(c->u, c);
 	TAILQ_REMOVE(&b->clients, c, entry);
+	idmap_remove(&b->client_ids, c->id);
 	b->nclients--;
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (b->stopped) {
+		client_free(c);
+		return;
+	}
 	if (event_base_once(b->base, -1, EV_TIMEOUT, client_free_cb, c,
 	    NULL) != 0)
 		fatalx("event_base_once failed");
@@ -283,7 +324,7 @@ client_close(struct client *c, const char *type, const char *reason,
 	if (c->dead)
 		return;
 	client_release(c);
-	c->state = CLIENT_CLOSING;
+	client_set_state(c, CLIENT_CLOSING);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
@@ -314,13 +355,14 @@ client_hello(struct client *c, json_t *hello)
 		free(message);
 		return;
 	}
-	if (c->user == NULL) {
-		log_warn(c->unusable ? "account name or home is not UTF-8 text" :
-		    "unknown uid", "uid=%lu pid=%ld", (u_long)c->uid,
+	if (!c->u->known) {
+		log_warn(c->u->unusable ? "account name or home is not UTF-8 "
+		    "text" : "unknown uid", "uid=%lu pid=%ld", (u_long)c->uid,
 		    (long)c->pid);
 		xasprintf(&message, "Your account (uid %lu) %s.", (u_long)c->uid,
-		    c->unusable ? "has a name or home DungeonGate cannot use; "
-		    "please tell the server admin" : "is unknown to this server");
+		    c->u->unusable ? "has a name or home DungeonGate cannot "
+		    "use; please tell the server admin" : "is unknown to this "
+		    "server");
 		client_close(c, "refused", REASON_NO_USER, message);
 		free(message);
 		return;
@@ -328,9 +370,9 @@ client_hello(struct client *c, json_t *hello)
 	if (strcmp(role, "session") == 0)
 		admit_hello(c, hello);
 	else if (strcmp(role, "admin") == 0) {
-		c->state = CLIENT_ADMIN;
+		client_set_state(c, CLIENT_ADMIN);
 		client_admin_deadline(c);
-		log_debug("admin connected", "user=%s pid=%ld", c->user,
+		log_debug("admin connected", "user=%s pid=%ld", client_name(c),
 		    (long)c->pid);
 	} else {
 		client_close(c, "error", REASON_BAD_MESSAGE,
@@ -338,11 +380,32 @@ client_hello(struct client *c, json_t *hello)
 	}
 }
 
+/*
+ * Is this admin request within the uid's rate? If not, the tool is told
+ * and closed, and the refusal counted.
+ */
+static int
+client_rate_ok(struct client *c, enum proto_msg type)
+{
+	struct broker	*b = c->broker;
+
+	if (user_request_allowed(c->u, b->cfg, util_now_ms()))
+		return 1;
+	admit_violation(b, V_RATE_LIMITED);
+	log_warn("admin request refused: too many", "user=%s uid=%lu "
+	    "request=%s", client_name(c), (u_long)c->uid,
+	    proto_msg_name(type));
+	client_close(c, "error", REASON_RATE_LIMITED, "Too many requests "
+	    "from your account; please try again in a few seconds.");
+	return 0;
+}
+
 /* Route one checked message by the client's state. */
 static void
 client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 {
-	char	*message;
+	struct broker	*b = c->broker;
+	char		*message;
 
 	if (type == MSG_GOODBYE && c->state != CLIENT_NEW &&
 	    c->state != CLIENT_CLOSING) {
@@ -390,29 +453,31 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		}
 		switch (type) {
 		case MSG_CHECK:
-			admin_check(c);
+			if (client_rate_ok(c, type))
+				health_check(c);
 			return;
 		case MSG_STATUS:
 		case MSG_RELOAD:
 		case MSG_DRAIN:
-			if (!c->is_admin) {
+			if (!user_is_admin(c->u, b->cfg)) {
 				log_warn("admin request refused", "user=%s "
-				    "request=%s", c->user,
+				    "request=%s", client_name(c),
 				    proto_msg_name(type));
 				xasprintf(&message, "%s needs root or "
 				    "membership of %s", proto_msg_name(type),
-				    c->broker->cfg->broker_admin_group);
+				    b->cfg->broker_admin_group);
 				client_close(c, "error", REASON_FORBIDDEN,
 				    message);
 				free(message);
 				return;
 			}
-			if (type == MSG_STATUS)
-				admin_status(c);
-			else if (type == MSG_DRAIN)
-				broker_drain(c->broker, c);
+			if (type == MSG_STATUS) {
+				if (client_rate_ok(c, type))
+					status_reply(c);
+			} else if (type == MSG_DRAIN)
+				broker_drain(b, c);
 			else
-				broker_reload(c->broker, c);
+				broker_reload(b, c);
 			return;
 		default:
 			break;
@@ -497,21 +562,6 @@ client_refuse_fd(int fd, const char *message)
 	close(fd);
 }
 
-/* How many connections without a ticket a uid holds. */
-static u_int
-client_count_pending(struct broker *b, uid_t uid)
-{
-	struct client	*c;
-	u_int		 n = 0;
-
-	TAILQ_FOREACH(c, &b->clients, entry) {
-		if (c->uid == uid && (c->state == CLIENT_NEW ||
-		    c->state == CLIENT_ADMIN))
-			n++;
-	}
-	return n;
-}
-
 /* A new connection: learn who it is from the kernel and wait for hello. */
 void
 client_accept(struct broker *b, int fd)
@@ -527,7 +577,7 @@ client_accept(struct broker *b, int fd)
 		close(fd);
 		return;
 	}
-	if (client_count_pending(b, cred.uid) >= BROKER_MAX_PENDING_PER_UID) {
+	if (idmap_count(&b->pending, cred.uid) >= BROKER_MAX_PENDING_PER_UID) {
 		log_warn("connection refused: too many pending for this uid",
 		    "uid=%lu pid=%ld max=%d", (u_long)cred.uid, (long)cred.pid,
 		    BROKER_MAX_PENDING_PER_UID);
@@ -544,9 +594,10 @@ client_accept(struct broker *b, int fd)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->state = CLIENT_NEW;
+	idmap_count_add(&b->pending, c->uid, 1);
 	c->since = util_wall_ms();
 	c->u = users_get(&b->users, cred.uid);
-	c->u->refs++;
+	user_attach(c->u, c);
 	c->activity = ACT_COUNT;	/* so the first state is recorded */
 	client_set_activity(c, ACT_CONNECTING);
 	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -559,6 +610,7 @@ client_accept(struct broker *b, int fd)
 	c->expiry = evtimer_new(b->base, client_expiry_cb, c);
 	evtimer_add(c->expiry, &tv);
 	TAILQ_INSERT_TAIL(&b->clients, c, entry);
+	idmap_put(&b->client_ids, c->id, c);
 	b->nclients++;
 	log_debug("peer connected", "client=%llu uid=%lu pid=%ld",
 	    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);

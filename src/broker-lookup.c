@@ -1,9 +1,10 @@
 /*
  * Who a peer is: the uid the kernel reported, resolved on a worker thread
  * (NSS may block) to a name, a home and the names of the user's groups.
- * Back on the event loop the groups decide the tier and admin rights,
- * and the answer is kept in the user's record for the tier's
- * expires_after, so a user's next connection needs no lookup.
+ * Back on the event loop the answer is kept in the user's record for
+ * the tier's expires_after, so a user's next connection needs no
+ * lookup; the tier and admin rights are worked out from the groups at
+ * each decision (broker-user.c).
  */
 #include "config.h"
 
@@ -112,8 +113,6 @@ lookup_done(void *arg, int timed_out)
 	struct broker			*b = lk->broker;
 	struct client			*c;
 	const struct config_quota	*q;
-	int				 admin;
-	u_int				 i;
 
 	c = client_find(b, lk->client);
 	if (c == NULL || c->dead || c->state == CLIENT_CLOSING ||
@@ -132,21 +131,16 @@ lookup_done(void *arg, int timed_out)
 			lookup_free(lk);
 		return;
 	}
-	c->unusable = lk->unusable;
-	if (!lk->found)
+	if (!lk->found) {
 		user_forget_policy(c->u);
-	else {
-		admin = lk->uid == 0;
-		for (i = 0; i < lk->ngroups; i++) {
-			if (strcmp(lk->groups[i],
-			    b->cfg->broker_admin_group) == 0)
-				admin = 1;
-		}
+		c->u->unusable = lk->unusable;
+	} else {
 		q = quota_tier(b->cfg, lk->groups, lk->ngroups);
-		user_set_policy(c->u, lk->user, lk->home, admin, q,
-		    util_now_ms());
+		user_set_policy(c->u, lk->user, lk->home, lk->groups,
+		    lk->ngroups, util_now_ms() + (int64_t)q->expires_after);
 		log_debug("policy", "user=%s tier=%s admin=%d groups=%u",
-		    lk->user, q->name, admin, lk->ngroups);
+		    lk->user, q->name, user_is_admin(c->u, b->cfg),
+		    lk->ngroups);
 	}
 	lookup_free(lk);
 	client_looked_up(c);

@@ -1,13 +1,14 @@
 /*
- * Connection pool and game lease arithmetic. No event loop: the broker
- * calls in, and the unit tests call in.
+ * The connection pool: a bounded number of session slots, and how many
+ * each uid holds. No event loop: the broker calls in, and the unit tests
+ * call in.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "dungeongate.h"
+#include "broker.h"
 
 /* Start an empty pool of max slots. */
 void
@@ -15,6 +16,7 @@ pool_init(struct pool *p, u_int max)
 {
 	memset(p, 0, sizeof *p);
 	p->max = max;
+	idmap_init(&p->by_uid);
 }
 
 /*
@@ -27,9 +29,9 @@ pool_resize(struct pool *p, u_int max)
 	p->max = max;
 }
 
-/* Take a slot: 0, or -1 when the pool is full. */
+/* Take a slot for uid: 0, or -1 when the pool is full. */
 int
-pool_admit(struct pool *p)
+pool_admit(struct pool *p, uid_t uid)
 {
 	if (p->used >= p->max) {
 		p->refused++;
@@ -37,97 +39,30 @@ pool_admit(struct pool *p)
 	}
 	p->used++;
 	p->admitted++;
+	idmap_count_add(&p->by_uid, uid, 1);
 	return 0;
 }
 
-/* Give a slot back. */
+/* Give back a slot uid held. */
 void
-pool_release(struct pool *p)
+pool_release(struct pool *p, uid_t uid)
 {
-	if (p->used == 0)
-		fatalx("pool_release: no slot held");
+	if (p->used == 0 || idmap_count(&p->by_uid, uid) == 0)
+		fatalx("pool_release: uid %lu holds no slot", (u_long)uid);
 	p->used--;
+	idmap_count_add(&p->by_uid, uid, -1);
 }
 
-/* Find a live lease by its id. */
-struct lease *
-lease_find(struct leases *ls, const char *id)
-{
-	struct lease	*l;
-
-	for (l = ls->head; l != NULL; l = l->next) {
-		if (strcmp(l->id, id) == 0)
-			return l;
-	}
-	return NULL;
-}
-
-/* Find the live lease a user holds on a game. */
-struct lease *
-lease_find_game(struct leases *ls, const char *user, const char *game)
-{
-	struct lease	*l;
-
-	for (l = ls->head; l != NULL; l = l->next) {
-		if (strcmp(l->user, user) == 0 && strcmp(l->game, game) == 0)
-			return l;
-	}
-	return NULL;
-}
-
-/* How many live leases a game has. */
+/* How many slots uid holds. */
 u_int
-lease_count_game(const struct leases *ls, const char *game)
+pool_user(const struct pool *p, uid_t uid)
 {
-	const struct lease	*l;
-	u_int			 n = 0;
-
-	for (l = ls->head; l != NULL; l = l->next) {
-		if (strcmp(l->game, game) == 0)
-			n++;
-	}
-	return n;
+	return idmap_count(&p->by_uid, uid);
 }
 
-/*
- * Grant a lease on a game to a user: one live game per user per game.
- * Returns NULL when the user already plays that game.
- */
-struct lease *
-lease_acquire(struct leases *ls, const char *user, const char *game,
-    uint64_t client, int64_t now)
-{
-	struct lease	*l;
-
-	if (lease_find_game(ls, user, game) != NULL)
-		return NULL;
-	l = xcalloc(1, sizeof *l);
-	util_random_id('l', l->id, sizeof l->id);
-	l->user = xstrdup(user);
-	l->game = xstrdup(game);
-	l->client = client;
-	l->started = now;
-	l->next = ls->head;
-	ls->head = l;
-	ls->count++;
-	return l;
-}
-
-/* End a lease and free it. */
+/* Free the pool's index. */
 void
-lease_release(struct leases *ls, struct lease *l)
+pool_free(struct pool *p)
 {
-	struct lease	**lp;
-
-	for (lp = &ls->head; *lp != NULL; lp = &(*lp)->next) {
-		if (*lp == l) {
-			*lp = l->next;
-			ls->count--;
-			free(l->user);
-			free(l->game);
-			free(l);
-			return;
-		}
-	}
-	fatalx("lease_release: lease %s is not live", l->id);
+	idmap_clear(&p->by_uid, NULL);
 }

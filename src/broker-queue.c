@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dungeongate.h"
+#include "broker.h"
+
+static struct qentry	*queue_find(const struct queue *, uint64_t);
 
 /* An empty queue. */
 void
@@ -24,6 +26,8 @@ queue_init(struct queue *q, u_int max, int prioritize)
 		TAILQ_INIT(&q->classes[i]);
 	q->max = max;
 	q->prioritize = prioritize;
+	idmap_init(&q->by_uid);
+	idmap_init(&q->by_client);
 }
 
 /* New bounds; entries already queued beyond a lower bound stay. */
@@ -34,17 +38,23 @@ queue_configure(struct queue *q, u_int max, int prioritize)
 	q->prioritize = prioritize;
 }
 
-/* Queue a client; -1 when the queue is full. */
+/* Queue a client of uid; -1 when the queue is full. */
 int
-queue_push(struct queue *q, uint64_t client, enum quota_class class,
-    int64_t now, int64_t timeout)
+queue_push(struct queue *q, uint64_t client, uid_t uid,
+    enum quota_class class, int64_t now, int64_t timeout)
 {
 	struct qentry	*e;
 
+	if ((u_int)class >= CLASS_COUNT)
+		fatalx("queue_push: class %d", (int)class);
+	if (queue_find(q, client) != NULL)
+		fatalx("queue_push: client %llu is queued already",
+		    (unsigned long long)client);
 	if (q->size >= q->max)
 		return -1;
 	e = xcalloc(1, sizeof *e);
 	e->client = client;
+	e->uid = uid;
 	e->class = class;
 	e->seq = ++q->next_seq;
 	e->since = now;
@@ -52,6 +62,8 @@ queue_push(struct queue *q, uint64_t client, enum quota_class class,
 	TAILQ_INSERT_TAIL(&q->classes[class], e, entry);
 	q->count[class]++;
 	q->size++;
+	idmap_count_add(&q->by_uid, uid, 1);
+	idmap_put(&q->by_client, client, e);
 	return 0;
 }
 
@@ -83,6 +95,8 @@ queue_take(struct queue *q, struct qentry *e, int64_t now)
 	TAILQ_REMOVE(&q->classes[e->class], e, entry);
 	q->count[e->class]--;
 	q->size--;
+	idmap_count_add(&q->by_uid, e->uid, -1);
+	idmap_remove(&q->by_client, e->client);
 	free(e);
 	return waited;
 }
@@ -105,16 +119,14 @@ queue_pop(struct queue *q, int64_t now, int64_t *waited)
 static struct qentry *
 queue_find(const struct queue *q, uint64_t client)
 {
-	struct qentry	*e;
-	u_int		 i;
+	return idmap_get(&q->by_client, client);
+}
 
-	for (i = 0; i < CLASS_COUNT; i++) {
-		TAILQ_FOREACH(e, &q->classes[i], entry) {
-			if (e->client == client)
-				return e;
-		}
-	}
-	return NULL;
+/* How many entries uid has waiting. */
+u_int
+queue_user(const struct queue *q, uid_t uid)
+{
+	return idmap_count(&q->by_uid, uid);
 }
 
 /* Take a client out (it left); 0, or -1 when it was not queued. */
@@ -138,6 +150,14 @@ queue_position(const struct queue *q, uint64_t client)
 
 	if ((e = queue_find(q, client)) == NULL)
 		return 0;
+	/* The newest arrival, as when it is told its place: no walk. */
+	if (e->seq == q->next_seq) {
+		if (!q->prioritize)
+			return q->size;
+		for (i = e->class; i < CLASS_COUNT; i++)
+			ahead += q->count[i];
+		return ahead;
+	}
 	for (i = 0; i < CLASS_COUNT; i++) {
 		TAILQ_FOREACH(f, &q->classes[i], entry) {
 			if (f == e)
@@ -149,6 +169,57 @@ queue_position(const struct queue *q, uint64_t client)
 		}
 	}
 	return ahead + 1;
+}
+
+/*
+ * Call fn on every entry in the order it would be admitted, with its
+ * place in line from 1: best class first when prioritizing, otherwise
+ * by arrival across the classes.
+ */
+void
+queue_walk(const struct queue *q, void (*fn)(const struct qentry *, u_int,
+    void *), void *arg)
+{
+	const struct qentry	*next[CLASS_COUNT], *e;
+	u_int			 pos = 0;
+	int			 i, best;
+
+	for (i = 0; i < CLASS_COUNT; i++)
+		next[i] = TAILQ_FIRST(&q->classes[i]);
+	for (;;) {
+		best = -1;
+		for (i = CLASS_COUNT - 1; i >= 0; i--) {
+			if (next[i] == NULL)
+				continue;
+			if (best == -1 || (!q->prioritize &&
+			    next[i]->seq < next[best]->seq))
+				best = i;
+			if (q->prioritize)
+				break;
+		}
+		if (best == -1)
+			return;
+		e = next[best];
+		next[best] = TAILQ_NEXT(e, entry);
+		fn(e, ++pos, arg);
+	}
+}
+
+/* How long the longest waiter has waited, in ms (0: nobody waits). */
+int64_t
+queue_longest(const struct queue *q, int64_t now)
+{
+	const struct qentry	*e;
+	int64_t			 longest = 0;
+	u_int			 i;
+
+	for (i = 0; i < CLASS_COUNT; i++) {
+		/* Within a class the first to arrive has waited longest. */
+		if ((e = TAILQ_FIRST(&q->classes[i])) != NULL &&
+		    now - e->since > longest)
+			longest = now - e->since;
+	}
+	return longest;
 }
 
 /* Take one client whose deadline has passed; 0 when there is none. */
@@ -240,4 +311,6 @@ queue_free(struct queue *q)
 		q->count[i] = 0;
 	}
 	q->size = 0;
+	idmap_clear(&q->by_uid, NULL);
+	idmap_clear(&q->by_client, NULL);
 }

@@ -1,6 +1,8 @@
 /*
- * Tiers and quotas: which [quota:NAME] a user gets, what they hold, and
- * whether one more session or game fits. No event loop here.
+ * Tiers and quotas: which [quota:NAME] a user's groups give, the queue
+ * class, and whether one more session or game fits in what the user and
+ * the system hold. Each check returns the violation it would be, and a
+ * separate function puts it in words for the player. No event loop.
  *
  * A user's tier is the highest-priority tier one of their Unix groups
  * names (the first such in the file on a tie), else [quota:default].
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dungeongate.h"
+#include "broker.h"
 
 static const char *class_names[] = { "low", "normal", "high", "critical" };
 
@@ -58,181 +60,82 @@ quota_class(int is_admin, u_int priority)
 const char *
 quota_class_name(enum quota_class class)
 {
+	if ((u_int)class >= CLASS_COUNT)
+		fatalx("quota_class_name: %d", (int)class);
 	return class_names[class];
 }
 
-/* Find a user by uid. */
-struct user *
-users_find(struct users *us, uid_t uid)
+/* May this user open one more session? V_NONE, or the violation. */
+enum violation
+quota_check_session(const struct config_quota *q,
+    const struct quota_usage *use)
 {
-	struct user	*u;
-
-	for (u = us->head; u != NULL; u = u->next) {
-		if (u->uid == uid)
-			return u;
-	}
-	return NULL;
-}
-
-/* Find a user by uid, adding an empty record when there is none. */
-struct user *
-users_get(struct users *us, uid_t uid)
-{
-	struct user	*u;
-
-	if ((u = users_find(us, uid)) != NULL)
-		return u;
-	u = xcalloc(1, sizeof *u);
-	u->uid = uid;
-	u->next = us->head;
-	us->head = u;
-	us->count++;
-	return u;
-}
-
-/* Record what policy said of a user, trusted until expires. */
-void
-user_set_policy(struct user *u, const char *name, const char *home,
-    int is_admin, const struct config_quota *q, int64_t now)
-{
-	free(u->name);
-	free(u->home);
-	free(u->tier);
-	u->name = xstrdup(name);
-	u->home = xstrdup(home);
-	u->is_admin = is_admin;
-	u->tier = xstrdup(q->name);
-	u->priority = q->priority;
-	u->expires = now + (int64_t)q->expires_after;
-	u->known = 1;
-}
-
-/* The account is gone or unusable: nothing policy said of it stands. */
-void
-user_forget_policy(struct user *u)
-{
-	u->known = 0;
-	u->is_admin = 0;
-	u->expires = 0;
-}
-
-/* Is what policy said of this user still to be trusted? */
-int
-user_policy_valid(const struct user *u, int64_t now)
-{
-	return u->known && now < u->expires;
-}
-
-/* Free one record. */
-static void
-user_free(struct user *u)
-{
-	free(u->name);
-	free(u->home);
-	free(u->tier);
-	free(u);
+	if (use->sessions >= q->max_connections)
+		return V_USER_CONNECTIONS;
+	return V_NONE;
 }
 
 /*
- * Forget users no connection points at and whose policy has lapsed (or
- * all policy, when forget_policy is set, as after a reload).
+ * May this user start one more game taking memory bytes? V_NONE, or the
+ * first limit it would pass: the user's PTYs, the system's, the user's
+ * memory, the system's.
  */
-void
-users_sweep(struct users *us, int64_t now, int forget_policy)
+enum violation
+quota_check_lease(const struct config_quota *q, const struct config *cfg,
+    const struct quota_usage *use, uint64_t memory)
 {
-	struct user	**up, *u;
-
-	for (up = &us->head; (u = *up) != NULL;) {
-		if (forget_policy)
-			u->expires = now;
-		if (u->refs == 0 && !user_policy_valid(u, now)) {
-			*up = u->next;
-			us->count--;
-			user_free(u);
-			continue;
-		}
-		up = &u->next;
-	}
+	if (use->ptys >= q->max_ptys)
+		return V_USER_PTYS;
+	if (use->sys_ptys >= cfg->limits_max_ptys)
+		return V_PTYS_FULL;
+	if (use->memory + memory > q->max_memory)
+		return V_USER_MEMORY;
+	if (use->sys_memory + memory > cfg->limits_max_memory)
+		return V_MEMORY_FULL;
+	return V_NONE;
 }
 
-/* Free every record. */
-void
-users_free(struct users *us)
+/* A sentence for the player about a quota violation. */
+char *
+quota_explain(enum violation v, const struct config_quota *q,
+    const struct config *cfg, const struct quota_usage *use,
+    uint64_t memory)
 {
-	struct user	*u;
+	char	*s, *need, *have, *max;
 
-	while ((u = us->head) != NULL) {
-		us->head = u->next;
-		user_free(u);
-	}
-	us->count = 0;
-}
-
-/*
- * May this user open one more session? Returns 0, or -1 with a reason
- * code and a sentence for the player.
- */
-int
-quota_check_session(const struct user *u, const struct config_quota *q,
-    const char **reason, char **message)
-{
-	if (u->sessions + u->queued >= q->max_connections) {
-		*reason = "user_connections";
-		xasprintf(message, "You already have %u session%s open and "
-		    "your tier (%s) allows %u; close one and try again.",
-		    u->sessions + u->queued,
-		    u->sessions + u->queued == 1 ? "" : "s", q->name,
+	switch (v) {
+	case V_USER_CONNECTIONS:
+		xasprintf(&s, "You already have %u session%s open and your "
+		    "tier (%s) allows %u; close one and try again.",
+		    use->sessions, use->sessions == 1 ? "" : "s", q->name,
 		    q->max_connections);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * May this user start one more game taking memory bytes, with the system
- * holding ptys games and sys_memory bytes? Returns 0, or -1 with a
- * reason code and a sentence for the player.
- */
-int
-quota_check_lease(const struct user *u, const struct config_quota *q,
-    const struct config *cfg, u_int ptys, uint64_t sys_memory,
-    uint64_t memory, const char **reason, char **message)
-{
-	char	*need, *have, *max;
-
-	if (u->ptys >= q->max_ptys) {
-		*reason = "user_ptys";
-		xasprintf(message, "You already have %u game%s running and "
-		    "your tier (%s) allows %u.", u->ptys,
-		    u->ptys == 1 ? "" : "s", q->name, q->max_ptys);
-		return -1;
-	}
-	if (ptys >= cfg->limits_max_ptys) {
-		*reason = "ptys_full";
-		xasprintf(message, "DungeonGate is running as many games as it "
-		    "may (%u); please try again later.", cfg->limits_max_ptys);
-		return -1;
-	}
-	if (u->memory + memory > q->max_memory) {
-		*reason = "user_memory";
+		return s;
+	case V_USER_PTYS:
+		xasprintf(&s, "You already have %u game%s running and your "
+		    "tier (%s) allows %u.", use->ptys, use->ptys == 1 ? "" : "s",
+		    q->name, q->max_ptys);
+		return s;
+	case V_PTYS_FULL:
+		xasprintf(&s, "DungeonGate is running as many games as it may "
+		    "(%u); please try again later.", cfg->limits_max_ptys);
+		return s;
+	case V_USER_MEMORY:
 		need = config_format_size(memory);
-		have = config_format_size(u->memory);
+		have = config_format_size(use->memory);
 		max = config_format_size(q->max_memory);
-		xasprintf(message, "This game needs %s of memory and your games "
+		xasprintf(&s, "This game needs %s of memory and your games "
 		    "already hold %s of the %s your tier (%s) allows.", need,
 		    have, max, q->name);
 		free(need);
 		free(have);
 		free(max);
-		return -1;
-	}
-	if (sys_memory + memory > cfg->limits_max_memory) {
-		*reason = "memory_full";
-		xasprintf(message, "DungeonGate has no memory left for another "
+		return s;
+	case V_MEMORY_FULL:
+		return xstrdup("DungeonGate has no memory left for another "
 		    "game; please try again later.");
-		return -1;
+	default:
+		fatalx("quota_explain: %s", violation_name(v));
 	}
-	return 0;
 }
 
 /*

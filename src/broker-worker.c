@@ -10,7 +10,9 @@
  * Ownership of a job's argument: done(arg, 0) on success hands arg back
  * to the caller. On timeout, done(arg, 1) is called at once but the
  * thread may still be using arg, so the caller must not free it; the
- * pool calls release(arg) once the thread lets go.
+ * pool calls release(arg) once the thread lets go. At shutdown nothing
+ * is answered any more: every job not yet handed back, queued or
+ * finished, gets release(arg) alone.
  */
 #include "config.h"
 
@@ -20,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "broker.h"
 
@@ -105,30 +109,28 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Free a finished job after telling its owner. */
+/* Free a finished job after telling its owner (or only releasing). */
 static void
-job_finish(struct job *j)
+job_finish(struct job *j, int answer)
 {
 	if (j->timer != NULL)
 		event_free(j->timer);
-	if (j->timed_out) {
-		if (j->release != NULL)
-			j->release(j->arg);
-	} else
+	if (j->timed_out || !answer)
+		j->release(j->arg);
+	else
 		j->done(j->arg, 0);
 	free(j);
 }
 
-/* The event loop's side of the pipe: hand finished jobs back. */
+/* Take finished jobs from the threads; answer them, or only release. */
 static void
-workers_wake_cb(evutil_socket_t fd, short events, void *arg)
+workers_collect(struct workers *w, int answer)
 {
-	struct workers	*w = arg;
 	struct jobs	 done = TAILQ_HEAD_INITIALIZER(done);
 	struct job	*j;
 	char		 buf[256];
 
-	while (read(fd, buf, sizeof buf) > 0)
+	while (read(w->wake[0], buf, sizeof buf) > 0)
 		;
 	pthread_mutex_lock(&w->lock);
 	while ((j = TAILQ_FIRST(&w->finished)) != NULL) {
@@ -140,8 +142,17 @@ workers_wake_cb(evutil_socket_t fd, short events, void *arg)
 	pthread_mutex_unlock(&w->lock);
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, j, entry);
-		job_finish(j);
+		job_finish(j, answer);
 	}
+}
+
+/* The event loop's side of the pipe: hand finished jobs back. */
+static void
+workers_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct workers	*w = arg;
+
+	workers_collect(w, !w->stopping);
 }
 
 /* A job ran past worker_timeout: answer its owner now. */
@@ -172,7 +183,7 @@ job_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	    never_ran, (unsigned long long)w->timeout);
 	j->done(j->arg, 1);
 	if (never_ran)
-		job_finish(j);
+		job_finish(j, 0);
 }
 
 /* Create a pool; no thread starts until there is work. */
@@ -212,7 +223,9 @@ workers_configure(struct workers *w, u_int size, u_int queue_size,
 
 /*
  * Queue run(arg) on a worker; done(arg, timed_out) follows on the event
- * loop. Returns -1 when the queue is full.
+ * loop, and release(arg) whenever the pool lets go of arg without
+ * handing it back (after a timeout, or at shutdown). Returns -1 when
+ * the queue is full.
  */
 int
 workers_submit(struct workers *w, void (*run)(void *),
@@ -223,6 +236,8 @@ workers_submit(struct workers *w, void (*run)(void *),
 	pthread_t	 t;
 	pthread_attr_t	 attr;
 
+	if (release == NULL)
+		fatalx("workers_submit: a job needs a release function");
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping || w->nqueued >= w->queue_size) {
 		w->rejected++;
@@ -308,8 +323,9 @@ workers_health(struct workers *w, const char **why)
 }
 
 /*
- * Stop: queued jobs are answered as timed out, running ones get up to
- * timeout ms to finish. Returns how many threads are still busy.
+ * Stop, after the event loop has: queued jobs never run, running ones
+ * get up to timeout ms to finish, and none is answered, only released.
+ * Returns how many threads are still busy.
  */
 u_int
 workers_shutdown(struct workers *w, uint64_t timeout)
@@ -324,21 +340,19 @@ workers_shutdown(struct workers *w, uint64_t timeout)
 	while ((j = TAILQ_FIRST(&w->queue)) != NULL) {
 		TAILQ_REMOVE(&w->queue, j, entry);
 		w->nqueued--;
-		j->timed_out = 1;
 		pthread_mutex_unlock(&w->lock);
-		j->done(j->arg, 1);
-		job_finish(j);
+		job_finish(j, 0);
 		pthread_mutex_lock(&w->lock);
 	}
 	while (w->threads > 0 && util_now_ms() < deadline) {
 		pthread_mutex_unlock(&w->lock);
 		usleep(10 * 1000);
-		workers_wake_cb(w->wake[0], EV_READ, w);
+		workers_collect(w, 0);
 		pthread_mutex_lock(&w->lock);
 	}
 	left = w->threads;
 	pthread_mutex_unlock(&w->lock);
-	workers_wake_cb(w->wake[0], EV_READ, w);
+	workers_collect(w, 0);
 	if (left > 0)
 		log_warn("workers still busy at exit", "busy=%u", left);
 	return left;

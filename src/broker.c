@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "broker.h"
 
 /* Create the socket's directory if it is missing. */
@@ -56,20 +58,18 @@ broker_group_id(const char *name)
 	return gr.gr_gid;
 }
 
-/* Give the socket (at path) to socket_group so players can connect. */
+/* Give the socket (at path) to a group so players can connect. */
 static void
-broker_socket_chown(const struct config *cfg, const char *path, gid_t gid)
+broker_socket_chown(const char *path, const char *group, gid_t gid)
 {
 	if (gid == (gid_t)-1) {
 		log_warn("socket group does not exist; only root can connect",
-		    "group=%s socket=%s", cfg->broker_socket_group,
-		    cfg->broker_socket);
+		    "group=%s socket=%s", group, path);
 		return;
 	}
 	if (chown(path, (uid_t)-1, gid) != 0)
 		log_warn("cannot give the socket to its group",
-		    "group=%s error=%s", cfg->broker_socket_group,
-		    log_quote(strerror(errno)));
+		    "group=%s error=%s", group, log_quote(strerror(errno)));
 }
 
 /*
@@ -126,7 +126,7 @@ broker_listen(const struct config *cfg)
 	umask(mask);
 	if (chmod(tmp, 0660) != 0)
 		fatal("chmod %s", tmp);
-	broker_socket_chown(cfg, tmp,
+	broker_socket_chown(tmp, cfg->broker_socket_group,
 	    broker_group_id(cfg->broker_socket_group));
 	if (listen(fd, 128) != 0)
 		fatal("listen");
@@ -217,7 +217,6 @@ struct reload {
 	struct config	*cfg;
 	char		*cause;
 	uint64_t	 client;	/* 0: SIGHUP */
-	gid_t		 socket_gid;	/* (gid_t)-1: no such group */
 };
 
 /* On a worker: read the file (disk I/O stays off the event loop). */
@@ -227,20 +226,77 @@ broker_reload_run(void *arg)
 	struct reload	*r = arg;
 
 	r->cfg = config_load(r->path, 0, &r->cause);
-	if (r->cfg != NULL)
-		r->socket_gid = broker_group_id(r->cfg->broker_socket_group);
 }
 
-/* Free a reload that nobody waits for any more. */
+/*
+ * The worker has let go of the file: another reload may start. (After a
+ * timeout the reload has been answered already, but its config_load may
+ * have gone on; two must never overlap.)
+ */
 static void
-broker_reload_free(void *arg)
+broker_reload_release(void *arg)
 {
 	struct reload	*r = arg;
 
+	r->broker->reloading = 0;
 	config_free(r->cfg);
 	free(r->cause);
 	free(r->path);
 	free(r);
+}
+
+/* A group to give the socket to, looked up and applied on a worker. */
+struct regroup {
+	char	*path;
+	char	*group;
+};
+
+/* On a worker: give the socket to its (new) group. NSS may block. */
+static void
+broker_regroup_run(void *arg)
+{
+	struct regroup	*rg = arg;
+
+	broker_socket_chown(rg->path, rg->group,
+	    broker_group_id(rg->group));
+}
+
+/* Free a regroup job. */
+static void
+broker_regroup_free(void *arg)
+{
+	struct regroup	*rg = arg;
+
+	free(rg->path);
+	free(rg->group);
+	free(rg);
+}
+
+/* The regroup job is done. */
+static void
+broker_regroup_done(void *arg, int timed_out)
+{
+	if (timed_out)
+		log_warn("giving the socket to its group timed out", NULL);
+	else
+		broker_regroup_free(arg);
+}
+
+/* Give the socket to socket_group, on a worker. */
+static void
+broker_regroup(struct broker *b)
+{
+	struct regroup	*rg;
+
+	rg = xcalloc(1, sizeof *rg);
+	rg->path = xstrdup(b->cfg->broker_socket);
+	rg->group = xstrdup(b->cfg->broker_socket_group);
+	if (workers_submit(b->workers, broker_regroup_run,
+	    broker_regroup_done, broker_regroup_free, rg) != 0) {
+		log_warn("cannot give the socket to its group now: workers "
+		    "busy", "group=%s", rg->group);
+		broker_regroup_free(rg);
+	}
 }
 
 /* Back on the event loop: swap in the new configuration. */
@@ -253,7 +309,6 @@ broker_reload_done(void *arg, int timed_out)
 	struct client	*c = NULL;
 	json_t		*msg;
 
-	b->reloading = 0;
 	if (r->client != 0 && (c = client_find(b, r->client)) != NULL)
 		c->busy = 0;
 	if (timed_out || r->cfg == NULL) {
@@ -268,7 +323,7 @@ broker_reload_done(void *arg, int timed_out)
 			client_send(c, msg);
 		}
 		if (!timed_out)
-			broker_reload_free(r);
+			broker_reload_release(r);
 		return;
 	}
 
@@ -285,16 +340,15 @@ broker_reload_done(void *arg, int timed_out)
 	pool_resize(&b->pool, config_max_connections(b->cfg));
 	queue_configure(&b->queue, b->cfg->pool_queue_size,
 	    b->cfg->pool_enable_prioritization);
-	/* New tiers apply from each user's next connection. */
+	/* Names, homes and groups are asked again at each user's next login. */
 	users_sweep(&b->users, util_now_ms(), 1);
 	broker_set_budget(b);
 	admit_from_queue(b);
-	admit_push_shares(b);
+	share_push_all(b);
 	workers_configure(b->workers, b->cfg->worker_pool_size,
 	    b->cfg->worker_queue_size, b->cfg->worker_timeout);
 	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
-		broker_socket_chown(b->cfg, b->cfg->broker_socket,
-		    r->socket_gid);
+		broker_regroup(b);
 	config_free(old);
 	log_info("configuration reloaded", "config=%s max_connections=%u "
 	    "games=%u sessions=%u", log_quote(r->path), b->pool.max,
@@ -304,7 +358,7 @@ broker_reload_done(void *arg, int timed_out)
 		    r->path);
 		client_send(c, msg);
 	}
-	broker_reload_free(r);
+	broker_reload_release(r);
 }
 
 /*
@@ -318,6 +372,7 @@ broker_reload(struct broker *b, struct client *c)
 	json_t		*msg;
 
 	if (b->reloading) {
+		log_warn("reload refused: another is under way", NULL);
 		if (c != NULL) {
 			msg = json_pack("{s:s, s:s, s:s}", "type", "error",
 			    "reason", REASON_BUSY, "message",
@@ -330,9 +385,8 @@ broker_reload(struct broker *b, struct client *c)
 	r->broker = b;
 	r->path = xstrdup(b->config_path);
 	r->client = c != NULL ? c->id : 0;
-	r->socket_gid = (gid_t)-1;
 	if (workers_submit(b->workers, broker_reload_run, broker_reload_done,
-	    broker_reload_free, r) != 0) {
+	    broker_reload_release, r) != 0) {
 		log_error("reload refused: worker queue full", NULL);
 		if (c != NULL) {
 			msg = json_pack("{s:s, s:s, s:s}", "type", "error",
@@ -340,7 +394,8 @@ broker_reload(struct broker *b, struct client *c)
 			    "the broker is too busy to reload now");
 			client_send(c, msg);
 		}
-		broker_reload_free(r);
+		free(r->path);
+		free(r);
 		return;
 	}
 	b->reloading = 1;
@@ -481,7 +536,11 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	b->config_path = xstrdup(path);
 	b->foreground = foreground;
 	TAILQ_INIT(&b->clients);
+	idmap_init(&b->client_ids);
+	idmap_init(&b->pending);
 	pool_init(&b->pool, config_max_connections(cfg));
+	leases_init(&b->leases);
+	users_init(&b->users);
 	b->started = util_wall_ms();
 
 	signal(SIGPIPE, SIG_IGN);
@@ -496,7 +555,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		fatalx("event_base_new failed");
 	b->workers = workers_create(b->base, cfg->worker_pool_size,
 	    cfg->worker_queue_size, cfg->worker_timeout);
-	admit_queue_init(b);
+	wait_init(b);
+	sample_start(b);
 	b->drain_ev = evtimer_new(b->base, broker_drain_end_cb, b);
 	b->tick = event_new(b->base, -1, EV_PERSIST, broker_tick_cb, b);
 	event_add(b->tick, &tick);
@@ -517,6 +577,9 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	    b->pool.max, cfg->ngames);
 	event_base_dispatch(b->base);
 
+	/* No loop turn follows: clients are freed as they are dropped. */
+	b->stopped = 1;
+	sample_stop(b);
 	while ((c = TAILQ_FIRST(&b->clients)) != NULL)
 		client_drop(c);
 	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
@@ -531,8 +594,12 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		event_free(b->sig_int);
 		event_free(b->sig_hup);
 		workers_free(b->workers);
-		admit_queue_free(b);
+		wait_free(b);
 		users_free(&b->users);
+		pool_free(&b->pool);
+		leases_free(&b->leases);
+		idmap_clear(&b->client_ids, NULL);
+		idmap_clear(&b->pending, NULL);
 		event_free(b->drain_ev);
 		event_free(b->tick);
 		event_base_free(b->base);

@@ -1,18 +1,25 @@
 /*
- * dg-broker: declarations shared by the broker's event-loop files.
+ * dg-broker: declarations shared by the broker's files, grouped by the
+ * file that owns each. The tables (pool, queue, leases, users, quotas,
+ * violations) need no event loop, so this header names libevent's types
+ * without including libevent: the files on the event loop include it.
  */
 #ifndef BROKER_H
 #define BROKER_H
 
+#include <sys/types.h>
 #include <sys/queue.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <jansson.h>
 
 #include "dungeongate.h"
 #include "proto.h"
+
+struct event;
+struct event_base;
+struct bufferevent;
+struct broker;
+struct client;
 
 /* How long a refused session is asked to wait before trying again. */
 #define BROKER_RETRY_AFTER	30
@@ -39,7 +46,21 @@
 /* How often the broker forgets users it no longer needs (seconds). */
 #define BROKER_TICK		60
 /* How often queued sessions hear their place and estimate again. */
-#define BROKER_QUEUE_TICK	1
+#define BROKER_QUEUE_TICK_MS	1000
+/* How soon after a change of the queue its sessions hear of it. */
+#define BROKER_QUEUE_TELL_MS	100
+/* How often /proc is sampled. */
+#define BROKER_SAMPLE_MS	1000
+/*
+ * Health and status requests per uid: a bucket of BURST requests that
+ * refills at RATE per second; admins (root, admin_group) get more.
+ */
+#define BROKER_ADMIN_RATE	2
+#define BROKER_ADMIN_BURST	10
+#define BROKER_ADMIN_RATE_ADMIN	100
+#define BROKER_ADMIN_BURST_ADMIN 300
+/* A bandwidth share moves by more than 1/this before it is pushed. */
+#define BROKER_SHARE_HYSTERESIS	20
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -48,8 +69,216 @@
 	    (var) = (tvar))
 #endif
 
-struct broker;
+/* broker-violation.c */
+/* Refusals and enforcement actions, counted by type. */
+enum violation {
+	V_NONE,
+	V_USER_CONNECTIONS,
+	V_USER_PTYS,
+	V_USER_MEMORY,
+	V_GAME_BUSY,
+	V_PTYS_FULL,
+	V_PTYS_EXHAUSTED,
+	V_MEMORY_FULL,
+	V_QUEUE_FULL,
+	V_QUEUE_TIMEOUT,
+	V_FD_BUDGET,
+	V_PENDING,
+	V_BANDWIDTH,
+	V_CPU,
+	V_RATE_LIMITED,
+	V_COUNT
+};
 
+struct violations {
+	uint64_t	 n[V_COUNT];
+};
+
+const char	*violation_name(enum violation);
+void		 violations_add(struct violations *, enum violation,
+		     uint64_t);
+json_t		*violations_json(const struct violations *);
+
+/* broker-pool.c */
+/* The connection pool: a bounded number of slots, counted per uid. */
+struct pool {
+	u_int		 max;
+	u_int		 used;
+	uint64_t	 admitted;
+	uint64_t	 refused;
+	struct idmap	 by_uid;	/* uid: slots held */
+};
+
+void		 pool_init(struct pool *, u_int);
+void		 pool_resize(struct pool *, u_int);
+int		 pool_admit(struct pool *, uid_t);
+void		 pool_release(struct pool *, uid_t);
+u_int		 pool_user(const struct pool *, uid_t);
+void		 pool_free(struct pool *);
+
+/* broker-lease.c */
+/* A game's PTY lease: one live game per user per game. */
+struct lease {
+	char		 id[ID_LEN];
+	uid_t		 uid;
+	char		*game;
+	uint64_t	 client;	/* the session holding it */
+	uint64_t	 memory;	/* the game's memory slice */
+	int64_t		 started;	/* wall clock ms */
+	TAILQ_ENTRY(lease) entry;	/* all leases */
+	TAILQ_ENTRY(lease) user_entry;	/* the user's leases */
+};
+TAILQ_HEAD(lease_list, lease);
+
+struct leases {
+	struct lease_list list;
+	u_int		 count;
+	uint64_t	 memory;	/* granted to all live games */
+	u_int		 since_sample;	/* leases granted since the last sample */
+	struct idmap	 by_uid;	/* uid: struct lease_user */
+};
+
+void		 leases_init(struct leases *);
+struct lease	*lease_acquire(struct leases *, uid_t, const char *, uint64_t,
+		     uint64_t, int64_t);
+struct lease	*lease_find_game(const struct leases *, uid_t, const char *);
+void		 lease_release(struct leases *, struct lease *);
+u_int		 leases_user_count(const struct leases *, uid_t);
+uint64_t	 leases_user_memory(const struct leases *, uid_t);
+u_int		 leases_count_game(const struct leases *, const char *);
+void		 leases_free(struct leases *);
+
+/* broker-quota.c */
+enum quota_class {
+	CLASS_LOW,
+	CLASS_NORMAL,
+	CLASS_HIGH,
+	CLASS_CRITICAL
+};
+#define CLASS_COUNT	4
+
+/* What a user and the whole system hold, for a quota decision. */
+struct quota_usage {
+	u_int		 sessions;	/* the user's, open or waiting */
+	u_int		 ptys;		/* the user's live games */
+	uint64_t	 memory;	/* granted to the user's games */
+	u_int		 sys_ptys;
+	uint64_t	 sys_memory;
+};
+
+const struct config_quota *quota_tier(const struct config *, char *const *,
+		     u_int);
+enum quota_class quota_class(int, u_int);
+const char	*quota_class_name(enum quota_class);
+enum violation	 quota_check_session(const struct config_quota *,
+		     const struct quota_usage *);
+enum violation	 quota_check_lease(const struct config_quota *,
+		     const struct config *, const struct quota_usage *,
+		     uint64_t);
+char		*quota_explain(enum violation, const struct config_quota *,
+		     const struct config *, const struct quota_usage *,
+		     uint64_t);
+uint64_t	 quota_bandwidth_share(uint64_t, u_int, uint64_t, u_int);
+
+/* broker-user.c */
+/* What policy said of a uid, and who is connected as it. */
+struct user {
+	uid_t		 uid;
+	int		 known;		/* policy has answered */
+	int		 unusable;	/* name or home is not text */
+	char		*name;
+	char		*home;
+	char		**groups;	/* names of the user's Unix groups */
+	u_int		 ngroups;
+	int64_t		 expires;	/* monotonic ms: ask policy again */
+	TAILQ_HEAD(, client) clients;	/* connections as this user */
+	u_int		 nclients;
+	uint64_t	 share_ref;	/* broker-share.c: the user's split */
+	struct bucket	 requests;	/* health and status requests */
+	int		 requests_admin; /* the bucket's rate is an admin's */
+};
+
+struct users {
+	struct idmap	 by_uid;
+};
+
+void		 users_init(struct users *);
+struct user	*users_find(const struct users *, uid_t);
+struct user	*users_get(struct users *, uid_t);
+void		 user_set_policy(struct user *, const char *, const char *,
+		     char *const *, u_int, int64_t);
+void		 user_forget_policy(struct user *);
+int		 user_policy_valid(const struct user *, int64_t);
+int		 user_is_admin(const struct user *, const struct config *);
+const struct config_quota *user_tier(const struct user *,
+		     const struct config *);
+void		 user_attach(struct user *, struct client *);
+void		 user_detach(struct user *, struct client *);
+int		 user_request_allowed(struct user *, const struct config *,
+		     int64_t);
+void		 users_sweep(struct users *, int64_t, int);
+void		 users_free(struct users *);
+
+/* broker-queue.c */
+#define QUEUE_DEPARTURES	16
+
+struct qentry {
+	uint64_t	 client;
+	uid_t		 uid;
+	enum quota_class class;
+	uint64_t	 seq;		/* arrival order */
+	int64_t		 since;		/* monotonic ms */
+	int64_t		 deadline;
+	TAILQ_ENTRY(qentry) entry;
+};
+TAILQ_HEAD(qentries, qentry);
+
+struct queue {
+	struct qentries	 classes[CLASS_COUNT];
+	u_int		 count[CLASS_COUNT];
+	u_int		 size;
+	u_int		 max;
+	int		 prioritize;
+	uint64_t	 next_seq;
+	int64_t		 departures[QUEUE_DEPARTURES];
+	u_int		 ndepartures;
+	u_int		 next_departure;
+	struct idmap	 by_uid;	/* uid: entries waiting */
+	struct idmap	 by_client;	/* client id: its entry */
+};
+
+void		 queue_init(struct queue *, u_int, int);
+void		 queue_configure(struct queue *, u_int, int);
+int		 queue_push(struct queue *, uint64_t, uid_t, enum quota_class,
+		     int64_t, int64_t);
+uint64_t	 queue_pop(struct queue *, int64_t, int64_t *);
+int		 queue_remove(struct queue *, uint64_t, int64_t);
+u_int		 queue_position(const struct queue *, uint64_t);
+u_int		 queue_user(const struct queue *, uid_t);
+void		 queue_walk(const struct queue *,
+		     void (*)(const struct qentry *, u_int, void *), void *);
+int64_t		 queue_longest(const struct queue *, int64_t);
+uint64_t	 queue_expire(struct queue *, int64_t);
+int64_t		 queue_next_deadline(const struct queue *);
+void		 queue_departure(struct queue *, int64_t);
+int		 queue_eta(const struct queue *, u_int, int64_t);
+void		 queue_free(struct queue *);
+
+/* broker-sample.c */
+/* What the broker last read from /proc (on a worker, once a second). */
+struct sample {
+	int64_t		 at;		/* monotonic ms; 0: never */
+	int		 kernel_ptys;	/* the kernel said */
+	u_int		 pty_nr;	/* kernel PTYs in use */
+	u_int		 pty_max;
+	u_int		 open_fds;	/* the broker's own */
+};
+
+void		 sample_start(struct broker *);
+void		 sample_stop(struct broker *);
+int		 sample_pty_room(const struct broker *, u_int *, u_int *);
+
+/* broker-client.c */
 enum client_state {
 	CLIENT_NEW,		/* waiting for hello */
 	CLIENT_QUEUED,		/* waiting for a slot */
@@ -69,24 +298,6 @@ enum activity {
 };
 #define ACTIVITY_HISTORY	16
 
-/* Refusals and enforcement actions, counted by type. */
-enum violation {
-	V_USER_CONNECTIONS,
-	V_USER_PTYS,
-	V_USER_MEMORY,
-	V_GAME_BUSY,
-	V_PTYS_FULL,
-	V_PTYS_EXHAUSTED,
-	V_MEMORY_FULL,
-	V_QUEUE_FULL,
-	V_QUEUE_TIMEOUT,
-	V_FD_BUDGET,
-	V_PENDING,
-	V_BANDWIDTH,
-	V_CPU,
-	V_COUNT
-};
-
 struct client {
 	struct broker	*broker;
 	uint64_t	 id;		/* never reused */
@@ -98,13 +309,10 @@ struct client {
 	pid_t		 pid;		/* from SO_PEERCRED */
 	uid_t		 uid;
 	gid_t		 gid;
-	struct user	*u;		/* the user's record, referenced */
+	struct user	*u;		/* who policy says the uid is */
+	TAILQ_ENTRY(client) user_entry;	/* in u->clients */
 
-	int		 looked_up;	/* policy answered */
-	char		*user;		/* NULL: no such uid, or unusable */
-	int		 unusable;
-	char		*home;
-	int		 is_admin;
+	int		 looked_up;	/* policy answered for this connection */
 	json_t		*hello;		/* arrived before the lookup */
 	int		 busy;		/* a request is with the workers */
 
@@ -117,7 +325,7 @@ struct client {
 	int64_t		 since;		/* wall ms when connected */
 	int64_t		 last_input;	/* monotonic ms */
 	struct event	*expiry;
-	char		*remote;
+	char		*remote;	/* as the session reported it, escaped */
 	char		*term;
 	u_int		 cols;
 	u_int		 rows;
@@ -135,12 +343,28 @@ struct client {
 	char		*cpu_mechanism;
 
 	struct lease	*lease;
-	int64_t		 game_since;	/* wall ms when the game started */
 
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
 
+void		 client_accept(struct broker *, int);
+void		 client_refuse_fd(int, const char *);
+struct client	*client_find(struct broker *, uint64_t);
+void		 client_send(struct client *, json_t *);
+void		 client_close(struct client *, const char *, const char *,
+		     const char *);
+void		 client_drop(struct client *);
+void		 client_looked_up(struct client *);
+void		 client_set_state(struct client *, enum client_state);
+void		 client_set_activity(struct client *, enum activity);
+void		 client_schedule_expiry(struct client *);
+void		 client_clear_expiry(struct client *);
+int64_t		 client_expiry_after(struct broker *);
+const char	*client_activity_name(enum activity);
+const char	*client_name(const struct client *);
+
+/* broker.c */
 struct broker {
 	struct event_base *base;
 	struct config	*cfg;
@@ -154,51 +378,47 @@ struct broker {
 	struct event	*sig_term;
 	struct event	*sig_int;
 	struct event	*sig_hup;
-	int		 reloading;
+	int		 reloading;	/* a reload's worker holds the file */
 	int		 stopping;
+	int		 stopped;	/* the event loop has returned */
 	int		 draining;
 	int64_t		 drain_end;	/* monotonic ms */
 	struct event	*drain_ev;
 	struct event	*tick;		/* housekeeping */
 
+	/* broker-client.c: every connection. */
 	struct clients	 clients;
+	struct idmap	 client_ids;	/* id: struct client */
+	struct idmap	 pending;	/* uid: connections without a ticket */
 	uint64_t	 next_id;
 	u_int		 nclients;
 
 	struct pool	 pool;
 	struct queue	 queue;
-	struct event	*queue_timer;	/* the earliest deadline */
-	struct event	*queue_tick;	/* refreshes estimates */
+	struct event	*queue_timer;	/* broker-wait.c: the earliest deadline */
+	struct event	*queue_tell;	/* broker-wait.c: places and estimates */
 	struct users	 users;
 	struct leases	 leases;
-	uint64_t	 memory;	/* granted to live games */
 	struct workers	*workers;
+
+	/* broker-share.c: the system's split when last pushed to all. */
+	uint64_t	 share_ref;
+
+	/* broker-sample.c */
+	struct sample	 sample;
+	struct event	*sample_ev;
+	int		 sampling;	/* a sample is with the workers */
 
 	int64_t		 started;	/* wall ms */
 	uint64_t	 bad_frames;
-	uint64_t	 violations[V_COUNT];
+	struct violations violations;
 };
 
-/* broker.c */
 int		 broker_main(struct config *, const char *, int);
 void		 broker_set_budget(struct broker *);
 void		 broker_reload(struct broker *, struct client *);
 void		 broker_drain(struct broker *, struct client *);
 void		 broker_drain_check(struct broker *);
-
-/* broker-client.c */
-void		 client_accept(struct broker *, int);
-void		 client_refuse_fd(int, const char *);
-struct client	*client_find(struct broker *, uint64_t);
-void		 client_send(struct client *, json_t *);
-void		 client_close(struct client *, const char *, const char *,
-		     const char *);
-void		 client_drop(struct client *);
-void		 client_looked_up(struct client *);
-void		 client_set_activity(struct client *, enum activity);
-void		 client_schedule_expiry(struct client *);
-int64_t		 client_expiry_after(struct broker *);
-const char	*client_activity_name(enum activity);
 
 /* broker-lookup.c */
 int		 lookup_start(struct client *);
@@ -210,17 +430,29 @@ void		 admit_from_queue(struct broker *);
 void		 admit_play(struct client *, json_t *);
 void		 admit_game_end(struct client *, json_t *);
 void		 admit_keepalive(struct client *, json_t *);
-void		 admit_push_shares(struct broker *);
 void		 admit_violation(struct broker *, enum violation);
-const char	*admit_violation_name(enum violation);
-void		 admit_queue_init(struct broker *);
-void		 admit_queue_free(struct broker *);
-int		 admit_pty_room(struct broker *, u_int *, u_int *);
+void		 admit_refuse(struct client *, enum violation, const char *);
+struct quota_usage admit_usage(struct broker *, uid_t);
 
-/* broker-admin.c */
-void		 admin_check(struct client *);
-void		 admin_status(struct client *);
-json_t		*admin_status_json(struct broker *);
+/* broker-wait.c */
+void		 wait_init(struct broker *);
+void		 wait_changed(struct broker *);
+void		 wait_free(struct broker *);
+
+/* broker-share.c */
+void		 share_admitted(struct client *);
+void		 share_released(struct broker *, struct user *);
+void		 share_push_all(struct broker *);
+uint64_t	 share_of(struct broker *, struct client *);
+
+/* broker-health.c */
+enum health { HEALTHY, DEGRADED, UNHEALTHY };
+void		 health_check(struct client *);
+const char	*health_name(enum health);
+
+/* broker-status.c */
+void		 status_reply(struct client *);
+json_t		*status_json(struct broker *);
 
 /* broker-worker.c */
 struct workers	*workers_create(struct event_base *, u_int, u_int, uint64_t);
@@ -231,5 +463,10 @@ json_t		*workers_status(struct workers *);
 int		 workers_health(struct workers *, const char **);
 u_int		 workers_shutdown(struct workers *, uint64_t);
 void		 workers_free(struct workers *);
+
+/* ctl.c */
+int		 ctl_check(const struct config *, const char *);
+int		 ctl_status(const struct config *);
+int		 ctl_drain(const struct config *);
 
 #endif

@@ -48,6 +48,21 @@ bucket_set_rate(struct bucket *bk, uint64_t rate, int64_t now)
 		bk->tokens = (double)bk->burst;
 }
 
+/*
+ * A bucket of burst tokens that refills at rate per second, full to
+ * start: for counting requests rather than bytes.
+ */
+void
+bucket_init_burst(struct bucket *bk, uint64_t rate, uint64_t burst,
+    int64_t now)
+{
+	memset(bk, 0, sizeof *bk);
+	bk->last = now;
+	bk->rate = rate;
+	bk->burst = burst;
+	bk->tokens = (double)burst;
+}
+
 /* How many bytes may pass now (SIZE_MAX when there is no limit). */
 size_t
 bucket_available(struct bucket *bk, int64_t now)

@@ -180,128 +180,28 @@ struct timeval	 util_timeval_ms(int64_t);
 void		 util_random_id(char, char *, size_t);
 int		 util_valid_text(const char *);
 
-/* broker-pool.c */
-struct pool {
-	u_int		 max;
-	u_int		 used;
-	uint64_t	 admitted;
-	uint64_t	 refused;
-};
-
-struct lease {
-	char		 id[ID_LEN];
-	char		*user;
-	char		*game;
-	uint64_t	 client;
-	uint64_t	 memory;	/* the game's memory slice */
-	int64_t		 started;	/* wall clock ms */
-	struct lease	*next;
-};
-
-struct leases {
-	struct lease	*head;
+/* idmap.c */
+struct idmap_entry;
+struct idmap {
+	struct idmap_entry **buckets;
+	u_int		 nbuckets;
+	u_int		 shift;
 	u_int		 count;
 };
-
-void		 pool_init(struct pool *, u_int);
-void		 pool_resize(struct pool *, u_int);
-int		 pool_admit(struct pool *);
-void		 pool_release(struct pool *);
-struct lease	*lease_acquire(struct leases *, const char *, const char *,
-		     uint64_t, int64_t);
-struct lease	*lease_find(struct leases *, const char *);
-struct lease	*lease_find_game(struct leases *, const char *,
-		     const char *);
-u_int		 lease_count_game(const struct leases *, const char *);
-void		 lease_release(struct leases *, struct lease *);
-
-/* broker-quota.c */
-enum quota_class {
-	CLASS_LOW,
-	CLASS_NORMAL,
-	CLASS_HIGH,
-	CLASS_CRITICAL
+struct idmap_cursor {
+	u_int		 bucket;
+	const struct idmap_entry *entry;
 };
-#define CLASS_COUNT	4
-
-struct user {
-	uid_t		 uid;
-	int		 known;		/* policy has answered */
-	char		*name;
-	char		*home;
-	int		 is_admin;
-	char		*tier;		/* [quota:NAME] */
-	u_int		 priority;
-	int64_t		 expires;	/* monotonic ms: ask policy again */
-	u_int		 refs;		/* connections pointing here */
-	u_int		 sessions;	/* admitted */
-	u_int		 queued;
-	u_int		 ptys;		/* live games */
-	uint64_t	 memory;	/* granted to live games */
-	struct user	*next;
-};
-
-struct users {
-	struct user	*head;
-	u_int		 count;
-};
-
-const struct config_quota *quota_tier(const struct config *, char *const *,
-		     u_int);
-enum quota_class quota_class(int, u_int);
-const char	*quota_class_name(enum quota_class);
-struct user	*users_find(struct users *, uid_t);
-struct user	*users_get(struct users *, uid_t);
-void		 user_set_policy(struct user *, const char *, const char *,
-		     int, const struct config_quota *, int64_t);
-int		 user_policy_valid(const struct user *, int64_t);
-void		 user_forget_policy(struct user *);
-void		 users_sweep(struct users *, int64_t, int);
-void		 users_free(struct users *);
-int		 quota_check_session(const struct user *,
-		     const struct config_quota *, const char **, char **);
-int		 quota_check_lease(const struct user *,
-		     const struct config_quota *, const struct config *, u_int,
-		     uint64_t, uint64_t, const char **, char **);
-uint64_t	 quota_bandwidth_share(uint64_t, u_int, uint64_t, u_int);
-
-/* broker-queue.c */
-#define QUEUE_DEPARTURES	16
-
-struct qentry {
-	uint64_t	 client;
-	enum quota_class class;
-	uint64_t	 seq;		/* arrival order */
-	int64_t		 since;		/* monotonic ms */
-	int64_t		 deadline;
-	TAILQ_ENTRY(qentry) entry;
-};
-TAILQ_HEAD(qentries, qentry);
-
-struct queue {
-	struct qentries	 classes[CLASS_COUNT];
-	u_int		 count[CLASS_COUNT];
-	u_int		 size;
-	u_int		 max;
-	int		 prioritize;
-	uint64_t	 next_seq;
-	int64_t		 departures[QUEUE_DEPARTURES];
-	u_int		 ndepartures;
-	u_int		 next_departure;
-};
-
-void		 queue_init(struct queue *, u_int, int);
-void		 queue_configure(struct queue *, u_int, int);
-int		 queue_push(struct queue *, uint64_t, enum quota_class, int64_t,
-		     int64_t);
-uint64_t	 queue_pop(struct queue *, int64_t, int64_t *);
-int		 queue_remove(struct queue *, uint64_t, int64_t);
-u_int		 queue_position(const struct queue *, uint64_t);
-uint64_t	 queue_expire(struct queue *, int64_t);
-int64_t		 queue_next_deadline(const struct queue *);
-void		 queue_departure(struct queue *, int64_t);
-int		 queue_eta(const struct queue *, u_int, int64_t);
-void		 queue_free(struct queue *);
+void		 idmap_init(struct idmap *);
+void		*idmap_get(const struct idmap *, uint64_t);
+void		 idmap_put(struct idmap *, uint64_t, void *);
+void		*idmap_remove(struct idmap *, uint64_t);
+u_int		 idmap_size(const struct idmap *);
+int		 idmap_next(const struct idmap *, struct idmap_cursor *,
+		     uint64_t *, void **);
+u_int		 idmap_count(const struct idmap *, uint64_t);
+void		 idmap_count_add(struct idmap *, uint64_t, int);
+void		 idmap_clear(struct idmap *, void (*)(void *));
 
 /* bucket.c */
 #define BUCKET_MIN_BURST	4096
@@ -315,6 +215,8 @@ struct bucket {
 
 void		 bucket_init(struct bucket *, uint64_t, int64_t);
 void		 bucket_set_rate(struct bucket *, uint64_t, int64_t);
+void		 bucket_init_burst(struct bucket *, uint64_t, uint64_t,
+		     int64_t);
 size_t		 bucket_available(struct bucket *, int64_t);
 void		 bucket_spend(struct bucket *, size_t);
 int64_t		 bucket_wait(const struct bucket *, int64_t);

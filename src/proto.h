@@ -70,6 +70,7 @@ enum proto_msg {
 #define REASON_SHUTDOWN		"shutdown"
 #define REASON_BUSY		"busy"
 #define REASON_RELOAD_FAILED	"reload_failed"
+#define REASON_RATE_LIMITED	"rate_limited"
 
 void		 proto_header_encode(uint8_t *, uint8_t, uint32_t);
 int		 proto_header_decode(const uint8_t *, size_t, uint8_t *,

@@ -1,10 +1,11 @@
 /*
  * dg-wire: speak raw frames to dg-broker, for the protocol tests.
  *
- *   dg-wire SOCKET [-t MS] [-j JSON | -x HEX | -c]...
+ *   dg-wire SOCKET [-t MS] [-j JSON | -x HEX | -c | -w FILE]...
  *
  * Each -j sends JSON as a control frame, -x sends raw bytes given in hex,
- * -c reads one frame and prints it. After the last argument, frames are
+ * -c reads one frame and prints it, -w waits (up to MS) until FILE
+ * exists, so that a test can act between two steps. After the last argument, frames are
  * read and printed one per line until the broker closes the connection
  * ("EOF") or nothing arrives for MS milliseconds ("TIMEOUT").
  */
@@ -29,7 +30,7 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr, "usage: dg-wire SOCKET [-t MS] [-j JSON | -x HEX | "
-	    "-c]...\n");
+	    "-c | -w FILE]...\n");
 	exit(EXIT_USAGE);
 }
 
@@ -119,6 +120,23 @@ read_one(int fd, int timeout)
 	return 0;
 }
 
+/* Wait until a file exists; 0, or 2 (printing TIMEOUT) after timeout ms. */
+static int
+wait_file(const char *path, int timeout)
+{
+	int	 waited = 0;
+
+	while (access(path, F_OK) != 0) {
+		if (waited >= timeout) {
+			printf("TIMEOUT\n");
+			return 2;
+		}
+		usleep(10 * 1000);
+		waited += 10;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,7 +158,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	optind = 2;
-	while ((ch = getopt(argc, argv, "t:j:x:c")) != -1) {
+	while ((ch = getopt(argc, argv, "t:j:x:cw:")) != -1) {
 		switch (ch) {
 		case 't':
 			timeout = atoi(optarg);
@@ -155,6 +173,10 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			if (read_one(fd, timeout) != 0)
+				return 0;
+			break;
+		case 'w':
+			if (wait_file(optarg, timeout) != 0)
 				return 0;
 			break;
 		default:

@@ -508,6 +508,57 @@ test_bucket_accuracy_rate_change(void **state)
 	}
 }
 
+/* ---- request buckets ----------------------------------------------------- */
+
+/* A bucket of a given burst: full to start, no minimum, the rate apart. */
+static void
+test_bucket_init_burst(void **state)
+{
+	struct bucket	 bk;
+	u_int		 i;
+
+	(void)state;
+	memset(&bk, 0xa5, sizeof bk);
+	bucket_init_burst(&bk, 2, 10, T0);
+	assert_int_equal(bk.rate, 2);
+	/* Not raised to BUCKET_MIN_BURST, unlike a bucket of bytes. */
+	assert_int_equal(bk.burst, 10);
+	assert_int_equal(bucket_available(&bk, T0), 10);
+	for (i = 0; i < 10; i++) {
+		assert_true(bucket_available(&bk, T0) >= 1);
+		bucket_spend(&bk, 1);
+	}
+	assert_int_equal(bucket_available(&bk, T0), 0);
+	/* Two a second: the next in half a second. */
+	assert_true(bucket_wait(&bk, T0) >= 500);
+	assert_true(bucket_wait(&bk, T0) <= 501);
+	assert_int_equal(bucket_wait(&bk, T0 + 500), 0);
+	assert_int_equal(bucket_available(&bk, T0 + 500), 1);
+	/* Refilled no further than the burst. */
+	assert_int_equal(bucket_available(&bk, T0 + 3600 * 1000), 10);
+
+	/* A burst larger than a second's worth. */
+	bucket_init_burst(&bk, 100, 300, T0);
+	assert_int_equal(bucket_available(&bk, T0), 300);
+	bucket_spend(&bk, 300);
+	assert_int_equal(bucket_available(&bk, T0 + 1000), 100);
+	assert_int_equal(bucket_available(&bk, T0 + 5000), 300);
+
+	/* A burst of one: one at a time. */
+	bucket_init_burst(&bk, 1, 1, T0);
+	assert_int_equal(bucket_available(&bk, T0), 1);
+	bucket_spend(&bk, 1);
+	assert_int_equal(bucket_available(&bk, T0 + 999), 0);
+	assert_int_equal(bucket_available(&bk, T0 + 1000), 1);
+	assert_int_equal(bucket_available(&bk, T0 + 9000), 1);
+
+	/* Rate 0 is no limit, as for any bucket. */
+	bucket_init_burst(&bk, 0, 10, T0);
+	assert_true(bucket_available(&bk, T0) == SIZE_MAX);
+	bucket_spend(&bk, 1000);
+	assert_true(bucket_available(&bk, T0) == SIZE_MAX);
+}
+
 /* Run every test in this file. */
 int
 main(void)
@@ -527,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_bucket_accuracy_wait),
 		cmocka_unit_test(test_bucket_accuracy_chunks),
 		cmocka_unit_test(test_bucket_accuracy_rate_change),
+		cmocka_unit_test(test_bucket_init_burst),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,24 +1,57 @@
 /*
- * Unit tests for the connection pool and game leases.
+ * Unit tests for the connection pool: the bound, resizing up and down
+ * while slots are held, the slots each uid holds, and release of a slot
+ * that is not held as a broken invariant.
  */
 #include "config.h"
 
-#include <sys/wait.h>
-
-#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "dungeongate.h"
+#include "broker.h"
+#include "dies.h"
 
-/* ---- pool -------------------------------------------------------------- */
+/* Admit that must succeed, and count for uid. */
+static void
+admit_ok(struct pool *p, uid_t uid)
+{
+	u_int	 used = p->used, mine = pool_user(p, uid);
+
+	assert_int_equal(pool_admit(p, uid), 0);
+	assert_int_equal(p->used, used + 1);
+	assert_int_equal(pool_user(p, uid), mine + 1);
+}
+
+/* Admit that must be refused, and change nothing held. */
+static void
+admit_refused(struct pool *p, uid_t uid)
+{
+	u_int		 used = p->used, mine = pool_user(p, uid);
+	uint64_t	 refused = p->refused, admitted = p->admitted;
+
+	assert_int_equal(pool_admit(p, uid), -1);
+	assert_int_equal(p->used, used);
+	assert_int_equal(pool_user(p, uid), mine);
+	assert_int_equal(p->refused, refused + 1);
+	assert_int_equal(p->admitted, admitted);
+}
+
+/* Release that must succeed. */
+static void
+release_ok(struct pool *p, uid_t uid)
+{
+	u_int	 used = p->used, mine = pool_user(p, uid);
+
+	pool_release(p, uid);
+	assert_int_equal(p->used, used - 1);
+	assert_int_equal(pool_user(p, uid), mine - 1);
+}
 
 /* A new pool is empty with the given bound. */
 static void
@@ -33,6 +66,10 @@ test_pool_init(void **state)
 	assert_int_equal(p.used, 0);
 	assert_int_equal(p.admitted, 0);
 	assert_int_equal(p.refused, 0);
+	assert_int_equal(pool_user(&p, 0), 0);
+	assert_int_equal(pool_user(&p, 1000), 0);
+	assert_int_equal(idmap_size(&p.by_uid), 0);
+	pool_free(&p);
 }
 
 /* Slots are granted up to the bound, then refused and counted. */
@@ -44,18 +81,23 @@ test_pool_admit_to_max(void **state)
 
 	(void)state;
 	pool_init(&p, 5);
-	for (i = 0; i < 5; i++) {
-		assert_int_equal(pool_admit(&p), 0);
-		assert_int_equal(p.used, i + 1);
-	}
-	assert_int_equal(pool_admit(&p), -1);
-	assert_int_equal(pool_admit(&p), -1);
+	for (i = 0; i < 5; i++)
+		admit_ok(&p, 1000 + i % 2);
+	admit_refused(&p, 1000);
+	/* Another uid is refused as well: the bound is the whole pool's. */
+	admit_refused(&p, 2000);
 	assert_int_equal(p.used, 5);
 	assert_int_equal(p.admitted, 5);
 	assert_int_equal(p.refused, 2);
+	assert_int_equal(pool_user(&p, 1000), 3);
+	assert_int_equal(pool_user(&p, 1001), 2);
+	/* A refused uid is not counted as holding anything. */
+	assert_int_equal(pool_user(&p, 2000), 0);
+	assert_int_equal(idmap_size(&p.by_uid), 2);
+	pool_free(&p);
 }
 
-/* A released slot can be taken again. */
+/* A released slot can be taken again, by anyone. */
 static void
 test_pool_release(void **state)
 {
@@ -63,23 +105,26 @@ test_pool_release(void **state)
 
 	(void)state;
 	pool_init(&p, 2);
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), -1);
-	pool_release(&p);
+	admit_ok(&p, 10);
+	admit_ok(&p, 20);
+	admit_refused(&p, 30);
+	release_ok(&p, 10);
 	assert_int_equal(p.used, 1);
-	/* A released slot can be taken again, once. */
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), -1);
-	pool_release(&p);
-	pool_release(&p);
+	/* The released slot can be taken again, once. */
+	admit_ok(&p, 30);
+	admit_refused(&p, 10);
+	release_ok(&p, 20);
+	release_ok(&p, 30);
 	assert_int_equal(p.used, 0);
 	assert_int_equal(p.admitted, 3);
 	assert_int_equal(p.refused, 2);
+	/* A uid that holds nothing is no longer in the index. */
+	assert_int_equal(idmap_size(&p.by_uid), 0);
 	/* Releasing does not count as admitting or refusing. */
-	assert_int_equal(pool_admit(&p), 0);
+	admit_ok(&p, 10);
 	assert_int_equal(p.admitted, 4);
 	assert_int_equal(p.refused, 2);
+	pool_free(&p);
 }
 
 /* A pool of zero admits nobody. */
@@ -90,9 +135,12 @@ test_pool_zero(void **state)
 
 	(void)state;
 	pool_init(&p, 0);
-	assert_int_equal(pool_admit(&p), -1);
+	admit_refused(&p, 0);
+	admit_refused(&p, 1000);
 	assert_int_equal(p.used, 0);
-	assert_int_equal(p.refused, 1);
+	assert_int_equal(p.refused, 2);
+	assert_int_equal(idmap_size(&p.by_uid), 0);
+	pool_free(&p);
 }
 
 /* Shrinking keeps held slots and refuses until below the bound. */
@@ -104,26 +152,35 @@ test_pool_resize_down(void **state)
 
 	(void)state;
 	pool_init(&p, 10);
+	/* uid 1 holds 4, uid 2 holds 3, uid 3 holds 1. */
 	for (i = 0; i < 8; i++)
-		assert_int_equal(pool_admit(&p), 0);
+		admit_ok(&p, i < 4 ? 1 : i < 7 ? 2 : 3);
 
-	/* Held slots stay held; nothing new until below the bound. */
+	/* Held slots stay held, per uid too; nothing new until below. */
 	pool_resize(&p, 5);
 	assert_int_equal(p.max, 5);
 	assert_int_equal(p.used, 8);
-	assert_int_equal(pool_admit(&p), -1);
-	pool_release(&p);
-	pool_release(&p);
-	pool_release(&p);
+	assert_int_equal(pool_user(&p, 1), 4);
+	assert_int_equal(pool_user(&p, 2), 3);
+	assert_int_equal(pool_user(&p, 3), 1);
+	admit_refused(&p, 4);
+	release_ok(&p, 1);
+	release_ok(&p, 2);
+	release_ok(&p, 3);
 	assert_int_equal(p.used, 5);
-	assert_int_equal(pool_admit(&p), -1);
-	pool_release(&p);
+	assert_int_equal(pool_user(&p, 3), 0);
+	admit_refused(&p, 3);
+	release_ok(&p, 1);
 	assert_int_equal(p.used, 4);
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), -1);
+	admit_ok(&p, 4);
+	admit_refused(&p, 1);
 	assert_int_equal(p.used, 5);
 	assert_int_equal(p.admitted, 9);
 	assert_int_equal(p.refused, 3);
+	assert_int_equal(pool_user(&p, 1), 2);
+	assert_int_equal(pool_user(&p, 2), 2);
+	assert_int_equal(pool_user(&p, 4), 1);
+	pool_free(&p);
 }
 
 /* Growing admits more at once; shrinking to zero admits none. */
@@ -134,13 +191,14 @@ test_pool_resize_up(void **state)
 
 	(void)state;
 	pool_init(&p, 1);
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), -1);
+	admit_ok(&p, 7);
+	admit_refused(&p, 8);
 	pool_resize(&p, 3);
 	assert_int_equal(p.used, 1);
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), 0);
-	assert_int_equal(pool_admit(&p), -1);
+	assert_int_equal(pool_user(&p, 7), 1);
+	admit_ok(&p, 8);
+	admit_ok(&p, 7);
+	admit_refused(&p, 9);
 	assert_int_equal(p.used, 3);
 	/* Resizing keeps the counters. */
 	assert_int_equal(p.admitted, 3);
@@ -148,273 +206,149 @@ test_pool_resize_up(void **state)
 
 	/* Down to zero: everything held stays, nothing new. */
 	pool_resize(&p, 0);
-	assert_int_equal(pool_admit(&p), -1);
-	pool_release(&p);
-	pool_release(&p);
-	pool_release(&p);
+	admit_refused(&p, 7);
+	assert_int_equal(pool_user(&p, 7), 2);
+	assert_int_equal(pool_user(&p, 8), 1);
+	release_ok(&p, 7);
+	release_ok(&p, 8);
+	release_ok(&p, 7);
 	assert_int_equal(p.used, 0);
-	assert_int_equal(pool_admit(&p), -1);
+	admit_refused(&p, 7);
+	/* And back up. */
+	pool_resize(&p, 2);
+	admit_ok(&p, 9);
+	admit_ok(&p, 9);
+	admit_refused(&p, 9);
+	pool_free(&p);
+}
+
+/* uid 0 and the largest uids are counted like any other. */
+static void
+test_pool_uid_edges(void **state)
+{
+	static const uid_t uids[] = { 0, 1, 65534, (uid_t)-2, (uid_t)-1 };
+	struct pool	 p;
+	u_int		 i, j;
+
+	(void)state;
+	pool_init(&p, 100);
+	for (i = 0; i < nitems(uids); i++) {
+		for (j = 0; j <= i; j++)
+			admit_ok(&p, uids[i]);
+	}
+	for (i = 0; i < nitems(uids); i++)
+		assert_int_equal(pool_user(&p, uids[i]), i + 1);
+	assert_int_equal(pool_user(&p, 2), 0);
+	assert_int_equal(pool_user(&p, (uid_t)-3), 0);
+	for (i = 0; i < nitems(uids); i++) {
+		for (j = 0; j <= i; j++)
+			release_ok(&p, uids[i]);
+		assert_int_equal(pool_user(&p, uids[i]), 0);
+	}
+	assert_int_equal(p.used, 0);
+	assert_int_equal(idmap_size(&p.by_uid), 0);
+	pool_free(&p);
+}
+
+/* Many uids in and out: each count is exactly what that uid holds. */
+static void
+test_pool_many_uids(void **state)
+{
+	struct pool	 p;
+	u_int		 held[500], used = 0, i, n;
+	uint32_t	 x = 4242;
+	uid_t		 uid;
+
+	(void)state;
+	memset(held, 0, sizeof held);
+	pool_init(&p, 3000);
+	for (n = 0; n < 20000; n++) {
+		x = x * 1664525u + 1013904223u;
+		i = (x >> 8) % nitems(held);
+		uid = 10000 + i;
+		if (((x >> 20) & 3) != 0 && used < p.max) {
+			admit_ok(&p, uid);
+			held[i]++;
+			used++;
+		} else if (held[i] > 0) {
+			release_ok(&p, uid);
+			held[i]--;
+			used--;
+		}
+	}
+	assert_int_equal(p.used, used);
+	n = 0;
+	for (i = 0; i < nitems(held); i++) {
+		if (pool_user(&p, 10000 + i) != held[i])
+			fail_msg("uid %u holds %u, pool says %u", 10000 + i,
+			    held[i], pool_user(&p, 10000 + i));
+		if (held[i] > 0)
+			n++;
+	}
+	assert_int_equal(idmap_size(&p.by_uid), n);
+	pool_free(&p);
+}
+
+struct release_arg {
+	struct pool	*p;
+	uid_t		 uid;
+};
+
+/* Child: release a slot. */
+static void
+release_cb(void *arg)
+{
+	struct release_arg	*ra = arg;
+
+	pool_release(ra->p, ra->uid);
 }
 
 /* Releasing a slot nobody holds is a broken invariant: the process dies. */
 static void
 test_pool_release_empty(void **state)
 {
-	struct pool	 p;
-	pid_t		 pid;
-	int		 status;
+	struct pool		 p;
+	struct release_arg	 ra;
 
 	(void)state;
 	pool_init(&p, 1);
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0) {
-		pool_release(&p);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(!WIFEXITED(status) || WEXITSTATUS(status) != 0);
+	ra.p = &p;
+	ra.uid = 1000;
+	assert_dies(release_cb, &ra, "pool_release: uid 1000 holds no slot");
 	assert_int_equal(p.used, 0);
+	pool_free(&p);
 }
 
-/* ---- leases ------------------------------------------------------------ */
-
-/* Release every live lease. */
+/*
+ * Releasing a slot the uid does not hold is a broken invariant, even
+ * when others hold slots; the uid's own count never goes below zero.
+ */
 static void
-free_leases(struct leases *ls)
+test_pool_release_not_held(void **state)
 {
-	while (ls->head != NULL)
-		lease_release(ls, ls->head);
-	assert_int_equal(ls->count, 0);
-}
-
-/* A lease id is l- and 16 lowercase hex digits. */
-static void
-assert_lease_id(const char *id)
-{
-	size_t	 i;
-
-	assert_int_equal(strlen(id), 18);
-	assert_int_equal(id[0], 'l');
-	assert_int_equal(id[1], '-');
-	for (i = 2; i < 18; i++) {
-		if (!isxdigit((u_char)id[i]) || isupper((u_char)id[i]))
-			fail_msg("lease id %s: not lowercase hex", id);
-	}
-}
-
-/* A lease records its user, game, client and start, in copies. */
-static void
-test_lease_acquire(void **state)
-{
-	struct leases	 ls = { NULL, 0 };
-	struct lease	*l;
-	char		 user[] = "alice", game[] = "nethack";
+	struct pool		 p;
+	struct release_arg	 ra;
 
 	(void)state;
-	l = lease_acquire(&ls, user, game, 7, 1700000000123LL);
-	assert_non_null(l);
-	assert_string_equal(l->user, "alice");
-	assert_string_equal(l->game, "nethack");
-	assert_int_equal(l->client, 7);
-	assert_int_equal(l->started, 1700000000123LL);
-	assert_lease_id(l->id);
-	assert_int_equal(ls.count, 1);
+	pool_init(&p, 5);
+	admit_ok(&p, 1000);
+	admit_ok(&p, 1000);
+	admit_ok(&p, 0);
+	ra.p = &p;
 
-	/* The lease keeps its own copies. */
-	assert_ptr_not_equal(l->user, user);
-	assert_ptr_not_equal(l->game, game);
-	user[0] = 'X';
-	game[0] = 'X';
-	assert_string_equal(l->user, "alice");
-	assert_string_equal(l->game, "nethack");
-
-	assert_ptr_equal(lease_find(&ls, l->id), l);
-	assert_ptr_equal(lease_find_game(&ls, "alice", "nethack"), l);
-	assert_int_equal(lease_count_game(&ls, "nethack"), 1);
-	free_leases(&ls);
-}
-
-/* One live lease per user per game; other pairs are fine. */
-static void
-test_lease_one_per_user_game(void **state)
-{
-	struct leases	 ls = { NULL, 0 };
-	struct lease	*a, *b, *c, *d;
-
-	(void)state;
-	a = lease_acquire(&ls, "alice", "nethack", 1, 0);
-	assert_non_null(a);
-
-	/* Same user, same game: refused, whatever the client. */
-	assert_null(lease_acquire(&ls, "alice", "nethack", 1, 0));
-	assert_null(lease_acquire(&ls, "alice", "nethack", 2, 0));
-	assert_int_equal(ls.count, 1);
-
-	/* Same user, other game; other user, same game: fine. */
-	b = lease_acquire(&ls, "alice", "crawl", 1, 0);
-	assert_non_null(b);
-	c = lease_acquire(&ls, "bob", "nethack", 3, 0);
-	assert_non_null(c);
-	assert_int_equal(ls.count, 3);
-
-	/* Names that only share a prefix are different. */
-	d = lease_acquire(&ls, "alice2", "nethack", 4, 0);
-	assert_non_null(d);
-	assert_non_null(lease_acquire(&ls, "alice", "nethack2", 4, 0));
-	assert_int_equal(ls.count, 5);
-
-	assert_int_equal(lease_count_game(&ls, "nethack"), 3);
-	assert_int_equal(lease_count_game(&ls, "crawl"), 1);
-	assert_int_equal(lease_count_game(&ls, "nethack2"), 1);
-	assert_int_equal(lease_count_game(&ls, "zork"), 0);
-	assert_ptr_equal(lease_find_game(&ls, "alice", "crawl"), b);
-	assert_ptr_equal(lease_find_game(&ls, "bob", "nethack"), c);
-	assert_null(lease_find_game(&ls, "bob", "crawl"));
-	assert_null(lease_find_game(&ls, "carol", "nethack"));
-	free_leases(&ls);
-}
-
-/* Released leases are gone, and the user may play again. */
-static void
-test_lease_release(void **state)
-{
-	struct leases	 ls = { NULL, 0 };
-	struct lease	*a, *b, *c, *again;
-	char		 id_a[ID_LEN];
-
-	(void)state;
-	a = lease_acquire(&ls, "alice", "nethack", 1, 0);
-	b = lease_acquire(&ls, "bob", "nethack", 2, 0);
-	c = lease_acquire(&ls, "carol", "nethack", 3, 0);
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_non_null(c);
-	memcpy(id_a, a->id, sizeof id_a);
-
-	/* Release from the middle of the list. */
-	lease_release(&ls, b);
-	assert_int_equal(ls.count, 2);
-	assert_null(lease_find_game(&ls, "bob", "nethack"));
-	assert_ptr_equal(lease_find_game(&ls, "alice", "nethack"), a);
-	assert_ptr_equal(lease_find_game(&ls, "carol", "nethack"), c);
-	assert_int_equal(lease_count_game(&ls, "nethack"), 2);
-
-	/* Release, then the same user may play again, with a new id. */
-	lease_release(&ls, a);
-	assert_null(lease_find(&ls, id_a));
-	assert_null(lease_find_game(&ls, "alice", "nethack"));
-	again = lease_acquire(&ls, "alice", "nethack", 1, 5);
-	assert_non_null(again);
-	assert_string_not_equal(again->id, id_a);
-	assert_ptr_equal(lease_find_game(&ls, "alice", "nethack"), again);
-	assert_ptr_equal(lease_find(&ls, again->id), again);
-	assert_int_equal(ls.count, 2);
-
-	/* Release the head and the tail. */
-	lease_release(&ls, ls.head);
-	assert_int_equal(ls.count, 1);
-	lease_release(&ls, ls.head);
-	assert_int_equal(ls.count, 0);
-	assert_null(ls.head);
-	assert_int_equal(lease_count_game(&ls, "nethack"), 0);
-}
-
-/* Leases are found by id and by user and game. */
-static void
-test_lease_find(void **state)
-{
-	struct leases	 ls = { NULL, 0 };
-	struct lease	*l[10];
-	char		 user[16];
-	u_int		 i;
-
-	(void)state;
-	assert_null(lease_find(&ls, "l-0000000000000000"));
-	assert_null(lease_find_game(&ls, "alice", "nethack"));
-	assert_int_equal(lease_count_game(&ls, "nethack"), 0);
-
-	for (i = 0; i < nitems(l); i++) {
-		snprintf(user, sizeof user, "user%u", i);
-		l[i] = lease_acquire(&ls, user, i % 2 ? "crawl" : "nethack", i,
-		    0);
-		assert_non_null(l[i]);
-	}
-	for (i = 0; i < nitems(l); i++) {
-		assert_ptr_equal(lease_find(&ls, l[i]->id), l[i]);
-		snprintf(user, sizeof user, "user%u", i);
-		assert_ptr_equal(lease_find_game(&ls, user,
-		    i % 2 ? "crawl" : "nethack"), l[i]);
-		assert_null(lease_find_game(&ls, user,
-		    i % 2 ? "nethack" : "crawl"));
-	}
-	assert_int_equal(lease_count_game(&ls, "nethack"), 5);
-	assert_int_equal(lease_count_game(&ls, "crawl"), 5);
-
-	/* Ids match whole, not by prefix. */
-	assert_null(lease_find(&ls, "l-"));
-	assert_null(lease_find(&ls, ""));
-	free_leases(&ls);
-}
-
-/* qsort comparison of two strings. */
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Lease ids do not repeat. */
-static void
-test_lease_ids_unique(void **state)
-{
-	struct leases	 ls = { NULL, 0 };
-	struct lease	*l;
-	char		 user[16], **ids;
-	u_int		 i, n = 2000;
-
-	(void)state;
-	ids = calloc(n, sizeof *ids);
-	assert_non_null(ids);
-	for (i = 0; i < n; i++) {
-		snprintf(user, sizeof user, "u%u", i);
-		l = lease_acquire(&ls, user, "nethack", i, 0);
-		assert_non_null(l);
-		assert_lease_id(l->id);
-		ids[i] = l->id;
-	}
-	assert_int_equal(ls.count, n);
-	qsort(ids, n, sizeof *ids, cmp_str);
-	for (i = 1; i < n; i++) {
-		if (strcmp(ids[i - 1], ids[i]) == 0)
-			fail_msg("duplicate lease id %s", ids[i]);
-	}
-	free(ids);
-	free_leases(&ls);
-}
-
-/* Releasing a lease that is not live is a broken invariant. */
-static void
-test_lease_release_not_live(void **state)
-{
-	struct leases	 ls = { NULL, 0 }, other = { NULL, 0 };
-	struct lease	*l;
-	pid_t		 pid;
-	int		 status;
-
-	(void)state;
-	l = lease_acquire(&other, "alice", "nethack", 1, 0);
-	assert_non_null(l);
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0) {
-		lease_release(&ls, l);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(!WIFEXITED(status) || WEXITSTATUS(status) != 0);
-	assert_int_equal(other.count, 1);
-	free_leases(&other);
+	ra.uid = 1001;
+	assert_dies(release_cb, &ra, "pool_release: uid 1001 holds no slot");
+	/* Held, then all given back: the third release is one too many. */
+	release_ok(&p, 1000);
+	release_ok(&p, 1000);
+	ra.uid = 1000;
+	assert_dies(release_cb, &ra, "pool_release: uid 1000 holds no slot");
+	assert_int_equal(p.used, 1);
+	assert_int_equal(pool_user(&p, 0), 1);
+	release_ok(&p, 0);
+	ra.uid = 0;
+	assert_dies(release_cb, &ra, "pool_release: uid 0 holds no slot");
+	pool_free(&p);
 }
 
 /* Run every test in this file. */
@@ -428,13 +362,10 @@ main(void)
 		cmocka_unit_test(test_pool_zero),
 		cmocka_unit_test(test_pool_resize_down),
 		cmocka_unit_test(test_pool_resize_up),
+		cmocka_unit_test(test_pool_uid_edges),
+		cmocka_unit_test(test_pool_many_uids),
 		cmocka_unit_test(test_pool_release_empty),
-		cmocka_unit_test(test_lease_acquire),
-		cmocka_unit_test(test_lease_one_per_user_game),
-		cmocka_unit_test(test_lease_release),
-		cmocka_unit_test(test_lease_find),
-		cmocka_unit_test(test_lease_ids_unique),
-		cmocka_unit_test(test_lease_release_not_live),
+		cmocka_unit_test(test_pool_release_not_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

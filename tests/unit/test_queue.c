@@ -1,9 +1,11 @@
 /*
  * Unit tests for the wait queue in front of a full connection pool: class
  * order then arrival order (or one FIFO when prioritization is off), the
- * bound, positions that agree with the order of admission, deadlines
- * exact to the millisecond, and the wait estimate. The clock is a plain
- * variable the tests move.
+ * bound, positions that agree with the order of admission (and with
+ * queue_walk, and queue_position's shortcut for the newest arrival with
+ * its full count, over random sequences), the entries each uid has
+ * waiting, the longest wait, deadlines exact to the millisecond, and the
+ * wait estimate. The clock is a plain variable the tests move.
  */
 #include "config.h"
 
@@ -16,22 +18,98 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "dungeongate.h"
+#include "broker.h"
 
 #define SEC	1000
 
 /* Deadlines far away, for tests about order only. */
 #define NEVER	(24LL * 3600 * SEC)
 
-/* Push that must succeed. */
+/* The uid the order tests give a client: a few uids, several entries each. */
+#define UID(id)	((uid_t)(1000 + (id) % 5))
+
+/* What queue_walk gave, in the order it gave it. */
+struct walked {
+	uint64_t	 client[4096];
+	uid_t		 uid[4096];
+	enum quota_class class[4096];
+	u_int		 pos[4096];
+	u_int		 n;
+};
+
+/* queue_walk's callback: record the entry and its place. */
+static void
+walk_cb(const struct qentry *e, u_int pos, void *arg)
+{
+	struct walked	*w = arg;
+
+	if (w->n == nitems(w->client))
+		fail_msg("queue_walk gave more entries than the test holds");
+	w->client[w->n] = e->client;
+	w->uid[w->n] = e->uid;
+	w->class[w->n] = e->class;
+	w->pos[w->n] = pos;
+	w->n++;
+}
+
+/* Walk the queue into w; the places must run 1..n. */
+static void
+walk(const struct queue *q, struct walked *w)
+{
+	u_int	 i;
+
+	w->n = 0;
+	queue_walk(q, walk_cb, w);
+	assert_int_equal(w->n, q->size);
+	for (i = 0; i < w->n; i++) {
+		if (w->pos[i] != i + 1)
+			fail_msg("walk: entry %u given place %u", i, w->pos[i]);
+	}
+}
+
+/* A client's place as queue_walk gives it; 0 when it is not queued. */
+static u_int
+walk_position(const struct queue *q, uint64_t id)
+{
+	static struct walked	 w;
+	u_int			 i;
+
+	walk(q, &w);
+	for (i = 0; i < w.n; i++) {
+		if (w.client[i] == id)
+			return w.pos[i];
+	}
+	return 0;
+}
+
+/*
+ * Push that must succeed; the newcomer's place (queue_position's
+ * shortcut) must be the one a walk gives it.
+ */
 static void
 push_ok(struct queue *q, uint64_t id, enum quota_class class, int64_t now,
     int64_t timeout)
 {
-	u_int	 size = q->size;
+	u_int	 size = q->size, mine = queue_user(q, UID(id));
 
-	assert_int_equal(queue_push(q, id, class, now, timeout), 0);
+	assert_int_equal(queue_push(q, id, UID(id), class, now, timeout), 0);
 	assert_int_equal(q->size, size + 1);
+	assert_int_equal(queue_user(q, UID(id)), mine + 1);
+	assert_int_equal(queue_position(q, id), walk_position(q, id));
+}
+
+/* Push that must be refused, and change nothing. */
+static void
+push_refused(struct queue *q, uint64_t id, enum quota_class class,
+    int64_t now, int64_t timeout)
+{
+	u_int	 size = q->size, mine = queue_user(q, UID(id));
+	u_int	 pos = queue_position(q, id);
+
+	assert_int_equal(queue_push(q, id, UID(id), class, now, timeout), -1);
+	assert_int_equal(q->size, size);
+	assert_int_equal(queue_user(q, UID(id)), mine);
+	assert_int_equal(queue_position(q, id), pos);
 }
 
 /* Pop that must give this client. */
@@ -56,7 +134,8 @@ pop_is(struct queue *q, int64_t now, uint64_t id)
 static void
 check_positions(const struct queue *q, const uint64_t *order, u_int n)
 {
-	u_int	 i, pos;
+	static struct walked	 w;
+	u_int			 i, pos;
 
 	assert_int_equal(q->size, n);
 	for (i = 0; i < n; i++) {
@@ -64,6 +143,14 @@ check_positions(const struct queue *q, const uint64_t *order, u_int n)
 		if (pos != i + 1)
 			fail_msg("client %llu at position %u, expected %u",
 			    (unsigned long long)order[i], pos, i + 1);
+	}
+	/* queue_walk gives the same order. */
+	walk(q, &w);
+	for (i = 0; i < n; i++) {
+		if (w.client[i] != order[i])
+			fail_msg("walk: client %llu at place %u, expected "
+			    "%llu", (unsigned long long)w.client[i], i + 1,
+			    (unsigned long long)order[i]);
 	}
 }
 
@@ -288,8 +375,8 @@ test_queue_full(void **state)
 	push_ok(&q, 2, CLASS_LOW, 0, NEVER);
 	push_ok(&q, 3, CLASS_LOW, 0, NEVER);
 	/* Not even a critical client gets in past the bound. */
-	assert_int_equal(queue_push(&q, 4, CLASS_CRITICAL, 1, NEVER), -1);
-	assert_int_equal(queue_push(&q, 5, CLASS_LOW, 1, NEVER), -1);
+	push_refused(&q, 4, CLASS_CRITICAL, 1, NEVER);
+	push_refused(&q, 5, CLASS_LOW, 1, NEVER);
 	assert_int_equal(q.size, 3);
 	assert_int_equal(queue_position(&q, 4), 0);
 	assert_int_equal(queue_position(&q, 5), 0);
@@ -299,10 +386,10 @@ test_queue_full(void **state)
 	/* A place that comes free can be taken, once. */
 	pop_is(&q, 2, 1);
 	push_ok(&q, 6, CLASS_CRITICAL, 2, NEVER);
-	assert_int_equal(queue_push(&q, 7, CLASS_CRITICAL, 2, NEVER), -1);
+	push_refused(&q, 7, CLASS_CRITICAL, 2, NEVER);
 	assert_int_equal(queue_remove(&q, 2, 3), 0);
 	push_ok(&q, 8, CLASS_HIGH, 3, NEVER);
-	assert_int_equal(queue_push(&q, 9, CLASS_HIGH, 3, NEVER), -1);
+	push_refused(&q, 9, CLASS_HIGH, 3, NEVER);
 
 	pop_is(&q, 4, 6);
 	pop_is(&q, 4, 8);
@@ -319,7 +406,7 @@ test_queue_zero(void **state)
 
 	(void)state;
 	queue_init(&q, 0, 1);
-	assert_int_equal(queue_push(&q, 1, CLASS_CRITICAL, 0, NEVER), -1);
+	push_refused(&q, 1, CLASS_CRITICAL, 0, NEVER);
 	assert_int_equal(q.size, 0);
 	assert_int_equal(queue_position(&q, 1), 0);
 	assert_int_equal(queue_next_deadline(&q), -1);
@@ -339,22 +426,22 @@ test_queue_configure_max(void **state)
 		push_ok(&q, id, CLASS_NORMAL, (int64_t)id, NEVER);
 	queue_configure(&q, 2, 1);
 	assert_int_equal(q.size, 5);
-	assert_int_equal(queue_push(&q, 6, CLASS_CRITICAL, 10, NEVER), -1);
+	push_refused(&q, 6, CLASS_CRITICAL, 10, NEVER);
 	for (id = 1; id <= 5; id++)
 		assert_int_equal(queue_position(&q, id), id);
 	pop_is(&q, 20, 1);
 	pop_is(&q, 20, 2);
 	pop_is(&q, 20, 3);
-	assert_int_equal(queue_push(&q, 7, CLASS_NORMAL, 20, NEVER), -1);
+	push_refused(&q, 7, CLASS_NORMAL, 20, NEVER);
 	pop_is(&q, 20, 4);
 	/* One left, bound two: one more fits. */
 	push_ok(&q, 8, CLASS_NORMAL, 21, NEVER);
-	assert_int_equal(queue_push(&q, 9, CLASS_NORMAL, 21, NEVER), -1);
+	push_refused(&q, 9, CLASS_NORMAL, 21, NEVER);
 
 	queue_configure(&q, 4, 1);
 	push_ok(&q, 10, CLASS_NORMAL, 22, NEVER);
 	push_ok(&q, 11, CLASS_NORMAL, 22, NEVER);
-	assert_int_equal(queue_push(&q, 12, CLASS_NORMAL, 22, NEVER), -1);
+	push_refused(&q, 12, CLASS_NORMAL, 22, NEVER);
 	pop_is(&q, 30, 5);
 	pop_is(&q, 30, 8);
 	pop_is(&q, 30, 10);
@@ -607,8 +694,7 @@ test_queue_many(void **state)
 			classes[i] = (enum quota_class)(lcg(&x) % CLASS_COUNT);
 			push_ok(&q, ids[i], classes[i], i, NEVER);
 		}
-		assert_int_equal(queue_push(&q, 1, CLASS_CRITICAL, MANY,
-		    NEVER), -1);
+		push_refused(&q, 1, CLASS_CRITICAL, MANY, NEVER);
 
 		/* Remove every fifth, then build the expected order. */
 		for (i = 0; i < MANY; i += 5)
@@ -713,6 +799,385 @@ test_queue_free_full(void **state)
 	queue_free(&q);
 }
 
+/* ---- walk, longest wait, per uid --------------------------------------- */
+
+/* Nothing to walk in an empty queue. */
+static void
+test_queue_walk_empty(void **state)
+{
+	static struct walked	 w;
+	struct queue		 q;
+
+	(void)state;
+	queue_init(&q, 10, 1);
+	walk(&q, &w);
+	assert_int_equal(w.n, 0);
+	push_ok(&q, 1, CLASS_LOW, 0, NEVER);
+	pop_is(&q, 1, 1);
+	walk(&q, &w);
+	assert_int_equal(w.n, 0);
+	queue_free(&q);
+}
+
+/* Prioritized: best class first, by arrival within it, places 1..n. */
+static void
+test_queue_walk_prioritized(void **state)
+{
+	static const uint64_t order[] = {
+		104, 108, 103, 107, 111, 102, 106, 109, 112, 101, 105, 110
+	};
+	static struct walked	 w;
+	struct queue		 q;
+	u_int			 i, j;
+
+	(void)state;
+	queue_init(&q, 100, 1);
+	push_mix(&q);
+	walk(&q, &w);
+	assert_int_equal(w.n, nitems(order));
+	for (i = 0; i < w.n; i++) {
+		assert_true(w.client[i] == order[i]);
+		assert_int_equal(w.pos[i], i + 1);
+		assert_int_equal(queue_position(&q, w.client[i]), w.pos[i]);
+		assert_int_equal(w.uid[i], UID(order[i]));
+		for (j = 0; j < nitems(mix); j++) {
+			if (mix[j].id == order[i])
+				assert_int_equal(w.class[i], mix[j].class);
+		}
+		/* Classes never go up along the walk. */
+		if (i > 0)
+			assert_true(w.class[i] <= w.class[i - 1]);
+	}
+	/* The walk is what queue_pop then does. */
+	for (i = 0; i < nitems(order); i++)
+		pop_is(&q, 5000, order[i]);
+	queue_free(&q);
+}
+
+/* Without prioritization: by arrival across every class, places 1..n. */
+static void
+test_queue_walk_fifo(void **state)
+{
+	static struct walked	 w;
+	struct queue		 q;
+	u_int			 i;
+
+	(void)state;
+	queue_init(&q, 100, 0);
+	push_mix(&q);
+	walk(&q, &w);
+	assert_int_equal(w.n, nitems(mix));
+	for (i = 0; i < w.n; i++) {
+		assert_true(w.client[i] == mix[i].id);
+		assert_int_equal(w.class[i], mix[i].class);
+		assert_int_equal(w.pos[i], i + 1);
+		assert_int_equal(queue_position(&q, w.client[i]), i + 1);
+	}
+	/* Taking some out closes the gaps. */
+	assert_int_equal(queue_remove(&q, 101, 2000), 0);
+	assert_int_equal(queue_remove(&q, 106, 2000), 0);
+	assert_int_equal(queue_remove(&q, 112, 2000), 0);
+	walk(&q, &w);
+	assert_int_equal(w.n, nitems(mix) - 3);
+	assert_true(w.client[0] == 102);
+	assert_true(w.client[4] == 107);
+	assert_true(w.client[w.n - 1] == 111);
+	/* Turned on, the same entries walk by class. */
+	queue_configure(&q, 100, 1);
+	walk(&q, &w);
+	assert_true(w.client[0] == 104);
+	assert_true(w.client[w.n - 1] == 110);
+	for (i = 0; i < w.n; i++)
+		assert_int_equal(queue_position(&q, w.client[i]), i + 1);
+	queue_free(&q);
+}
+
+/* The longest wait is the oldest entry's, whatever its class. */
+static void
+test_queue_longest(void **state)
+{
+	struct queue	 q;
+	int64_t		 t0 = 7000000;
+	int		 prio;
+
+	(void)state;
+	for (prio = 0; prio <= 1; prio++) {
+		queue_init(&q, 10, prio);
+		assert_int_equal(queue_longest(&q, t0), 0);
+		push_ok(&q, 1, CLASS_LOW, t0, NEVER);
+		/* Just queued: no wait yet. */
+		assert_int_equal(queue_longest(&q, t0), 0);
+		push_ok(&q, 2, CLASS_CRITICAL, t0 + 100, NEVER);
+		push_ok(&q, 3, CLASS_NORMAL, t0 + 200, NEVER);
+		push_ok(&q, 4, CLASS_LOW, t0 + 300, NEVER);
+		assert_int_equal(queue_longest(&q, t0 + 1000), 1000);
+		assert_int_equal(queue_longest(&q, t0 + 5000), 5000);
+
+		/* The oldest leaves: the next oldest, 2, waited 900. */
+		assert_int_equal(queue_remove(&q, 1, t0 + 1000), 0);
+		assert_int_equal(queue_longest(&q, t0 + 1000), 900);
+		/* 2 admitted: 3 is the oldest now, in another class. */
+		if (prio)
+			pop_is(&q, t0 + 1000, 2);
+		else
+			assert_int_equal(queue_remove(&q, 2, t0 + 1000), 0);
+		assert_int_equal(queue_longest(&q, t0 + 1000), 800);
+		/* The oldest low entry is behind a newer high one. */
+		push_ok(&q, 5, CLASS_HIGH, t0 + 1100, NEVER);
+		assert_int_equal(queue_longest(&q, t0 + 1200), 1000);
+		assert_int_equal(queue_remove(&q, 3, t0 + 1200), 0);
+		assert_int_equal(queue_longest(&q, t0 + 1200), 900);
+		assert_int_equal(queue_remove(&q, 4, t0 + 1200), 0);
+		assert_int_equal(queue_longest(&q, t0 + 1200), 100);
+		assert_int_equal(queue_expire(&q, NEVER + t0 + 1100), 5);
+		assert_int_equal(queue_longest(&q, t0 + 99999), 0);
+		queue_free(&q);
+	}
+}
+
+/* Push with an explicit uid that must succeed. */
+static void
+push_uid(struct queue *q, uint64_t id, uid_t uid, enum quota_class class,
+    int64_t now, int64_t timeout)
+{
+	u_int	 mine = queue_user(q, uid);
+
+	assert_int_equal(queue_push(q, id, uid, class, now, timeout), 0);
+	assert_int_equal(queue_user(q, uid), mine + 1);
+}
+
+/* Entries waiting per uid follow every way in and out of the queue. */
+static void
+test_queue_user(void **state)
+{
+	struct queue	 q;
+	int64_t		 waited;
+
+	(void)state;
+	queue_init(&q, 6, 1);
+	assert_int_equal(queue_user(&q, 1000), 0);
+	push_uid(&q, 1, 1000, CLASS_NORMAL, 0, 1000);
+	push_uid(&q, 2, 1000, CLASS_HIGH, 0, 5000);
+	push_uid(&q, 3, 0, CLASS_CRITICAL, 0, NEVER);
+	push_uid(&q, 4, 1001, CLASS_LOW, 0, NEVER);
+	push_uid(&q, 5, 1000, CLASS_LOW, 0, NEVER);
+	push_uid(&q, 6, (uid_t)-1, CLASS_LOW, 0, NEVER);
+	assert_int_equal(queue_user(&q, 1000), 3);
+	assert_int_equal(queue_user(&q, 1001), 1);
+	assert_int_equal(queue_user(&q, 0), 1);
+	assert_int_equal(queue_user(&q, (uid_t)-1), 1);
+	assert_int_equal(queue_user(&q, 1002), 0);
+	assert_int_equal(idmap_size(&q.by_uid), 4);
+
+	/* Refused: nothing counted. */
+	assert_int_equal(queue_push(&q, 7, 1002, CLASS_CRITICAL, 0, NEVER), -1);
+	assert_int_equal(queue_user(&q, 1002), 0);
+
+	/* Popped (3, uid 0), removed (2), expired (1). */
+	assert_int_equal(queue_pop(&q, 10, &waited), 3);
+	assert_int_equal(queue_user(&q, 0), 0);
+	assert_int_equal(queue_remove(&q, 2, 10), 0);
+	assert_int_equal(queue_user(&q, 1000), 2);
+	assert_int_equal(queue_expire(&q, 1000), 1);
+	assert_int_equal(queue_user(&q, 1000), 1);
+	/* A failed remove changes nothing. */
+	assert_int_equal(queue_remove(&q, 2, 10), -1);
+	assert_int_equal(queue_user(&q, 1000), 1);
+	/* uids with nothing waiting are not kept in the index. */
+	assert_int_equal(idmap_size(&q.by_uid), 3);
+
+	queue_free(&q);
+	assert_int_equal(queue_user(&q, 1000), 0);
+	assert_int_equal(queue_user(&q, 1001), 0);
+	assert_int_equal(idmap_size(&q.by_uid), 0);
+	assert_int_equal(idmap_size(&q.by_client), 0);
+	/* Usable after free, counting from nothing. */
+	push_uid(&q, 8, 1000, CLASS_LOW, 0, NEVER);
+	assert_int_equal(queue_user(&q, 1000), 1);
+	queue_free(&q);
+}
+
+/* ---- random sequences -------------------------------------------------- */
+
+/* The test's own model of the queue: entries in arrival order. */
+struct model {
+	uint64_t	 client[256];
+	uid_t		 uid[256];
+	enum quota_class class[256];
+	int64_t		 deadline[256];
+	u_int		 n;
+};
+
+/* Take the model's i-th entry out, keeping arrival order. */
+static void
+model_take(struct model *m, u_int i)
+{
+	memmove(&m->client[i], &m->client[i + 1],
+	    (m->n - i - 1) * sizeof m->client[0]);
+	memmove(&m->uid[i], &m->uid[i + 1], (m->n - i - 1) * sizeof m->uid[0]);
+	memmove(&m->class[i], &m->class[i + 1],
+	    (m->n - i - 1) * sizeof m->class[0]);
+	memmove(&m->deadline[i], &m->deadline[i + 1],
+	    (m->n - i - 1) * sizeof m->deadline[0]);
+	m->n--;
+}
+
+/* The model's place for its i-th entry: those ahead of it, plus one. */
+static u_int
+model_position(const struct model *m, u_int i, int prio)
+{
+	u_int	 j, ahead = 0;
+
+	for (j = 0; j < m->n; j++) {
+		if (j == i)
+			continue;
+		if (prio ? m->class[j] > m->class[i] ||
+		    (m->class[j] == m->class[i] && j < i) : j < i)
+			ahead++;
+	}
+	return ahead + 1;
+}
+
+/* The model's next to admit. */
+static u_int
+model_head(const struct model *m, int prio)
+{
+	u_int	 i;
+
+	for (i = 0; i < m->n; i++) {
+		if (model_position(m, i, prio) == 1)
+			return i;
+	}
+	fail_msg("model: nobody at the head of %u", m->n);
+	return 0;
+}
+
+/* The queue agrees with the model: places, walk, counts per uid. */
+static void
+check_model(const struct queue *q, const struct model *m, int prio,
+    u_int step)
+{
+	static struct walked	 w;
+	u_int			 i, j, want, got, mine;
+
+	assert_int_equal(q->size, m->n);
+	walk(q, &w);
+	for (i = 0; i < m->n; i++) {
+		want = model_position(m, i, prio);
+		got = queue_position(q, m->client[i]);
+		if (got != want)
+			fail_msg("step %u: client %llu at %u, expected %u "
+			    "(newest: %d, prio %d)", step,
+			    (unsigned long long)m->client[i], got, want,
+			    i == m->n - 1, prio);
+		if (w.client[want - 1] != m->client[i])
+			fail_msg("step %u: walk has %llu at %u, expected %llu",
+			    step, (unsigned long long)w.client[want - 1],
+			    want, (unsigned long long)m->client[i]);
+		mine = 0;
+		for (j = 0; j < m->n; j++) {
+			if (m->uid[j] == m->uid[i])
+				mine++;
+		}
+		assert_int_equal(queue_user(q, m->uid[i]), mine);
+	}
+}
+
+/*
+ * Random pushes, pops, removes, expiries and changes of mode, from a
+ * fixed seed: after every step every entry's place, the newest arrival's
+ * by queue_position's shortcut included, is the one the model gives.
+ */
+static void
+test_queue_random_positions(void **state)
+{
+	static struct model	 m;
+	struct queue		 q;
+	uint64_t		 next_id = 1, got;
+	uint32_t		 x = 20261201;
+	u_int			 step, i, r, newest_checked = 0;
+	int64_t			 now = 1000, waited;
+	int			 prio = 1;
+
+	(void)state;
+	memset(&m, 0, sizeof m);
+	queue_init(&q, 200, prio);
+	for (step = 0; step < 30000; step++) {
+		r = lcg(&x) % 100;
+		now += lcg(&x) % 3;
+		if (r < 50 && m.n < nitems(m.client)) {
+			/* Push; now and then an id far from the others. */
+			m.client[m.n] = lcg(&x) % 10 == 0 ?
+			    (next_id << 40) | next_id : next_id;
+			next_id++;
+			m.uid[m.n] = (uid_t)(lcg(&x) % 12);
+			m.class[m.n] = (enum quota_class)(lcg(&x) %
+			    CLASS_COUNT);
+			m.deadline[m.n] = now + 50 + lcg(&x) % 400;
+			if (queue_push(&q, m.client[m.n], m.uid[m.n],
+			    m.class[m.n], now, m.deadline[m.n] - now) == 0) {
+				m.n++;
+				/* The newcomer, as it is told its place. */
+				assert_int_equal(queue_position(&q,
+				    m.client[m.n - 1]),
+				    model_position(&m, m.n - 1, prio));
+				newest_checked++;
+			} else {
+				/* Only when full (or the bound went lower). */
+				assert_true(m.n >= q.max);
+			}
+		} else if (r < 65) {
+			/* Pop. */
+			got = queue_pop(&q, now, &waited);
+			if (m.n == 0)
+				assert_true(got == 0);
+			else {
+				i = model_head(&m, prio);
+				if (got != m.client[i])
+					fail_msg("step %u: popped %llu, "
+					    "expected %llu", step,
+					    (unsigned long long)got,
+					    (unsigned long long)m.client[i]);
+				model_take(&m, i);
+			}
+		} else if (r < 85) {
+			/* Remove someone, often the newest arrival. */
+			if (m.n == 0) {
+				assert_int_equal(queue_remove(&q, 1, now), -1);
+				continue;
+			}
+			i = lcg(&x) % 3 == 0 ? m.n - 1 : lcg(&x) % m.n;
+			assert_int_equal(queue_remove(&q, m.client[i], now),
+			    0);
+			model_take(&m, i);
+		} else if (r < 95) {
+			/* Expire whoever is due (any order). */
+			while ((got = queue_expire(&q, now)) != 0) {
+				for (i = 0; i < m.n; i++) {
+					if (m.client[i] == got)
+						break;
+				}
+				assert_true(i < m.n);
+				assert_true(m.deadline[i] <= now);
+				model_take(&m, i);
+			}
+			for (i = 0; i < m.n; i++)
+				assert_true(m.deadline[i] > now);
+		} else if (r < 97) {
+			/* A reload turns prioritization on or off. */
+			prio = !prio;
+			queue_configure(&q, q.max, prio);
+		} else {
+			/* A reload moves the bound. */
+			queue_configure(&q, 20 + lcg(&x) % 200, prio);
+		}
+		check_model(&q, &m, prio, step);
+	}
+	/* Enough of each to mean something. */
+	assert_true(newest_checked > 5000);
+	queue_free(&q);
+}
+
 /* ---- wait estimate ----------------------------------------------------- */
 
 /* Nothing to go on before two departures. */
@@ -810,6 +1275,12 @@ main(void)
 		cmocka_unit_test(test_queue_many),
 		cmocka_unit_test(test_queue_ids_distinct),
 		cmocka_unit_test(test_queue_free_full),
+		cmocka_unit_test(test_queue_walk_empty),
+		cmocka_unit_test(test_queue_walk_prioritized),
+		cmocka_unit_test(test_queue_walk_fifo),
+		cmocka_unit_test(test_queue_longest),
+		cmocka_unit_test(test_queue_user),
+		cmocka_unit_test(test_queue_random_positions),
 		cmocka_unit_test(test_queue_eta_unknown),
 		cmocka_unit_test(test_queue_eta_spacing),
 		cmocka_unit_test(test_queue_eta_recent),

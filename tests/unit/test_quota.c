@@ -1,8 +1,9 @@
 /*
  * Unit tests for tiers and quotas: which [quota:NAME] a user's groups
- * give, the queue class, the user records and how long their policy is
- * trusted, and the session, game and bandwidth arithmetic exactly at
- * each limit. Configurations are real files read by config_load.
+ * give, the queue class, the session, game and bandwidth arithmetic
+ * exactly at each limit, the sentences that explain a refusal, and the
+ * violations' names and counters. Configurations are real files read
+ * by config_load. The user records are tested in test_user.c.
  */
 #include "config.h"
 
@@ -18,7 +19,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "dungeongate.h"
+#include "broker.h"
+#include "dies.h"
 
 #define KB	1024ULL
 #define MB	(1024ULL * KB)
@@ -228,6 +230,22 @@ test_tier_redefined_vip(void **state)
 	config_free(cfg);
 }
 
+/* How long a tier's policy is trusted: the defaults, and a file's own. */
+static void
+test_tier_expires_after(void **state)
+{
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load_ok("");
+	assert_int_equal(tier(cfg, "default")->expires_after, 24 * HOUR);
+	assert_int_equal(tier(cfg, "vip")->expires_after, 168 * HOUR);
+	config_free(cfg);
+	cfg = load_ok("[quota:brief]\ngroups = brief\nexpires_after = 90s\n");
+	assert_int_equal(tier(cfg, "brief")->expires_after, 90 * 1000);
+	config_free(cfg);
+}
+
 /* ---- classes ----------------------------------------------------------- */
 
 /* Admins are critical; then priority 5 and up high, 1 to 4 normal, 0 low. */
@@ -273,231 +291,39 @@ test_class_of_builtin_tiers(void **state)
 	config_free(cfg);
 }
 
-/* ---- user records ------------------------------------------------------ */
-
-/* get adds an empty record once; find never adds. */
-static void
-test_users_get_find(void **state)
-{
-	struct users	 us = { NULL, 0 };
-	struct user	*a, *b;
-
-	(void)state;
-	assert_null(users_find(&us, 1000));
-	assert_int_equal(us.count, 0);
-	a = users_get(&us, 1000);
-	assert_non_null(a);
-	assert_int_equal(a->uid, 1000);
-	assert_int_equal(a->known, 0);
-	assert_int_equal(a->refs, 0);
-	assert_int_equal(a->sessions, 0);
-	assert_int_equal(a->queued, 0);
-	assert_int_equal(a->ptys, 0);
-	assert_int_equal(a->memory, 0);
-	assert_null(a->name);
-	assert_null(a->tier);
-	assert_int_equal(us.count, 1);
-	assert_ptr_equal(users_get(&us, 1000), a);
-	assert_int_equal(us.count, 1);
-
-	b = users_get(&us, 0);
-	assert_non_null(b);
-	assert_true(a != b);
-	assert_int_equal(b->uid, 0);
-	assert_int_equal(us.count, 2);
-	assert_ptr_equal(users_find(&us, 0), b);
-	assert_ptr_equal(users_find(&us, 1000), a);
-	assert_null(users_find(&us, 1001));
-	assert_int_equal(us.count, 2);
-	/* A record never asked about is not trusted. */
-	assert_int_equal(user_policy_valid(a, 0), 0);
-	assert_int_equal(user_policy_valid(a, -1000), 0);
-
-	users_free(&us);
-	assert_null(us.head);
-	assert_int_equal(us.count, 0);
-}
-
-/* Policy holds the tier, and is trusted until now + expires_after. */
-static void
-test_user_policy(void **state)
-{
-	struct config			*cfg;
-	const struct config_quota	*def, *vip;
-	struct users			 us = { NULL, 0 };
-	struct user			*u;
-	int64_t				 t0 = 777000;
-
-	(void)state;
-	cfg = load_ok("");
-	def = tier(cfg, "default");
-	vip = tier(cfg, "vip");
-	assert_int_equal(def->expires_after, 24 * HOUR);
-	assert_int_equal(vip->expires_after, 168 * HOUR);
-
-	u = users_get(&us, 1000);
-	user_set_policy(u, "alice", "/home/alice", 0, def, t0);
-	assert_int_equal(u->known, 1);
-	assert_string_equal(u->name, "alice");
-	assert_string_equal(u->home, "/home/alice");
-	assert_string_equal(u->tier, "default");
-	assert_int_equal(u->priority, 1);
-	assert_int_equal(u->is_admin, 0);
-	assert_int_equal(u->expires, t0 + 24 * HOUR);
-	assert_int_equal(user_policy_valid(u, t0), 1);
-	assert_int_equal(user_policy_valid(u, t0 + 24 * HOUR - 1), 1);
-	assert_int_equal(user_policy_valid(u, t0 + 24 * HOUR), 0);
-	assert_int_equal(user_policy_valid(u, t0 + 25 * HOUR), 0);
-
-	/* Asked again later, with another answer: all of it replaced. */
-	user_set_policy(u, "alice2", "/srv/alice", 1, vip, t0 + 30 * HOUR);
-	assert_string_equal(u->name, "alice2");
-	assert_string_equal(u->home, "/srv/alice");
-	assert_string_equal(u->tier, "vip");
-	assert_int_equal(u->priority, 5);
-	assert_int_equal(u->is_admin, 1);
-	assert_int_equal(u->expires, t0 + 30 * HOUR + 168 * HOUR);
-	assert_int_equal(user_policy_valid(u, t0 + 30 * HOUR), 1);
-	assert_int_equal(user_policy_valid(u, t0 + 198 * HOUR - 1), 1);
-	assert_int_equal(user_policy_valid(u, t0 + 198 * HOUR), 0);
-
-	/* The record does not point into the configuration. */
-	config_free(cfg);
-	assert_string_equal(u->tier, "vip");
-	users_free(&us);
-}
-
-/* A short expires_after from the file is honoured to the millisecond. */
-static void
-test_user_policy_short(void **state)
-{
-	struct config	*cfg;
-	struct users	 us = { NULL, 0 };
-	struct user	*u;
-
-	(void)state;
-	cfg = load_ok("[quota:brief]\ngroups = brief\nexpires_after = 90s\n");
-	u = users_get(&us, 42);
-	user_set_policy(u, "bob", "/home/bob", 0, tier(cfg, "brief"), 1000);
-	assert_int_equal(user_policy_valid(u, 90999), 1);
-	assert_int_equal(user_policy_valid(u, 91000), 0);
-	config_free(cfg);
-	users_free(&us);
-}
-
-/* Sweep frees unreferenced records whose policy lapsed, and no others. */
-static void
-test_users_sweep(void **state)
-{
-	struct config			*cfg;
-	const struct config_quota	*def;
-	struct users			 us = { NULL, 0 };
-	struct user			*fresh, *stale, *held, *unknown, *heldok;
-	int64_t				 t0 = 1000000, later;
-
-	(void)state;
-	cfg = load_ok("");
-	def = tier(cfg, "default");
-	later = t0 + (int64_t)def->expires_after;
-
-	fresh = users_get(&us, 1);
-	user_set_policy(fresh, "fresh", "/home/fresh", 0, def, later - 10);
-	stale = users_get(&us, 2);
-	user_set_policy(stale, "stale", "/home/stale", 0, def, t0);
-	held = users_get(&us, 3);
-	user_set_policy(held, "held", "/home/held", 0, def, t0);
-	held->refs = 2;
-	unknown = users_get(&us, 4);
-	assert_int_equal(unknown->known, 0);
-	heldok = users_get(&us, 5);
-	user_set_policy(heldok, "heldok", "/home/heldok", 0, def, later);
-	heldok->refs = 1;
-	assert_int_equal(us.count, 5);
-
-	/* Just before stale's policy lapses only the unknown one goes. */
-	users_sweep(&us, later - 1, 0);
-	assert_int_equal(us.count, 4);
-	assert_null(users_find(&us, 4));
-	assert_ptr_equal(users_find(&us, 2), stale);
-
-	users_sweep(&us, later, 0);
-	assert_int_equal(us.count, 3);
-	assert_ptr_equal(users_find(&us, 1), fresh);
-	assert_null(users_find(&us, 2));
-	assert_ptr_equal(users_find(&us, 3), held);
-	assert_ptr_equal(users_find(&us, 5), heldok);
-	assert_int_equal(user_policy_valid(fresh, later), 1);
-	assert_int_equal(user_policy_valid(heldok, later), 1);
-	/* A referenced record stays even with its policy lapsed. */
-	assert_int_equal(user_policy_valid(held, later), 0);
-
-	/* After a reload: every policy forgotten, only held records stay. */
-	users_sweep(&us, later + 1, 1);
-	assert_int_equal(us.count, 2);
-	assert_null(users_find(&us, 1));
-	assert_ptr_equal(users_find(&us, 3), held);
-	assert_ptr_equal(users_find(&us, 5), heldok);
-	assert_int_equal(user_policy_valid(heldok, later + 1), 0);
-	assert_int_equal(user_policy_valid(held, later + 1), 0);
-	/* What they hold is untouched. */
-	assert_int_equal(held->refs, 2);
-	assert_string_equal(held->name, "held");
-
-	/* Let go, they are swept too. */
-	held->refs = 0;
-	heldok->refs = 0;
-	users_sweep(&us, later + 2, 0);
-	assert_int_equal(us.count, 0);
-	assert_null(us.head);
-
-	config_free(cfg);
-	users_free(&us);
-}
-
-/* Freeing releases records with policy and without. */
-static void
-test_users_free(void **state)
-{
-	struct config	*cfg;
-	struct users	 us = { NULL, 0 };
-	struct user	*u;
-	uid_t		 uid;
-
-	(void)state;
-	cfg = load_ok("");
-	for (uid = 100; uid < 150; uid++) {
-		u = users_get(&us, uid);
-		if (uid % 2 == 0)
-			user_set_policy(u, "x", "/home/x", 0,
-			    tier(cfg, "default"), 0);
-		u->refs = uid % 3;
-	}
-	assert_int_equal(us.count, 50);
-	users_free(&us);
-	assert_int_equal(us.count, 0);
-	assert_null(us.head);
-	config_free(cfg);
-}
-
 /* ---- sessions ---------------------------------------------------------- */
+
+/*
+ * What a user holds, as the tests set it: open sessions and queued
+ * places apart, which the broker adds up for quota_usage.
+ */
+struct held {
+	u_int		 sessions;
+	u_int		 queued;
+	u_int		 ptys;
+	uint64_t	 memory;
+};
 
 /* Check one more session; returns the result, and checks the outputs. */
 static int
-session(const struct user *u, const struct config_quota *q, char **message)
+session(const struct held *u, const struct config_quota *q,
+    const struct config *cfg, char **message)
 {
-	const char	*reason = NULL;
-	int		 rc;
+	struct quota_usage	 use;
+	enum violation		 v;
 
 	*message = NULL;
-	rc = quota_check_session(u, q, &reason, message);
-	if (rc == 0) {
-		assert_null(*message);
+	memset(&use, 0, sizeof use);
+	use.sessions = u->sessions + u->queued;
+	v = quota_check_session(q, &use);
+	if (v == V_NONE)
 		return 0;
-	}
-	assert_int_equal(rc, -1);
-	assert_non_null(reason);
-	assert_string_equal(reason, "user_connections");
+	assert_int_equal(v, V_USER_CONNECTIONS);
+	assert_string_equal(violation_name(v), "user_connections");
+	*message = quota_explain(v, q, cfg, &use, 0);
 	assert_non_null(*message);
+	/* The message names what the user holds as well as the limit. */
+	assert_true(has_number(*message, use.sessions));
 	return -1;
 }
 
@@ -507,7 +333,7 @@ test_session_limit(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*def;
-	struct user			 u;
+	struct held			 u;
 	char				*msg;
 
 	(void)state;
@@ -516,36 +342,36 @@ test_session_limit(void **state)
 	assert_int_equal(def->max_connections, 10);
 	memset(&u, 0, sizeof u);
 
-	assert_int_equal(session(&u, def, &msg), 0);
+	assert_int_equal(session(&u, def, cfg, &msg), 0);
 	u.sessions = 9;
-	assert_int_equal(session(&u, def, &msg), 0);
+	assert_int_equal(session(&u, def, cfg, &msg), 0);
 	u.sessions = 5;
 	u.queued = 4;
-	assert_int_equal(session(&u, def, &msg), 0);
+	assert_int_equal(session(&u, def, cfg, &msg), 0);
 
 	/* Exactly at the limit: refused, the message names 10 and the tier. */
 	u.sessions = 10;
 	u.queued = 0;
-	assert_int_equal(session(&u, def, &msg), -1);
+	assert_int_equal(session(&u, def, cfg, &msg), -1);
 	assert_true(has_number(msg, 10));
 	assert_non_null(strstr(msg, "default"));
 	free(msg);
 	u.sessions = 6;
 	u.queued = 4;
-	assert_int_equal(session(&u, def, &msg), -1);
+	assert_int_equal(session(&u, def, cfg, &msg), -1);
 	assert_true(has_number(msg, 10));
 	free(msg);
 	u.sessions = 0;
 	u.queued = 10;
-	assert_int_equal(session(&u, def, &msg), -1);
+	assert_int_equal(session(&u, def, cfg, &msg), -1);
 	free(msg);
 
 	/* vip allows 25. */
 	u.sessions = 24;
 	u.queued = 0;
-	assert_int_equal(session(&u, tier(cfg, "vip"), &msg), 0);
+	assert_int_equal(session(&u, tier(cfg, "vip"), cfg, &msg), 0);
 	u.sessions = 25;
-	assert_int_equal(session(&u, tier(cfg, "vip"), &msg), -1);
+	assert_int_equal(session(&u, tier(cfg, "vip"), cfg, &msg), -1);
 	assert_true(has_number(msg, 25));
 	assert_non_null(strstr(msg, "vip"));
 	free(msg);
@@ -558,16 +384,16 @@ test_session_limit_one(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*q;
-	struct user			 u;
+	struct held			 u;
 	char				*msg;
 
 	(void)state;
 	cfg = load_ok("[quota:solo]\ngroups = solo\nmax_connections = 1\n");
 	q = tier(cfg, "solo");
 	memset(&u, 0, sizeof u);
-	assert_int_equal(session(&u, q, &msg), 0);
+	assert_int_equal(session(&u, q, cfg, &msg), 0);
 	u.queued = 1;
-	assert_int_equal(session(&u, q, &msg), -1);
+	assert_int_equal(session(&u, q, cfg, &msg), -1);
 	assert_true(has_number(msg, 1));
 	assert_non_null(strstr(msg, "solo"));
 	free(msg);
@@ -584,7 +410,7 @@ test_session_over_limit_message(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*q;
-	struct user			 u;
+	struct held			 u;
 	char				*msg;
 	int				 rc;
 
@@ -595,7 +421,7 @@ test_session_over_limit_message(void **state)
 	memset(&u, 0, sizeof u);
 	u.sessions = 4;
 	u.queued = 1;
-	rc = session(&u, q, &msg);
+	rc = session(&u, q, cfg, &msg);
 	config_free(cfg);
 	assert_int_equal(rc, -1);
 	if (!has_number(msg, 3) || strstr(msg, "bronze") == NULL) {
@@ -610,34 +436,38 @@ test_session_over_limit_message(void **state)
 /* ---- games ------------------------------------------------------------- */
 
 /*
- * Check one more game; returns the reason code ("" when allowed) and
- * checks the outputs.
+ * Check one more game; returns the violation's name ("" when allowed)
+ * and checks the outputs.
  */
 static const char *
-lease(const struct user *u, const struct config_quota *q,
+lease(const struct held *u, const struct config_quota *q,
     const struct config *cfg, u_int ptys, uint64_t sys_memory,
     uint64_t memory, char **message)
 {
-	const char	*reason = NULL;
-	int		 rc;
+	struct quota_usage	 use;
+	enum violation		 v;
 
 	*message = NULL;
-	rc = quota_check_lease(u, q, cfg, ptys, sys_memory, memory, &reason,
-	    message);
-	if (rc == 0) {
-		assert_null(*message);
+	memset(&use, 0, sizeof use);
+	use.sessions = u->sessions + u->queued;
+	use.ptys = u->ptys;
+	use.memory = u->memory;
+	use.sys_ptys = ptys;
+	use.sys_memory = sys_memory;
+	v = quota_check_lease(q, cfg, &use, memory);
+	if (v == V_NONE)
 		return "";
-	}
-	assert_int_equal(rc, -1);
-	assert_non_null(reason);
+	assert_true(v == V_USER_PTYS || v == V_PTYS_FULL ||
+	    v == V_USER_MEMORY || v == V_MEMORY_FULL);
+	*message = quota_explain(v, q, cfg, &use, memory);
 	assert_non_null(*message);
 	assert_true(**message != '\0');
-	return reason;
+	return violation_name(v);
 }
 
 /* Expect one reason; the message is freed. */
 static void
-lease_is(const char *want, const struct user *u, const struct config_quota *q,
+lease_is(const char *want, const struct held *u, const struct config_quota *q,
     const struct config *cfg, u_int ptys, uint64_t sys_memory,
     uint64_t memory)
 {
@@ -664,7 +494,7 @@ test_lease_defaults(void **state)
 	struct config			*cfg;
 	const struct config_quota	*def;
 	const struct config_game	*g;
-	struct user			 u;
+	struct held			 u;
 
 	(void)state;
 	cfg = load_ok("");
@@ -697,7 +527,7 @@ test_lease_user_ptys(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*def;
-	struct user			 u;
+	struct held			 u;
 	char				*msg;
 
 	(void)state;
@@ -725,7 +555,7 @@ static void
 test_lease_zero_ptys(void **state)
 {
 	struct config	*cfg;
-	struct user	 u;
+	struct held	 u;
 
 	(void)state;
 	cfg = load_ok("[quota:watcher]\ngroups = watchers\nmax_ptys = 0\n");
@@ -740,7 +570,7 @@ test_lease_ptys_full(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*def;
-	struct user			 u;
+	struct held			 u;
 
 	(void)state;
 	cfg = load_ok("");
@@ -764,7 +594,7 @@ test_lease_user_memory(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*def;
-	struct user			 u;
+	struct held			 u;
 	char				*msg;
 
 	(void)state;
@@ -797,7 +627,7 @@ test_lease_game_memory(void **state)
 	struct config			*cfg;
 	const struct config_game	*big, *small;
 	const struct config_quota	*def;
-	struct user			 u;
+	struct held			 u;
 
 	(void)state;
 	cfg = load_ok(
@@ -827,7 +657,7 @@ test_lease_memory_full(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*def;
-	struct user			 u;
+	struct held			 u;
 
 	(void)state;
 	cfg = load_ok("");
@@ -852,7 +682,7 @@ test_lease_precedence(void **state)
 {
 	struct config			*cfg;
 	const struct config_quota	*q;
-	struct user			 u;
+	struct held			 u;
 
 	(void)state;
 	cfg = load_ok("[limits]\nmax_ptys = 10\nmax_memory = 1GB\n"
@@ -876,6 +706,239 @@ test_lease_precedence(void **state)
 	/* Nothing. */
 	lease_is("", &u, q, cfg, 9, GB - 64 * MB, 64 * MB);
 	config_free(cfg);
+}
+
+/* ---- explanations ------------------------------------------------------ */
+
+/* quota_explain's sentence for v, compared whole. */
+static void
+explain_is(enum violation v, const struct config_quota *q,
+    const struct config *cfg, const struct quota_usage *use, uint64_t memory,
+    const char *want)
+{
+	char	*got;
+
+	got = quota_explain(v, q, cfg, use, memory);
+	assert_non_null(got);
+	if (strcmp(got, want) != 0) {
+		print_error("got:  %s\nwant: %s\n", got, want);
+		free(got);
+		fail_msg("quota_explain(%s) differs", violation_name(v));
+	}
+	free(got);
+}
+
+/* The sentences players see, as README.md gives them. */
+static void
+test_explain_sentences(void **state)
+{
+	struct config			*cfg;
+	const struct config_quota	*def;
+	struct quota_usage		 use;
+
+	(void)state;
+	cfg = load_ok("[limits]\nmax_ptys = 7\n");
+	def = tier(cfg, "default");
+	memset(&use, 0, sizeof use);
+
+	use.sessions = 10;
+	explain_is(V_USER_CONNECTIONS, def, cfg, &use, 0,
+	    "You already have 10 sessions open and your tier (default) "
+	    "allows 10; close one and try again.");
+	use.sessions = 1;
+	explain_is(V_USER_CONNECTIONS, tier(cfg, "vip"), cfg, &use, 0,
+	    "You already have 1 session open and your tier (vip) allows 25; "
+	    "close one and try again.");
+
+	use.ptys = 5;
+	explain_is(V_USER_PTYS, def, cfg, &use, 0,
+	    "You already have 5 games running and your tier (default) "
+	    "allows 5.");
+	use.ptys = 1;
+	explain_is(V_USER_PTYS, def, cfg, &use, 0,
+	    "You already have 1 game running and your tier (default) "
+	    "allows 5.");
+
+	explain_is(V_PTYS_FULL, def, cfg, &use, 0,
+	    "DungeonGate is running as many games as it may (7); please try "
+	    "again later.");
+
+	use.memory = 224 * MB;
+	explain_is(V_USER_MEMORY, def, cfg, &use, 64 * MB,
+	    "This game needs 64MB of memory and your games already hold "
+	    "224MB of the 256MB your tier (default) allows.");
+	use.memory = 0;
+	explain_is(V_USER_MEMORY, def, cfg, &use, 300 * MB,
+	    "This game needs 300MB of memory and your games already hold "
+	    "0B of the 256MB your tier (default) allows.");
+
+	explain_is(V_MEMORY_FULL, def, cfg, &use, 64 * MB,
+	    "DungeonGate has no memory left for another game; please try "
+	    "again later.");
+	config_free(cfg);
+}
+
+struct explain_arg {
+	enum violation			 v;
+	const struct config_quota	*q;
+	const struct config		*cfg;
+};
+
+/* Child: explain a violation. */
+static void
+explain_cb(void *arg)
+{
+	struct explain_arg	*ea = arg;
+	struct quota_usage	 use;
+
+	memset(&use, 0, sizeof use);
+	free(quota_explain(ea->v, ea->q, ea->cfg, &use, 0));
+}
+
+/* Only the quota violations have a quota sentence; others are a bug. */
+static void
+test_explain_other(void **state)
+{
+	struct config		*cfg;
+	struct explain_arg	 ea;
+
+	(void)state;
+	cfg = load_ok("");
+	ea.q = tier(cfg, "default");
+	ea.cfg = cfg;
+	ea.v = V_NONE;
+	assert_dies(explain_cb, &ea, "quota_explain: none");
+	ea.v = V_QUEUE_FULL;
+	assert_dies(explain_cb, &ea, "quota_explain: queue_full");
+	ea.v = V_GAME_BUSY;
+	assert_dies(explain_cb, &ea, "quota_explain: game_busy");
+	config_free(cfg);
+}
+
+/* ---- violations -------------------------------------------------------- */
+
+/* Every violation has its own name; those on the wire match proto.h. */
+static void
+test_violation_names(void **state)
+{
+	const char	*a, *b;
+	u_int		 i, j;
+
+	(void)state;
+	assert_string_equal(violation_name(V_NONE), "none");
+	assert_string_equal(violation_name(V_USER_CONNECTIONS),
+	    "user_connections");
+	assert_string_equal(violation_name(V_USER_PTYS), "user_ptys");
+	assert_string_equal(violation_name(V_USER_MEMORY), "user_memory");
+	assert_string_equal(violation_name(V_PTYS_FULL), "ptys_full");
+	assert_string_equal(violation_name(V_MEMORY_FULL), "memory_full");
+	assert_string_equal(violation_name(V_GAME_BUSY), REASON_GAME_BUSY);
+	assert_string_equal(violation_name(V_PTYS_EXHAUSTED),
+	    REASON_PTYS_EXHAUSTED);
+	assert_string_equal(violation_name(V_QUEUE_FULL), REASON_QUEUE_FULL);
+	assert_string_equal(violation_name(V_QUEUE_TIMEOUT),
+	    REASON_QUEUE_TIMEOUT);
+	assert_string_equal(violation_name(V_RATE_LIMITED),
+	    REASON_RATE_LIMITED);
+	for (i = 0; i < V_COUNT; i++) {
+		a = violation_name((enum violation)i);
+		assert_non_null(a);
+		assert_true(*a != '\0');
+		for (j = 0; j < i; j++) {
+			b = violation_name((enum violation)j);
+			if (strcmp(a, b) == 0)
+				fail_msg("violations %u and %u are both %s", j,
+				    i, a);
+		}
+	}
+}
+
+/* Counters add up by type; the JSON has every type but none, by name. */
+static void
+test_violations_count(void **state)
+{
+	struct violations	 vs;
+	json_t			*o, *v;
+	const char		*key;
+	u_int			 i, n = 0;
+
+	(void)state;
+	memset(&vs, 0, sizeof vs);
+	violations_add(&vs, V_QUEUE_FULL, 1);
+	violations_add(&vs, V_QUEUE_FULL, 2);
+	violations_add(&vs, V_CPU, 1000000);
+	violations_add(&vs, V_BANDWIDTH, 0);
+	violations_add(&vs, V_RATE_LIMITED, 1);
+	assert_true(vs.n[V_QUEUE_FULL] == 3);
+	assert_true(vs.n[V_CPU] == 1000000);
+	assert_true(vs.n[V_BANDWIDTH] == 0);
+	assert_true(vs.n[V_NONE] == 0);
+
+	o = violations_json(&vs);
+	assert_non_null(o);
+	assert_true(json_is_object(o));
+	assert_int_equal(json_object_size(o), V_COUNT - 1);
+	assert_null(json_object_get(o, "none"));
+	json_object_foreach(o, key, v) {
+		assert_true(json_is_integer(v));
+		n++;
+	}
+	assert_int_equal(n, V_COUNT - 1);
+	for (i = V_NONE + 1; i < V_COUNT; i++) {
+		v = json_object_get(o, violation_name((enum violation)i));
+		assert_non_null(v);
+		assert_true((uint64_t)json_integer_value(v) == vs.n[i]);
+	}
+	assert_int_equal(json_integer_value(json_object_get(o, "queue_full")),
+	    3);
+	assert_int_equal(json_integer_value(json_object_get(o, "cpu")),
+	    1000000);
+	assert_int_equal(json_integer_value(json_object_get(o,
+	    "user_connections")), 0);
+	json_decref(o);
+}
+
+struct violation_arg {
+	struct violations	*vs;
+	int			 v;
+};
+
+/* Child: name a violation. */
+static void
+violation_name_cb(void *arg)
+{
+	struct violation_arg	*va = arg;
+
+	(void)violation_name((enum violation)va->v);
+}
+
+/* Child: count a violation. */
+static void
+violation_add_cb(void *arg)
+{
+	struct violation_arg	*va = arg;
+
+	violations_add(va->vs, (enum violation)va->v, 1);
+}
+
+/* Counting none, or a type that does not exist, is a bug. */
+static void
+test_violations_bad(void **state)
+{
+	struct violations	 vs;
+	struct violation_arg	 va;
+
+	(void)state;
+	memset(&vs, 0, sizeof vs);
+	va.vs = &vs;
+	va.v = V_NONE;
+	assert_dies(violation_add_cb, &va, "violations_add: 0");
+	va.v = V_COUNT;
+	assert_dies(violation_add_cb, &va, "violations_add: ");
+	assert_dies(violation_name_cb, &va, "violation_name: ");
+	va.v = -1;
+	assert_dies(violation_add_cb, &va, "violations_add: -1");
+	assert_dies(violation_name_cb, &va, "violation_name: -1");
 }
 
 /* ---- bandwidth --------------------------------------------------------- */
@@ -927,13 +990,9 @@ main(void)
 		cmocka_unit_test(test_tier_tie_file_order),
 		cmocka_unit_test(test_tier_low_priority_match),
 		cmocka_unit_test(test_tier_redefined_vip),
+		cmocka_unit_test(test_tier_expires_after),
 		cmocka_unit_test(test_class),
 		cmocka_unit_test(test_class_of_builtin_tiers),
-		cmocka_unit_test(test_users_get_find),
-		cmocka_unit_test(test_user_policy),
-		cmocka_unit_test(test_user_policy_short),
-		cmocka_unit_test(test_users_sweep),
-		cmocka_unit_test(test_users_free),
 		cmocka_unit_test(test_session_limit),
 		cmocka_unit_test(test_session_limit_one),
 		cmocka_unit_test(test_session_over_limit_message),
@@ -945,6 +1004,11 @@ main(void)
 		cmocka_unit_test(test_lease_game_memory),
 		cmocka_unit_test(test_lease_memory_full),
 		cmocka_unit_test(test_lease_precedence),
+		cmocka_unit_test(test_explain_sentences),
+		cmocka_unit_test(test_explain_other),
+		cmocka_unit_test(test_violation_names),
+		cmocka_unit_test(test_violations_count),
+		cmocka_unit_test(test_violations_bad),
 		cmocka_unit_test(test_bandwidth_share),
 	};
 

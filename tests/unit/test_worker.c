@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
+
 #include "dungeongate.h"
 #include "broker.h"
 
@@ -745,7 +747,10 @@ open_gate_later(void *arg)
 	return NULL;
 }
 
-/* Shutdown answers queued jobs as timed out and waits for running ones. */
+/*
+ * Shutdown waits for running jobs and never runs queued ones; none is
+ * answered any more, every one is released.
+ */
 static void
 test_shutdown(void **state)
 {
@@ -776,18 +781,17 @@ test_shutdown(void **state)
 	took = util_now_ms() - start;
 	assert_int_equal(pthread_join(t, NULL), 0);
 
-	/* It waited for the running job, which finished normally... */
+	/* It waited for the running job, then released it unanswered... */
 	assert_true(took >= 200);
 	assert_true(took < SOON_MS);
-	assert_int_equal(a[0].done_calls, 1);
-	assert_int_equal(a[0].done_timed_out, 0);
-	assert_true(a[0].done_on_main);
-	/* ...and answered the queued ones as timed out, never running them. */
+	assert_true(locked_int(&a[0].run_done));
+	assert_int_equal(a[0].done_calls, 0);
+	assert_int_equal(a[0].release_calls, 1);
+	assert_true(a[0].run_done_at_release);
+	/* ...and released the queued ones without running them. */
 	for (i = 1; i < 3; i++) {
 		assert_false(locked_int(&a[i].ran));
-		assert_int_equal(a[i].done_calls, 1);
-		assert_int_equal(a[i].done_timed_out, 1);
-		assert_true(a[i].done_on_main);
+		assert_int_equal(a[i].done_calls, 0);
 		assert_int_equal(a[i].release_calls, 1);
 	}
 
@@ -797,12 +801,36 @@ test_shutdown(void **state)
 	assert_int_equal(loop_until(base, pred_no_threads, w, SOON_MS), 0);
 	loop_for(base, 50);
 	assert_int_equal(late.done_calls, 0);
+	assert_int_equal(late.release_calls, 0);
 	assert_false(late.ran);
+	/* Nothing is answered late either. */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(a[i].done_calls, 0);
+		assert_int_equal(a[i].release_calls, 1);
+	}
 	workers_free(w);
 	event_base_free(base);
 }
 
-/* Shutdown gives up on a stuck job after its timeout. */
+/* Wait, without turning the event loop, until pred(arg) or ms pass. */
+static int
+wait_until(pred_fn pred, void *arg, int ms)
+{
+	int64_t	 deadline = util_now_ms() + ms;
+
+	while (!pred(arg)) {
+		if (util_now_ms() >= deadline)
+			return -1;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/*
+ * Shutdown gives up on a stuck job after its timeout, and does not
+ * release what the thread still uses; once the thread lets go, a second
+ * shutdown releases it, unanswered.
+ */
 static void
 test_shutdown_stuck(void **state)
 {
@@ -828,13 +856,15 @@ test_shutdown_stuck(void **state)
 	assert_true(took >= 100);
 	assert_true(took < SOON_MS);
 	assert_int_equal(locked_int(&a.release_calls), 0);
+	assert_int_equal(locked_int(&a.done_calls), 0);
 
-	/* Let it go and wait for the thread before freeing. */
+	/* Let it go; the loop has stopped, as the broker's has. */
 	open_gate();
-	assert_int_equal(loop_until(base, pred_no_threads, w, SOON_MS), 0);
-	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
-	loop_for(base, 50);
-	assert_int_equal(a.done_calls, 1);
+	assert_int_equal(wait_until(pred_no_threads, w, SOON_MS), 0);
+	assert_int_equal(workers_shutdown(w, SOON_MS), 0);
+	assert_int_equal(a.release_calls, 1);
+	assert_true(a.run_done_at_release);
+	assert_int_equal(a.done_calls, 0);
 	workers_free(w);
 	event_base_free(base);
 }

@@ -1,0 +1,215 @@
+/*
+ * Status (--status): everything the broker holds, as JSON, for root and
+ * admin_group (checked in broker-client.c), within the request rate.
+ * Every figure is read from the table that owns it. Text that peers
+ * supplied (the session's remote address) is shown as the session
+ * reported it, escaped.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+/* One session's line in --status. */
+static json_t *
+status_session(struct broker *b, struct client *c, int64_t now)
+{
+	json_t	*o, *history;
+	u_int	 i;
+
+	history = json_array();
+	for (i = 0; i < c->nhistory; i++) {
+		json_array_append_new(history, json_pack("{s:s, s:I}",
+		    "state", client_activity_name(c->history[i].activity),
+		    "at", (json_int_t)(c->history[i].at / 1000)));
+	}
+	o = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:i, s:i, s:s, s:s, "
+	    "s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
+	    "ticket", c->ticket,
+	    "user", client_name(c),
+	    "uid", (int)c->uid,
+	    "pid", (int)c->pid,
+	    "remote", c->remote != NULL ? c->remote : "",
+	    "term", c->term != NULL ? c->term : "",
+	    "cols", (int)c->cols,
+	    "rows", (int)c->rows,
+	    "state", client_activity_name(c->activity),
+	    "tier", user_tier(c->u, b->cfg)->name,
+	    "class", quota_class_name(c->class),
+	    "since", (json_int_t)(c->since / 1000),
+	    "seconds", (json_int_t)((now - c->since) / 1000),
+	    "idle_seconds",
+	    (json_int_t)(c->state == CLIENT_SESSION ?
+	    (util_now_ms() - c->last_input) / 1000 : 0),
+	    "bytes_in", (json_int_t)c->bytes_in,
+	    "bytes_out", (json_int_t)c->bytes_out,
+	    "history", history);
+	if (c->remote != NULL)
+		json_object_set_new(o, "remote_source",
+		    json_string("reported by the session"));
+	if (c->state == CLIENT_QUEUED)
+		json_object_set_new(o, "queue_position", json_integer(
+		    (json_int_t)queue_position(&b->queue, c->id)));
+	if (c->state == CLIENT_SESSION)
+		json_object_set_new(o, "bandwidth", json_integer(
+		    (json_int_t)c->bandwidth));
+	if (c->lease != NULL) {
+		json_object_set_new(o, "game", json_string(c->lease->game));
+		json_object_set_new(o, "lease", json_string(c->lease->id));
+		json_object_set_new(o, "memory", json_integer(
+		    (json_int_t)c->lease->memory));
+		if (c->cpu_mechanism != NULL)
+			json_object_set_new(o, "cpu_mechanism",
+			    json_string(c->cpu_mechanism));
+	}
+	return o;
+}
+
+/* One user's usage against their tier, for --status. */
+static json_t *
+status_user(struct broker *b, struct user *u)
+{
+	const struct config_quota	*q = user_tier(u, b->cfg);
+	struct quota_usage		 use = admit_usage(b, u->uid);
+	int				 admin = user_is_admin(u, b->cfg);
+	u_int				 sessions = pool_user(&b->pool, u->uid);
+
+	return json_pack("{s:s, s:i, s:s, s:s, s:b, s:{s:i, s:i}, s:i, "
+	    "s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}, s:f}",
+	    "user", u->name,
+	    "uid", (int)u->uid,
+	    "tier", q->name,
+	    "class", quota_class_name(quota_class(admin, q->priority)),
+	    "admin", admin,
+	    "sessions", "used", (int)sessions, "max",
+	    (int)q->max_connections,
+	    "queued", (int)queue_user(&b->queue, u->uid),
+	    "ptys", "used", (int)use.ptys, "max", (int)q->max_ptys,
+	    "memory", "used", (json_int_t)use.memory, "max",
+	    (json_int_t)q->max_memory,
+	    "bandwidth", "max", (json_int_t)q->max_bandwidth, "per_session",
+	    (json_int_t)quota_bandwidth_share(q->max_bandwidth, sessions,
+	    b->cfg->limits_max_bandwidth, b->pool.used),
+	    "cpu_cores", q->max_cpu_cores);
+}
+
+/* Everything the broker holds, for --status. */
+json_t *
+status_json(struct broker *b)
+{
+	const struct config	*cfg = b->cfg;
+	struct idmap_cursor	 cur;
+	struct client		*c, *holder;
+	struct user		*u;
+	json_t			*sessions, *games, *leases, *users, *classes;
+	json_t			*o;
+	const struct lease	*l;
+	int64_t			 now = util_wall_ms();
+	u_int			 i, admins = 0, pending = 0, nr = 0, kmax = 0;
+	void			*v;
+
+	sessions = json_array();
+	TAILQ_FOREACH(c, &b->clients, entry) {
+		if (c->state == CLIENT_ADMIN)
+			admins++;
+		else if (c->state == CLIENT_NEW)
+			pending++;
+		else if (c->state == CLIENT_SESSION ||
+		    c->state == CLIENT_QUEUED)
+			json_array_append_new(sessions,
+			    status_session(b, c, now));
+	}
+	users = json_array();
+	memset(&cur, 0, sizeof cur);
+	while (idmap_next(&b->users.by_uid, &cur, NULL, &v)) {
+		u = v;
+		if (u->known && (pool_user(&b->pool, u->uid) > 0 ||
+		    queue_user(&b->queue, u->uid) > 0))
+			json_array_append_new(users, status_user(b, u));
+	}
+	games = json_array();
+	for (i = 0; i < cfg->ngames; i++) {
+		json_array_append_new(games, json_pack("{s:s, s:s, s:s#, s:i, "
+		    "s:I}",
+		    "id", cfg->games[i].id, "name", cfg->games[i].name,
+		    "key", &cfg->games[i].key, (size_t)1,
+		    "playing", (int)leases_count_game(&b->leases,
+		    cfg->games[i].id),
+		    "memory", (json_int_t)cfg->games[i].memory));
+	}
+	leases = json_array();
+	TAILQ_FOREACH(l, &b->leases.list, entry) {
+		holder = client_find(b, l->client);
+		json_array_append_new(leases, json_pack("{s:s, s:s, s:i, s:s, "
+		    "s:I, s:I}", "id", l->id, "user", holder != NULL ?
+		    client_name(holder) : "-", "uid", (int)l->uid, "game", l->game,
+		    "memory", (json_int_t)l->memory,
+		    "seconds", (json_int_t)((now - l->started) / 1000)));
+	}
+	classes = json_object();
+	for (i = 0; i < CLASS_COUNT; i++)
+		json_object_set_new(classes, quota_class_name(i),
+		    json_integer(b->queue.count[i]));
+
+	o = json_pack("{s:{s:s, s:i, s:s, s:I, s:I, s:i, s:i, s:i, s:I}, "
+	    "s:{s:i, s:i, s:I, s:I}, "
+	    "s:{s:i, s:i, s:I, s:b, s:o}, "
+	    "s:{s:i, s:i}, s:{s:I, s:I}, s:{s:i, s:i, s:i}, s:o}",
+	    "broker",
+		"version", PACKAGE_VERSION,
+		"pid", (int)getpid(),
+		"config", b->config_path,
+		"started", (json_int_t)(b->started / 1000),
+		"uptime_seconds", (json_int_t)((now - b->started) / 1000),
+		"protocol", PROTO_VERSION,
+		"admin_connections", (int)admins,
+		"connecting", (int)pending,
+		"bad_frames_total", (json_int_t)b->bad_frames,
+	    "connection_pool",
+		"max", (int)b->pool.max,
+		"active", (int)b->pool.used,
+		"admitted_total", (json_int_t)b->pool.admitted,
+		"refused_total", (json_int_t)b->pool.refused,
+	    "queue",
+		"size", (int)b->queue.size,
+		"max", (int)b->queue.max,
+		"timeout_ms", (json_int_t)cfg->pool_queue_timeout,
+		"prioritization", b->queue.prioritize,
+		"by_class", classes,
+	    "pty_pool",
+		"max", (int)cfg->limits_max_ptys,
+		"leased", (int)b->leases.count,
+	    "memory",
+		"granted", (json_int_t)b->leases.memory,
+		"max", (json_int_t)cfg->limits_max_memory,
+	    "descriptors",
+		"open", (int)b->sample.open_fds,
+		"budget", (int)cfg->limits_max_file_descriptors,
+		"max_connections", (int)b->max_clients,
+	    "worker_pool", workers_status(b->workers));
+	if (sample_pty_room(b, &nr, &kmax) == 0) {
+		json_object_set_new(json_object_get(o, "pty_pool"),
+		    "kernel_in_use", json_integer(nr));
+		json_object_set_new(json_object_get(o, "pty_pool"),
+		    "kernel_max", json_integer(kmax));
+	}
+	json_object_set_new(o, "sample", json_pack("{s:I}", "age_ms",
+	    (json_int_t)(util_now_ms() - b->sample.at)));
+	json_object_set_new(o, "users", users);
+	json_object_set_new(o, "games", games);
+	json_object_set_new(o, "leases", leases);
+	json_object_set_new(o, "sessions", sessions);
+	json_object_set_new(o, "violations", violations_json(&b->violations));
+	return o;
+}
+
+/* Answer --status. */
+void
+status_reply(struct client *c)
+{
+	client_send(c, json_pack("{s:s, s:o}", "type", "status", "status",
+	    status_json(c->broker)));
+}

@@ -1,0 +1,164 @@
+#!/bin/bash
+# Admin rights and tiers follow the running configuration: a reload that
+# changes admin_group or a tier's groups shows in the very next decision,
+# for users the broker already knows. Health and status requests are held
+# to a rate per uid. A broker stopped with peers of every kind connected
+# exits cleanly, with nothing leaked.
+. "$DG_SRCDIR/tests/e2e/lib.sh"
+e2e_init admin
+OPS="dgo$E2E_SUFFIX"
+VIP="dgv$E2E_SUFFIX"
+groupadd "$OPS" && groupadd "$VIP" || e2e_die "groupadd"
+E2E_GROUPS="$E2E_GROUPS $OPS $VIP"
+base="[quota:default]
+max_connections = 1
+[quota:vip]
+groups = $VIP
+max_connections = 3"
+e2e_config "$base"
+e2e_broker_start
+e2e_user 1 "$OPS"	# becomes an admin when admin_group names its group
+e2e_user 2 "$VIP"	# vip, until the tier stops naming its group
+e2e_sshd_start
+HELLO='{"type":"hello","version":1,"client":"session"}'
+
+# Send SIGHUP and wait for this reload's outcome in the log.
+reload() {
+	local before
+	before=$(grep -cE 'configuration reloaded|reload failed' "$T/broker.log")
+	kill -HUP "$BROKER_PID"
+	e2e_wait 10 bash -c "[ \$(grep -cE 'configuration reloaded|reload failed' '$T/broker.log') -gt $before ]"
+}
+as() { local u=$1; shift; su -s /bin/sh "$u" -c "$*"; }
+# Start a command as a user in the background: as_bg USER CMD... &
+# (the subshell becomes the command, so that $! is its pid).
+as_bg() { local u=$1; shift; exec setpriv --reuid="$u" --regid="$u" --init-groups "$@"; }
+
+# A known user without rights: the broker has looked them up already.
+out=$(as "$U1" "$WIRE $SOCK -t 1000 -j '$HELLO'")
+e2e_match "player known to the broker" "$out" '"type":"ticket"'
+out=$(as "$U1" "$BROKER --status -f $CONF" 2>&1); rc=$?
+e2e_eq "not an admin yet: --status refused" "$rc" 1
+e2e_match "refusal names the admin group" "$out" "needs root or membership of $E2E_ADMIN_GROUP"
+
+# admin_group now names the player's group: the next request follows.
+e2e_config "$base"
+sed -i "s/^admin_group = $E2E_ADMIN_GROUP\$/admin_group = $OPS/" "$CONF"
+grep -q "^admin_group = $OPS\$" "$CONF" || e2e_die "admin_group not rewritten"
+e2e_ok "reload with a new admin_group" reload
+e2e_ok "reload applied" grep -q 'msg="configuration reloaded"' "$T/broker.log"
+out=$(as "$U1" "$BROKER --status -f $CONF" 2>&1); rc=$?
+e2e_eq "the new admin may run --status at once" "$rc" 0
+e2e_eq "--status answers them" "$(printf '%s' "$out" | jq .connection_pool.max)" 1000
+# An admin's session is of class critical (it would queue first).
+out=$(as "$U1" "$WIRE $SOCK -t 1000 -j '$HELLO' -c -c -j '{\"type\":\"goodbye\"}'")
+e2e_match "the new admin's session admitted" "$out" '"type":"ticket"'
+e2e_ok "as class critical" grep -q "msg=admitted user=$U1 .*class=critical" "$T/broker.log"
+
+# Back: the rights go at once, even on a connection opened before.
+as_bg "$U1" "$WIRE" "$SOCK" -t 10000 -j '{"type":"hello","version":1,"client":"admin"}' \
+    -w "$T/go1" -j '{"type":"status"}' > "$T/early-admin.out" &
+early=$!
+E2E_PIDS="$E2E_PIDS $early"
+e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .broker.admin_connections)\" -ge 2 ]" ||
+    e2e_fail "the early admin connection is open"
+e2e_config "$base"
+e2e_ok "reload back to the old admin_group" reload
+out=$(as "$U1" "$BROKER --status -f $CONF" 2>&1); rc=$?
+e2e_eq "rights removed at once: --status refused" "$rc" 1
+touch "$T/go1"
+wait "$early"
+e2e_match "and refused on a connection opened before the reload" \
+    "$(cat "$T/early-admin.out")" '"reason":"forbidden"'
+
+# Tiers: U2 is vip by group, with a live session.
+e2e_ssh_term v1 "$U2"
+e2e_wait_screen v1 'Your choice' || e2e_die "no menu for $U2"
+tier() { e2e_status | jq -r --arg u "$U2" '.users[] | select(.user == $u) | "\(.tier) \(.sessions.used)/\(.sessions.max)"'; }
+e2e_eq "vip tier from the group" "$(tier)" "vip 1/3"
+e2e_ssh_term v2 "$U2"
+e2e_expect_screen "a second vip session is admitted" v2 'Your choice'
+# A third session, admitted as vip, asks for a game after the reload.
+as_bg "$U2" "$WIRE" "$SOCK" -t 10000 -j "$HELLO" -c -c -w "$T/go2" \
+    -j '{"type":"play","game":"nethack","cols":80,"rows":24}' > "$T/early-play.out" &
+early=$!
+E2E_PIDS="$E2E_PIDS $early"
+e2e_wait 5 grep -q '"type":"ticket"' "$T/early-play.out" || e2e_fail "a third vip session"
+# The vip tier stops naming the group: the live sessions stay, and the
+# next decision is made in the default tier.
+e2e_config "[quota:default]
+max_connections = 1
+max_ptys = 0
+[quota:vip]
+groups = nosuchgroup
+max_connections = 3"
+e2e_ok "reload with the vip tier's groups changed" reload
+e2e_eq "the live sessions now count against the default tier" "$(tier)" "default 3/1"
+touch "$T/go2"
+e2e_ok "a game asked for on a session opened before is refused by the default tier" \
+    e2e_wait 5 grep -q 'your tier (default) allows 0' "$T/early-play.out"
+kill "$early"; wait "$early" 2>/dev/null
+e2e_ok "that session is gone" e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq -r --arg u $U2 '.users[] | select(.user == \$u) | .sessions.used')\" = 2 ]"
+
+out=$(e2e_ssh "$U2" "-tt" 2>&1); rc=$?
+e2e_match "the next session is refused by the default tier" "$out" \
+    'You already have 2 sessions open and your tier \(default\) allows 1'
+e2e_eq "refused with exit 1" "$rc" 1
+e2e_keys v1 q
+e2e_keys v2 q
+e2e_ok "the vip sessions end" e2e_wait 10 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.active)\" = 0 ]"
+
+# Health requests are held to a rate per uid; another uid is unaffected.
+refused=0
+for i in $(seq 25); do
+	out=$(as "$U2" "$BROKER --check -f $CONF"); rc=$?
+	if printf '%s' "$out" | grep -q 'Too many requests'; then
+		refused=$((refused + 1))
+		last="$out"; lastrc=$rc
+	fi
+done
+e2e_ok "a player asking 25 times at once is held back ($refused refused)" [ "$refused" -ge 10 ]
+e2e_match "and told why" "${last:-}" '^broker: unknown \(Too many requests from your account; please try again in a few seconds\.\)$'
+e2e_eq "--check exits 2 when held back" "${lastrc:-}" 2
+out=$(as "$U1" "$BROKER --check -f $CONF" 2>&1); rc=$?
+e2e_nomatch "another player is not held back" "$out" 'Too many requests'
+e2e_match "rate refusals counted" "$(e2e_status | jq .violations.rate_limited)" '^[1-9]'
+# The bucket refills: one request a little later is answered.
+e2e_ok "the player is answered again after a pause" e2e_wait 5 \
+    bash -c "su -s /bin/sh $U2 -c '$BROKER --check -f $CONF' | grep -q '^broker: healthy'"
+
+# Stop with peers of every kind: a menu session, a queued one (the pool
+# is made full), an admin tool that asked nothing yet, a connection that
+# never says hello, and new connections arriving while it stops.
+e2e_config "[connection_pool]
+max_connections = 1
+queue_size = 5
+queue_timeout = 60s"
+e2e_ok "reload to a pool of one" reload
+"$WIRE" "$SOCK" -t 60000 -j "$HELLO" > "$T/held.out" &
+held=$!
+e2e_wait 5 grep -q '"type":"ticket"' "$T/held.out" || e2e_fail "a session holds the pool"
+"$WIRE" "$SOCK" -t 60000 -j "$HELLO" > "$T/queued.out" &
+queued=$!
+e2e_wait 5 grep -q '"type":"queued"' "$T/queued.out" || e2e_fail "a session waits in line"
+"$WIRE" "$SOCK" -t 60000 -j '{"type":"hello","version":1,"client":"admin"}' > "$T/admin.out" &
+admin=$!
+"$WIRE" "$SOCK" -t 60000 > "$T/silent.out" &
+silent=$!
+E2E_PIDS="$E2E_PIDS $held $queued $admin $silent"
+e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq '.broker.connecting + .broker.admin_connections')\" -ge 3 ]" ||
+    e2e_fail "the admin tool and the silent peer are connected"
+( for i in $(seq 40); do "$WIRE" "$SOCK" -t 2000 -j "$HELLO" >/dev/null 2>&1 & done; wait ) &
+flood=$!
+kill -TERM "$BROKER_PID"
+e2e_wait 20 bash -c "! kill -0 $BROKER_PID 2>/dev/null" || e2e_fail "the broker stopped"
+wait "$BROKER_PID"; rc=$?
+e2e_eq "the broker exits 0 with peers of every kind" "$rc" 0
+e2e_ok "stop logged" grep -q 'msg=stopped' "$T/broker.log"
+e2e_match "the session was told" "$(cat "$T/held.out")" '"reason":"shutdown"'
+e2e_match "the queued session was told" "$(cat "$T/queued.out")" '"reason":"shutdown"'
+wait "$flood" 2>/dev/null
+kill "$held" "$queued" "$admin" "$silent" 2>/dev/null
+wait "$held" "$queued" "$admin" "$silent" 2>/dev/null
+# (The harness fails the test on any sanitizer report, leaks included.)
+e2e_done
