@@ -75,7 +75,8 @@ e2e_nomatch "the system's sysconf is untouched" \
     "$(grep '^SHELLERS' /etc/nethack/sysconf)" 'SHELLERS'
 
 # The player asks for mail (on in NetHack 3.6 anyway) and a fixed,
-# sturdy hero, so that a few hundred turns of searching are safe.
+# sturdy hero, so that 110 turns of searching (and fighting what comes)
+# are safe.
 cat > "$home/.nethackrc" <<'RC'
 OPTIONS=mail,time,number_pad:0,!autopickup,!legacy
 OPTIONS=role:Valkyrie,race:human,gender:female,align:lawful
@@ -89,6 +90,17 @@ escape_turn() {
 	e2e_screen w | grep -oE 'T:[0-9]+' | tail -1 | cut -d: -f2
 }
 
+# The player's processes, one pid a line.
+escape_pids() { ps -o pid= -u "$U1" | tr -d ' ' | sort; }
+
+# The player's processes that were not in the list $1, with their names.
+escape_new_pids() {
+	local pid
+	for pid in $(comm -13 <(printf '%s\n' "$1") <(escape_pids)); do
+		printf '%s(%s) ' "$pid" "$(ps -o comm= -p "$pid")"
+	done
+}
+
 # Has the screen changed from $1?
 escape_screen_moved() { [ "$(e2e_screen w)" != "$1" ]; }
 
@@ -99,10 +111,39 @@ escape_turn_past() {
 	[ -n "$t" ] && [ "$t" -gt "$1" ]
 }
 
-# Search until the turn counter reaches $1 (or $2 seconds pass),
+# The direction key (yku h l bjn) of a monster next to the hero on
+# screen $1 that is safe to fight, or nothing: a letter but the kitten
+# (f), a floating eye (e) and molds (F), an I where one was unseen, or
+# : ; & ' (newts and lizards, eels, demons, golems).
+escape_foe_dir() {
+	printf '%s\n' "$1" | awk -v foes="[A-Za-z:;&']" '
+	NR >= 2 && NR <= 22 {
+		row[NR] = $0
+		if (!r && (c = index($0, "@")) > 0) { r = NR; col = c }
+	}
+	END {
+		if (!r)
+			exit
+		split("y k u h l b j n", key, " ")
+		split("-1 -1 -1 0 0 1 1 1", dr, " ")
+		split("-1 0 1 -1 1 -1 0 1", dc, " ")
+		for (i = 1; i <= 8; i++) {
+			if (col + dc[i] < 1)
+				continue
+			ch = substr(row[r + dr[i]], col + dc[i], 1)
+			if (ch ~ foes && ch !~ /[feF]/) {
+				print key[i]
+				exit
+			}
+		}
+	}'
+}
+
+# Search until the turn counter reaches $1 (or $2 seconds pass), fighting
+# what comes next to the hero (searching does not fight back) and
 # answering --More--; every screen seen is kept in $T/screens.
 escape_pass_turns() {
-	local until=$1 end=$(( $(date +%s) + $2 )) s t
+	local until=$1 end=$(( $(date +%s) + $2 )) s t dir
 	while [ "$(date +%s)" -lt "$end" ]; do
 		s=$(e2e_screen w)
 		printf '%s\n' "$s" >> "$T/screens"
@@ -113,6 +154,10 @@ escape_pass_turns() {
 		[ -n "$t" ] && [ "$t" -ge "$until" ] && return 0
 		if printf '%s\n' "$s" | grep -q -- '--More--'; then
 			e2e_keys w Enter
+		elif printf '%s\n' "$s" | grep -q 'Really attack'; then
+			e2e_keys w y
+		elif dir=$(escape_foe_dir "$s") && [ -n "$dir" ]; then
+			e2e_keys w F "$dir"
 		else
 			e2e_keys w 2 0 s
 		fi
@@ -139,7 +184,11 @@ escape_advance() {
 }
 
 # Into the game: answer what NetHack asks until the first level shows.
-e2e_ssh_term w "$U1"
+# The client sends a hundred made-up LC_ names besides a real one: they
+# must crowd nothing out of the game's environment.
+flood=$(for a in A B C D E F G H I J; do for b in A B C D E F G H I J; do
+	printf 'LC_DG%s%s=C ' "$a" "$b"; done; done)
+e2e_term w "env $flood LC_TIME=C $(e2e_ssh_cmd "$U1") '-oSendEnv=LC_*' -t"
 e2e_wait_screen w 'Your choice' || e2e_die "no menu: $(e2e_screen w)"
 e2e_keys w p
 end=$(( $(date +%s) + 40 ))
@@ -155,8 +204,11 @@ while ! e2e_screen_has w 'T:[0-9]+' || e2e_screen_has w '--More--'; do
 done
 e2e_pass "NetHack started at level 1"
 
-nh=$(ps -o pid=,comm= -u "$U1" | awk '$2 ~ /^nethack/ {print $1; exit}')
-[ -n "$nh" ] || e2e_die "no NetHack process for $U1"
+# The game is the child of this player's dg-session, as the broker knows it.
+sess=$(e2e_sessions "$U1" | awk '$2 == "playing" {print $1; exit}')
+[ -n "$sess" ] || e2e_die "the broker has no game of $U1"
+nh=$(pgrep -P "$sess" | head -1)
+e2e_eq "the game is NetHack" "$(ps -o comm= -p "${nh:-0}")" nethack-console
 env=$(tr '\0' '\n' < "/proc/$nh/environ")
 for want in SHELL=/bin/false MAILREADER=/bin/false MAIL=/dev/null \
     EDITOR=/bin/false VISUAL=/bin/false PAGER=/bin/false \
@@ -165,6 +217,8 @@ for want in SHELL=/bin/false MAILREADER=/bin/false MAIL=/dev/null \
 	    "$(printf '%s\n' "$env" | grep "^${want%%=*}=" | tr '\n' ' ')" "$want "
 done
 e2e_match "the admin's other env lines still reach the game" "$env" '^DG_ESCAPE_TEST=kept$'
+e2e_match "a real locale variable reaches the game" "$env" '^LC_TIME=C$'
+e2e_nomatch "made-up LC_ names do not" "$env" '^LC_DG'
 e2e_match "the player's options file is the one in use" "$env" "^NETHACKOPTIONS=@$home/.nethackrc\$"
 
 # Mail: the default mailbox fills during play. NetHack looks every 50
@@ -190,13 +244,12 @@ rm -f "$MBOX"
 
 # ! runs $SHELL: the game comes back at once and nothing new runs.
 e2e_nethack_more w
-before=$(ps -o pid= -u "$U1" | sort -n | tr -d ' ' | tr '\n' ' ')
+before=$(escape_pids)
 t=$(escape_turn)
 e2e_keys w '!'
 e2e_ok "after !, the game takes the next command" escape_advance "$t"
 e2e_nomatch "after !, no shell prompt took the keys" "$(e2e_screen w)" '^[$#] s|not found'
-e2e_eq "after !, no new process of the player" \
-    "$(ps -o pid= -u "$U1" | sort -n | tr -d ' ' | tr '\n' ' ')" "$before"
+e2e_eq "after !, no new process of the player" "$(escape_new_pids "$before")" ""
 
 # ^Z: the game does not stop, and no shell takes the terminal.
 t=$(escape_turn)
@@ -205,8 +258,7 @@ e2e_ok "after ^Z, the game takes the next command" escape_advance "$t"
 e2e_nomatch "after ^Z, the game is not stopped" \
     "$(awk '{print $3}' "/proc/$nh/stat" 2>/dev/null)" '^[Tt]$'
 e2e_nomatch "after ^Z, no shell prompt took the keys" "$(e2e_screen w)" '^[$#] s|not found|Stopped'
-e2e_eq "after ^Z, no new process of the player" \
-    "$(ps -o pid= -u "$U1" | sort -n | tr -d ' ' | tr '\n' ' ')" "$before"
+e2e_eq "after ^Z, no new process of the player" "$(escape_new_pids "$before")" ""
 
 # The game saves and the session goes back to the menu, then quits.
 e2e_nethack_more w
