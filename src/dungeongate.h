@@ -41,6 +41,8 @@ int		 xvasprintf(char **, const char *, va_list);
 #define LOG_LEVEL_ERROR	3
 #define LOG_TO_STDERR	0x1
 #define LOG_TO_SYSLOG	0x2
+#define LOG_QUOTE_BUFFERS 8	/* log_quote values that may share one line */
+#define LOG_QUOTE_SIZE	512	/* each, with its quotes and the NUL */
 void		 log_open(const char *, int, int);
 void		 log_set_level(int);
 int		 log_level_from_string(const char *);
@@ -179,6 +181,10 @@ int64_t		 util_wall_ms(void);
 struct timeval	 util_timeval_ms(int64_t);
 void		 util_random_id(char, char *, size_t);
 int		 util_valid_text(const char *);
+#define UTIL_ESCAPE_QUOTE		0x1	/* " becomes \" too */
+#define UTIL_ESCAPE_KEEP_BACKSLASH	0x2	/* \ stays as it is */
+size_t		 util_escape_buf(char *, size_t, const char *, int);
+char		*util_escape(const char *, size_t);
 
 /* idmap.c */
 struct idmap_entry;

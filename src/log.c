@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,60 +66,68 @@ log_level_to_string(int level)
 }
 
 /*
- * Quote a value for a key=value field when it needs it. Returns one of a
- * few rotating static buffers so several can appear in one call.
+ * Does a value need quotes to stand as one field? Anything but printable
+ * ASCII without spaces, = " and \ does: text that has to be escaped, and
+ * non-ASCII spaces that would look like the end of the value.
+ */
+static int
+log_needs_quotes(const char *s)
+{
+	const u_char	*p;
+
+	if (*s == '\0')
+		return 1;
+	for (p = (const u_char *)s; *p != '\0'; p++) {
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' ||
+		    *p == '\\')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Quote and escape s into buf when it needs it; returns s itself when it
+ * does not. Too long a value is cut, never between the bytes of one
+ * character or one escape.
+ */
+static const char *
+log_quote_into(char *buf, size_t len, const char *s)
+{
+	size_t	 n;
+
+	if (!log_needs_quotes(s) && strlen(s) < len)
+		return s;
+	buf[0] = '"';
+	util_escape_buf(buf + 1, len - 2, s, UTIL_ESCAPE_QUOTE);
+	n = strlen(buf);
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Quote a value for a key=value field when it needs it, escaping what a
+ * terminal or a log viewer would act on (see util_escape_buf). Returns
+ * one of a few rotating buffers so several can appear in one call; each
+ * thread has its own, since a worker thread may log while the event loop
+ * does.
  */
 const char *
 log_quote(const char *s)
 {
-	static char	 bufs[4][512];
-	static u_int	 next;
-	char		*buf, *out;
-	size_t		 left;
-	const char	*p;
-	int		 plain = (*s != '\0');
+	static __thread char	 bufs[LOG_QUOTE_BUFFERS][LOG_QUOTE_SIZE];
+	static __thread u_int	 next;
 
-	for (p = s; *p != '\0'; p++) {
-		if (!isgraph((u_char)*p) || *p == '"' || *p == '=' ||
-		    *p == '\\') {
-			plain = 0;
-			break;
-		}
-	}
-	if (plain && strlen(s) < sizeof bufs[0])
-		return s;
-
-	buf = bufs[next++ % nitems(bufs)];
-	out = buf;
-	left = sizeof bufs[0] - 2;	/* the closing quote and NUL */
-	*out++ = '"';
-	left--;
-	for (p = s; *p != '\0' && left > 4; p++) {
-		u_char	c = (u_char)*p;
-
-		if (c == '"' || c == '\\') {
-			*out++ = '\\';
-			*out++ = (char)c;
-			left -= 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(out, 5, "\\x%02x", c);
-			out += 4;
-			left -= 4;
-		} else {
-			*out++ = (char)c;
-			left--;
-		}
-	}
-	*out++ = '"';
-	*out = '\0';
-	return buf;
+	return log_quote_into(bufs[next++ % LOG_QUOTE_BUFFERS],
+	    LOG_QUOTE_SIZE, s);
 }
 
 /* Write one line at a level; fields is the key=value tail or NULL. */
 static void
 log_vwrite(int level, const char *msg, const char *fmt, va_list ap)
 {
-	char		 line[2048], ts[64];
+	char		 line[2048], fields[2048], quoted[LOG_QUOTE_SIZE];
+	char		 ts[64];
 	struct timespec	 now;
 	struct tm	 tm;
 	int		 n, m;
@@ -129,19 +136,24 @@ log_vwrite(int level, const char *msg, const char *fmt, va_list ap)
 	if (level < log_level)
 		return;
 
+	/* The message's quoting takes none of log_quote's buffers. */
 	n = snprintf(line, sizeof line, "level=%s msg=%s",
-	    log_names[level], log_quote(msg));
+	    log_names[level], log_quote_into(quoted, sizeof quoted, msg));
 	if (n < 0)
 		return;
-	if (fmt != NULL && (size_t)n < sizeof line - 1) {
-		line[n++] = ' ';
-		m = vsnprintf(line + n, sizeof line - n, fmt, ap);
-		if (m > 0)
-			n += m;
-	}
 	if ((size_t)n >= sizeof line)
 		n = sizeof line - 1;
-	line[n] = '\0';
+	if (fmt != NULL && (size_t)n < sizeof line - 2) {
+		/*
+		 * Values should have been through log_quote; one that was
+		 * not still cannot put a control character in the log.
+		 */
+		if (vsnprintf(fields, sizeof fields, fmt, ap) < 0)
+			fields[0] = '\0';
+		line[n++] = ' ';
+		util_escape_buf(line + n, sizeof line - n, fields,
+		    UTIL_ESCAPE_KEEP_BACKSLASH);
+	}
 
 	if (log_syslog)
 		syslog(prio[level], "%s", line);

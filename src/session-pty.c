@@ -23,11 +23,61 @@
 
 extern char	**environ;
 
-/* Is a LANG or LC_* value plausible (en_US.UTF-8, C, POSIX)? */
+/*
+ * The locale variables a client may pass: LANG and the categories of
+ * setlocale(3), so that a client sending many LC_ names cannot crowd
+ * anything out of the game's environment.
+ */
+static const char *env_locales[] = {
+	"LANG", "LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES",
+	"LC_MONETARY", "LC_NUMERIC", "LC_TIME", "LC_ADDRESS",
+	"LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_NAME", "LC_PAPER",
+	"LC_TELEPHONE",
+};
+
+/*
+ * What every game gets whatever its env lines say: each program a game
+ * may start in the player's name leads nowhere. NetHack runs $SHELL for
+ * ! (and /bin/sh when it is unset) to users in its sysconf's SHELLERS,
+ * and $MAILREADER (else /usr/bin/mail, whose ~! is a shell) for a scroll
+ * of mail, which comes when $MAIL (else /var/mail/USER) grows; /dev/null
+ * never grows. The rest are the usual ways out of any program: an editor,
+ * a pager, a browser, and less's own commands.
+ */
+static const char *pty_closed[][2] = {
+	{ "SHELL", "/bin/false" },
+	{ "MAILREADER", "/bin/false" },
+	{ "MAIL", "/dev/null" },
+	{ "EDITOR", "/bin/false" },
+	{ "VISUAL", "/bin/false" },
+	{ "PAGER", "/bin/false" },
+	{ "BROWSER", "/bin/false" },
+	{ "LESSSECURE", "1" },
+};
+
+/* Is the name of NAME=VALUE exactly name? */
 static int
-env_locale_ok(const char *v)
+env_is(const char *entry, const char *name)
 {
-	if (*v == '\0' || strlen(v) > 64)
+	size_t	 len = strcspn(entry, "=");
+
+	return strlen(name) == len && strncmp(entry, name, len) == 0;
+}
+
+/* Is NAME=VALUE from the client a locale variable with a plausible value? */
+static int
+env_locale_ok(const char *entry)
+{
+	const char	*v = strchr(entry, '=');
+	u_int		 i;
+
+	if (v == NULL || *++v == '\0' || strlen(v) > 64)
+		return 0;
+	for (i = 0; i < nitems(env_locales); i++) {
+		if (env_is(entry, env_locales[i]))
+			break;
+	}
+	if (i == nitems(env_locales))
 		return 0;
 	for (; *v != '\0'; v++) {
 		if (!isalnum((u_char)*v) && strchr("._-@", *v) == NULL)
@@ -36,7 +86,23 @@ env_locale_ok(const char *v)
 	return 1;
 }
 
-/* Set NAME=VALUE in an environment array, replacing an earlier NAME. */
+/* Is NAME=VALUE one of the variables no env line may change? */
+static int
+env_closed(const char *entry)
+{
+	u_int	 i;
+
+	for (i = 0; i < nitems(pty_closed); i++) {
+		if (env_is(entry, pty_closed[i][0]))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Set NAME=VALUE in an environment array, replacing an earlier NAME. The
+ * array is sized for everything that can go in it.
+ */
 static void
 env_set(char **env, u_int *n, u_int max, const char *entry)
 {
@@ -50,19 +116,35 @@ env_set(char **env, u_int *n, u_int max, const char *entry)
 			return;
 		}
 	}
-	if (*n < max)
-		env[(*n)++] = xstrdup(entry);
+	if (*n >= max)
+		fatalx("game environment full at %u entries", max);
+	env[(*n)++] = xstrdup(entry);
+}
+
+/* Set name=value in an environment array. */
+static void
+env_set_pair(char **env, u_int *n, u_int max, const char *name,
+    const char *value)
+{
+	char	*e;
+
+	xasprintf(&e, "%s=%s", name, value);
+	env_set(env, n, max, e);
+	free(e);
 }
 
 /*
  * The game's environment: TERM, HOME, USER, LOGNAME, a fixed PATH,
- * the client's LANG and LC_* when sane, then the game's own env lines.
- * Nothing else from the client passes.
+ * the client's LANG and LC_* when sane, the game's own env lines, then
+ * the closed ways out, which the env lines cannot change. Nothing else
+ * from the client passes.
  */
 char **
 pty_environment(json_t *lease, const char *user, const char *term)
 {
 	const char	*home = json_string_value(json_object_get(lease, "home"));
+	const char	*game = json_string_value(json_object_get(lease, "game"));
+	json_t		*lines = json_object_get(lease, "env");
 	const char	*fixed[][2] = {
 		{ "TERM", term },
 		{ "HOME", home },
@@ -70,37 +152,37 @@ pty_environment(json_t *lease, const char *user, const char *term)
 		{ "LOGNAME", user },
 		{ "PATH", SESSION_GAME_PATH },
 	};
-	char		**env, *e, **ep;
+	char		**env, *name, **ep;
+	const char	*line;
 	json_t		*v;
 	size_t		 i;
-	u_int		 n = 0, max = 128;
+	u_int		 n = 0, max;
 
+	max = nitems(fixed) + nitems(env_locales) + nitems(pty_closed) +
+	    (u_int)json_array_size(lines);
 	env = xcalloc(max + 1, sizeof *env);
-	for (i = 0; i < nitems(fixed); i++) {
-		xasprintf(&e, "%s=%s", fixed[i][0], fixed[i][1]);
-		env_set(env, &n, max, e);
-		free(e);
-	}
+	for (i = 0; i < nitems(fixed); i++)
+		env_set_pair(env, &n, max, fixed[i][0], fixed[i][1]);
 	for (ep = environ; *ep != NULL; ep++) {
-		const char *val = strchr(*ep, '=');
-
-		if (val == NULL)
-			continue;
-		if (strncmp(*ep, "LANG=", 5) != 0 &&
-		    strncmp(*ep, "LC_", 3) != 0)
-			continue;
-		if (!env_locale_ok(val + 1))
-			continue;
-		for (i = 0; &(*ep)[i] < val; i++) {
-			if (!isupper((u_char)(*ep)[i]) && (*ep)[i] != '_')
-				break;
-		}
-		if (&(*ep)[i] != val)
-			continue;
-		env_set(env, &n, max, *ep);
+		if (env_locale_ok(*ep))
+			env_set(env, &n, max, *ep);
 	}
-	json_array_foreach(json_object_get(lease, "env"), i, v)
-		env_set(env, &n, max, json_string_value(v));
+	json_array_foreach(lines, i, v) {
+		line = json_string_value(v);
+		if (env_closed(line)) {
+			name = xstrndup(line, strcspn(line, "="));
+			log_warn("game env line ignored", "user=%s game=%s "
+			    "name=%s reason=%s", log_quote(user),
+			    log_quote(game != NULL ? game : ""),
+			    log_quote(name), log_quote("it would open a way "
+			    "out of the game"));
+			free(name);
+			continue;
+		}
+		env_set(env, &n, max, line);
+	}
+	for (i = 0; i < nitems(pty_closed); i++)
+		env_set_pair(env, &n, max, pty_closed[i][0], pty_closed[i][1]);
 	env[n] = NULL;
 	return env;
 }

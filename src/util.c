@@ -1,10 +1,13 @@
 /*
- * Small helpers shared by both programs: clocks and random identifiers.
+ * Small helpers shared by both programs: clocks, random identifiers, and
+ * checking and escaping text that comes from peers.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
@@ -119,4 +122,164 @@ util_valid_text(const char *s)
 		p += n + 1;
 	}
 	return 1;
+}
+
+/*
+ * Code points that draw nothing or change how the text around them is
+ * drawn: bidi embeddings, overrides, isolates and marks, zero widths,
+ * invisible fillers and separators, variation selectors and tags (which
+ * can hide text), line and paragraph separators, and noncharacters. A
+ * terminal or a log viewer shows none of them for what they are.
+ */
+static const struct {
+	uint32_t	 first;
+	uint32_t	 last;
+} util_invisible[] = {
+	{ 0x00ad, 0x00ad },	/* soft hyphen */
+	{ 0x034f, 0x034f },	/* combining grapheme joiner */
+	{ 0x061c, 0x061c },	/* Arabic letter mark */
+	{ 0x115f, 0x1160 },	/* Hangul choseong and jungseong fillers */
+	{ 0x17b4, 0x17b5 },	/* Khmer inherent vowels */
+	{ 0x180b, 0x180f },	/* Mongolian variation selectors, separator */
+	{ 0x200b, 0x200f },	/* zero width space and joiners, LRM, RLM */
+	{ 0x2028, 0x202e },	/* line and paragraph separators, LRE-RLO */
+	{ 0x2060, 0x206f },	/* word joiner, invisible operators, LRI-PDI */
+	{ 0x3164, 0x3164 },	/* Hangul filler */
+	{ 0xfdd0, 0xfdef },	/* noncharacters */
+	{ 0xfe00, 0xfe0f },	/* variation selectors */
+	{ 0xfeff, 0xfeff },	/* zero width no-break space (BOM) */
+	{ 0xffa0, 0xffa0 },	/* halfwidth Hangul filler */
+	{ 0xfff9, 0xfffb },	/* interlinear annotation */
+	{ 0x1bca0, 0x1bca3 },	/* shorthand format controls */
+	{ 0x1d173, 0x1d17a },	/* musical symbol formatting */
+	{ 0xe0000, 0xe0fff },	/* tags, variation selectors supplement */
+};
+
+/* Is a code point one that must be shown as an escape? */
+static int
+util_is_invisible(uint32_t cp)
+{
+	u_int	 i;
+
+	if ((cp & 0xfffe) == 0xfffe)	/* U+FFFE, U+FFFF and each plane's */
+		return 1;
+	for (i = 0; i < nitems(util_invisible); i++) {
+		if (cp >= util_invisible[i].first &&
+		    cp <= util_invisible[i].last)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Decode the UTF-8 sequence at p into *cp. Returns its length, or 0 when
+ * p does not start a well-formed sequence (a stray continuation byte, an
+ * overlong form, a surrogate, past U+10FFFF, or cut short).
+ */
+static u_int
+util_utf8_decode(const u_char *p, uint32_t *cp)
+{
+	uint32_t	 c;
+	u_int		 n, i;
+
+	if (*p < 0x80) {
+		*cp = *p;
+		return 1;
+	}
+	if (*p >= 0xc2 && *p <= 0xdf) {
+		n = 2;
+		c = *p & 0x1f;
+	} else if ((*p & 0xf0) == 0xe0) {
+		n = 3;
+		c = *p & 0x0f;
+	} else if (*p >= 0xf0 && *p <= 0xf4) {
+		n = 4;
+		c = *p & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/*
+ * Make text from a peer safe for a terminal and a log, into buf of len
+ * bytes (always terminated when len is not 0). Each C0 control, DEL,
+ * byte of a C1 control (U+0080-U+009F) and byte that is not part of
+ * well-formed UTF-8 becomes \xNN; each invisible or bidi formatting
+ * character becomes \u{NNNN}; a backslash becomes \\ (unless
+ * UTIL_ESCAPE_KEEP_BACKSLASH), and with UTIL_ESCAPE_QUOTE a double quote
+ * becomes \". Everything else, printable UTF-8 included, is copied. The
+ * output stops before the first character or escape that does not fit,
+ * so nothing is ever split. Returns how many bytes of s were used: s is
+ * whole when s[returned] is the NUL.
+ */
+size_t
+util_escape_buf(char *buf, size_t len, const char *s, int flags)
+{
+	const u_char	*p = (const u_char *)s;
+	char		 esc[16];
+	const char	*out;
+	size_t		 used = 0, outlen;
+	uint32_t	 cp;
+	u_int		 n, i;
+
+	if (len == 0)
+		return 0;
+	while (*p != '\0') {
+		n = util_utf8_decode(p, &cp);
+		out = esc;
+		if (n == 0) {
+			n = 1;
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+			esc[0] = '\0';
+			for (i = 0; i < n; i++) {
+				snprintf(esc + 4 * i, sizeof esc - 4 * i,
+				    "\\x%02x", p[i]);
+			}
+		} else if (cp == '\\' &&
+		    !(flags & UTIL_ESCAPE_KEEP_BACKSLASH))
+			out = "\\\\";
+		else if (cp == '"' && (flags & UTIL_ESCAPE_QUOTE))
+			out = "\\\"";
+		else if (util_is_invisible(cp))
+			snprintf(esc, sizeof esc, "\\u{%04x}", (u_int)cp);
+		else
+			out = NULL;
+		outlen = (out != NULL) ? strlen(out) : n;
+		if (outlen >= len - used)
+			break;
+		memcpy(buf + used, out != NULL ? out : (const char *)p, outlen);
+		used += outlen;
+		p += n;
+	}
+	buf[used] = '\0';
+	return (size_t)((const char *)p - s);
+}
+
+/*
+ * Text from a peer made safe for a terminal and a log, as util_escape_buf
+ * does, in at most max bytes (and the NUL). The caller frees it.
+ */
+char *
+util_escape(const char *s, size_t max)
+{
+	size_t	 in = strlen(s), len;
+	char	*buf;
+
+	/* No input byte grows past four bytes (\xNN). */
+	len = (in > (SIZE_MAX - 1) / 4) ? SIZE_MAX - 1 : in * 4;
+	if (len > max)
+		len = max;
+	buf = xmalloc(len + 1);
+	util_escape_buf(buf, len + 1, s, 0);
+	return buf;
 }
