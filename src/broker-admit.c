@@ -125,6 +125,7 @@ admit_hello(struct client *c, json_t *hello)
 	if (json_unpack(hello, "{s?s, s?s, s?I, s?I, s?s}", "remote", &remote,
 	    "term", &term, "cols", &cols, "rows", &rows, "command", &cmd) != 0)
 		fatalx("validated hello does not unpack");
+	/* The session's word for where its player is: shown, never trusted. */
 	if (remote != NULL)
 		c->remote = xstrdup(remote);
 	if (term != NULL)

@@ -356,9 +356,9 @@ client_hello(struct client *c, json_t *hello)
 		return;
 	}
 	if (!c->u->known) {
-		log_warn(c->u->unusable ? "account name or home is not UTF-8 "
-		    "text" : "unknown uid", "uid=%lu pid=%ld", (u_long)c->uid,
-		    (long)c->pid);
+		log_warn(c->u->unusable ? "account name or home cannot be "
+		    "shown safely" : "unknown uid", "uid=%lu pid=%ld",
+		    (u_long)c->uid, (long)c->pid);
 		xasprintf(&message, "Your account (uid %lu) %s.", (u_long)c->uid,
 		    c->u->unusable ? "has a name or home DungeonGate cannot "
 		    "use; please tell the server admin" : "is unknown to this "

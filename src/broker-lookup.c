@@ -38,6 +38,26 @@ struct lookup {
 	}								\
 } while (0)
 
+/*
+ * Can a name go as it is into a log field, JSON and onto a terminal?
+ * Text that escaping would change (controls, bidi and invisible
+ * characters, backslashes), or that holds a blank, = or ", cannot.
+ */
+static int
+lookup_name_ok(const char *name)
+{
+	char	*shown;
+	int	 ok;
+
+	if (*name == '\0' || strpbrk(name, " \t=\"") != NULL ||
+	    !util_valid_text(name))
+		return 0;
+	shown = util_escape(name, 256);
+	ok = strcmp(shown, name) == 0;
+	free(shown);
+	return ok;
+}
+
 /* On a worker: the uid's name, home and group names. */
 static void
 lookup_run(void *arg)
@@ -62,8 +82,8 @@ lookup_run(void *arg)
 		free(buf);
 		return;
 	}
-	/* Names and homes go into JSON and onto terminals: text only. */
-	if (!util_valid_text(pw.pw_name) || !util_valid_text(pw.pw_dir)) {
+	/* Names go into logs, JSON and onto terminals; homes into JSON. */
+	if (!lookup_name_ok(pw.pw_name) || !util_valid_text(pw.pw_dir)) {
 		lk->unusable = 1;
 		free(buf);
 		return;

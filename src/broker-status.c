@@ -18,8 +18,10 @@ static json_t *
 status_session(struct broker *b, struct client *c, int64_t now)
 {
 	json_t	*o, *history;
+	char	*remote;
 	u_int	 i;
 
+	remote = util_escape(c->remote != NULL ? c->remote : "", 256);
 	history = json_array();
 	for (i = 0; i < c->nhistory; i++) {
 		json_array_append_new(history, json_pack("{s:s, s:I}",
@@ -32,7 +34,7 @@ status_session(struct broker *b, struct client *c, int64_t now)
 	    "user", client_name(c),
 	    "uid", (int)c->uid,
 	    "pid", (int)c->pid,
-	    "remote", c->remote != NULL ? c->remote : "",
+	    "remote", remote,
 	    "term", c->term != NULL ? c->term : "",
 	    "cols", (int)c->cols,
 	    "rows", (int)c->rows,
@@ -47,6 +49,7 @@ status_session(struct broker *b, struct client *c, int64_t now)
 	    "bytes_in", (json_int_t)c->bytes_in,
 	    "bytes_out", (json_int_t)c->bytes_out,
 	    "history", history);
+	free(remote);
 	if (c->remote != NULL)
 		json_object_set_new(o, "remote_source",
 		    json_string("reported by the session"));

@@ -127,6 +127,23 @@ e2e_match "rate refusals counted" "$(e2e_status | jq .violations.rate_limited)" 
 e2e_ok "the player is answered again after a pause" e2e_wait 5 \
     bash -c "su -s /bin/sh $U2 -c '$BROKER --check -f $CONF' | grep -q '^broker: healthy'"
 
+# Text a session reports about itself is escaped before it reaches
+# --status or the log: a bidi override in the remote address shows as an
+# escape, never as the character itself.
+"$WIRE" "$SOCK" -t 30000 -j '{"type":"hello","version":1,"client":"session","remote":"203.0.113.9:22\u202egnp.exe"}' > "$T/bidi.out" &
+bidi=$!
+E2E_PIDS="$E2E_PIDS $bidi"
+e2e_wait 5 grep -q '"type":"ticket"' "$T/bidi.out" || e2e_fail "the session with a bidi remote is admitted"
+remote=$(e2e_status | jq -r '.sessions[] | select(.remote | startswith("203.0.113.9")) | .remote')
+e2e_eq "the remote is shown escaped in --status" "$remote" '203.0.113.9:22\u{202e}gnp.exe'
+e2e_eq "and marked as the session's report" \
+    "$(e2e_status | jq -r '.sessions[] | select(.remote | startswith("203.0.113.9")) | .remote_source')" \
+    "reported by the session"
+e2e_ok "no bidi override in --status" bash -c "! '$BROKER' --status -f '$CONF' | grep -q \$'\\xe2\\x80\\xae'"
+e2e_ok "the log has the escape" grep -q 'remote="203.0.113.9:22\\u{202e}gnp.exe"' "$T/broker.log"
+e2e_ok "and no bidi override" bash -c "! grep -q \$'\\xe2\\x80\\xae' '$T/broker.log'"
+kill "$bidi"; wait "$bidi" 2>/dev/null
+
 # Stop with peers of every kind: a menu session, a queued one (the pool
 # is made full), an admin tool that asked nothing yet, a connection that
 # never says hello, and new connections arriving while it stops.
