@@ -22,13 +22,6 @@ e2e_user 2 "$VIP"	# vip, until the tier stops naming its group
 e2e_sshd_start
 HELLO='{"type":"hello","version":1,"client":"session"}'
 
-# Send SIGHUP and wait for this reload's outcome in the log.
-reload() {
-	local before
-	before=$(grep -cE 'configuration reloaded|reload failed' "$T/broker.log")
-	kill -HUP "$BROKER_PID"
-	e2e_wait 10 bash -c "[ \$(grep -cE 'configuration reloaded|reload failed' '$T/broker.log') -gt $before ]"
-}
 as() { local u=$1; shift; su -s /bin/sh "$u" -c "$*"; }
 # Start a command as a user in the background: as_bg USER CMD... &
 # (the subshell becomes the command, so that $! is its pid).
@@ -45,15 +38,14 @@ e2e_match "refusal names the admin group" "$out" "needs root or membership of $E
 e2e_config "$base"
 sed -i "s/^admin_group = $E2E_ADMIN_GROUP\$/admin_group = $OPS/" "$CONF"
 grep -q "^admin_group = $OPS\$" "$CONF" || e2e_die "admin_group not rewritten"
-e2e_ok "reload with a new admin_group" reload
-e2e_ok "reload applied" grep -q 'msg="configuration reloaded"' "$T/broker.log"
+e2e_ok "reload with a new admin_group" 'e2e_reload && [ "$E2E_RELOAD" = reloaded ]'
 out=$(as "$U1" "$BROKER --status -f $CONF" 2>&1); rc=$?
 e2e_eq "the new admin may run --status at once" "$rc" 0
 e2e_eq "--status answers them" "$(printf '%s' "$out" | jq .connection_pool.max)" 1000
 # An admin's session is of class critical (it would queue first).
 out=$(as "$U1" "$WIRE $SOCK -t 1000 -j '$HELLO' -c -c -j '{\"type\":\"goodbye\"}'")
 e2e_match "the new admin's session admitted" "$out" '"type":"ticket"'
-e2e_ok "as class critical" grep -q "msg=admitted user=$U1 .*class=critical" "$T/broker.log"
+e2e_ok "as class critical" 'grep -q "msg=admitted user=$U1 .*class=critical" "$T/broker.log"'
 
 # Back: the rights go at once, even on a connection opened before.
 as_bg "$U1" "$WIRE" "$SOCK" -t 10000 -j '{"type":"hello","version":1,"client":"admin"}' \
@@ -63,7 +55,7 @@ E2E_PIDS="$E2E_PIDS $early"
 e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .broker.admin_connections)\" -ge 2 ]" ||
     e2e_fail "the early admin connection is open"
 e2e_config "$base"
-e2e_ok "reload back to the old admin_group" reload
+e2e_ok "reload back to the old admin_group" 'e2e_reload && [ "$E2E_RELOAD" = reloaded ]'
 out=$(as "$U1" "$BROKER --status -f $CONF" 2>&1); rc=$?
 e2e_eq "rights removed at once: --status refused" "$rc" 1
 touch "$T/go1"
@@ -92,13 +84,14 @@ max_ptys = 0
 [quota:vip]
 groups = nosuchgroup
 max_connections = 3"
-e2e_ok "reload with the vip tier's groups changed" reload
+e2e_ok "reload with the vip tier's groups changed" 'e2e_reload && [ "$E2E_RELOAD" = reloaded ]'
 e2e_eq "the live sessions now count against the default tier" "$(tier)" "default 3/1"
 touch "$T/go2"
 e2e_ok "a game asked for on a session opened before is refused by the default tier" \
-    e2e_wait 5 grep -q 'your tier (default) allows 0' "$T/early-play.out"
+    'e2e_wait 5 grep -q "your tier (default) allows 0" "$T/early-play.out"'
 kill "$early"; wait "$early" 2>/dev/null
-e2e_ok "that session is gone" e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq -r --arg u $U2 '.users[] | select(.user == \$u) | .sessions.used')\" = 2 ]"
+e2e_ok "that session is gone" \
+    'e2e_wait 5 e2e_status_is ".users[] | select(.user == \"$U2\") | .sessions.used" 2'
 
 out=$(e2e_ssh "$U2" "-tt" 2>&1); rc=$?
 e2e_match "the next session is refused by the default tier" "$out" \
@@ -106,7 +99,7 @@ e2e_match "the next session is refused by the default tier" "$out" \
 e2e_eq "refused with exit 1" "$rc" 1
 e2e_keys v1 q
 e2e_keys v2 q
-e2e_ok "the vip sessions end" e2e_wait 10 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.active)\" = 0 ]"
+e2e_ok "the vip sessions end" 'e2e_wait 10 e2e_status_is .connection_pool.active 0'
 
 # Health requests are held to a rate per uid; another uid is unaffected.
 refused=0
@@ -117,15 +110,15 @@ for i in $(seq 25); do
 		last="$out"; lastrc=$rc
 	fi
 done
-e2e_ok "a player asking 25 times at once is held back ($refused refused)" [ "$refused" -ge 10 ]
+e2e_ok "a player asking 25 times at once is held back ($refused refused)" '[ "$refused" -ge 10 ]'
 e2e_match "and told why" "${last:-}" '^broker: unknown \(Too many requests from your account; please try again in a few seconds\.\)$'
 e2e_eq "--check exits 2 when held back" "${lastrc:-}" 2
 out=$(as "$U1" "$BROKER --check -f $CONF" 2>&1); rc=$?
 e2e_nomatch "another player is not held back" "$out" 'Too many requests'
 e2e_match "rate refusals counted" "$(e2e_status | jq .violations.rate_limited)" '^[1-9]'
 # The bucket refills: one request a little later is answered.
-e2e_ok "the player is answered again after a pause" e2e_wait 5 \
-    bash -c "su -s /bin/sh $U2 -c '$BROKER --check -f $CONF' | grep -q '^broker: healthy'"
+answered() { as "$U2" "$BROKER --check -f $CONF" | grep -q '^broker: healthy'; }
+e2e_ok "the player is answered again after a pause" 'e2e_wait 5 answered'
 
 # Text a session reports about itself is escaped before it reaches
 # --status or the log: a bidi override in the remote address shows as an
@@ -139,9 +132,10 @@ e2e_eq "the remote is shown escaped in --status" "$remote" '203.0.113.9:22\u{202
 e2e_eq "and marked as the session's report" \
     "$(e2e_status | jq -r '.sessions[] | select(.remote | startswith("203.0.113.9")) | .remote_source')" \
     "reported by the session"
-e2e_ok "no bidi override in --status" bash -c "! '$BROKER' --status -f '$CONF' | grep -q \$'\\xe2\\x80\\xae'"
-e2e_ok "the log has the escape" grep -q 'remote="203.0.113.9:22\\u{202e}gnp.exe"' "$T/broker.log"
-e2e_ok "and no bidi override" bash -c "! grep -q \$'\\xe2\\x80\\xae' '$T/broker.log'"
+RLO=$'\xe2\x80\xae'
+e2e_ok "no bidi override in --status" '! e2e_status | grep -qF "$RLO"'
+e2e_ok "the log has the escape" 'grep -qF "remote=\"203.0.113.9:22\\u{202e}gnp.exe\"" "$T/broker.log"'
+e2e_ok "and no bidi override" '! grep -qF "$RLO" "$T/broker.log"'
 kill "$bidi"; wait "$bidi" 2>/dev/null
 
 # Stop with peers of every kind: a menu session, a queued one (the pool
@@ -151,7 +145,7 @@ e2e_config "[connection_pool]
 max_connections = 1
 queue_size = 5
 queue_timeout = 60s"
-e2e_ok "reload to a pool of one" reload
+e2e_ok "reload to a pool of one" 'e2e_reload && [ "$E2E_RELOAD" = reloaded ]'
 "$WIRE" "$SOCK" -t 60000 -j "$HELLO" > "$T/held.out" &
 held=$!
 e2e_wait 5 grep -q '"type":"ticket"' "$T/held.out" || e2e_fail "a session holds the pool"
@@ -171,7 +165,7 @@ kill -TERM "$BROKER_PID"
 e2e_wait 20 bash -c "! kill -0 $BROKER_PID 2>/dev/null" || e2e_fail "the broker stopped"
 wait "$BROKER_PID"; rc=$?
 e2e_eq "the broker exits 0 with peers of every kind" "$rc" 0
-e2e_ok "stop logged" grep -q 'msg=stopped' "$T/broker.log"
+e2e_ok "stop logged" 'grep -q "msg=stopped" "$T/broker.log"'
 e2e_match "the session was told" "$(cat "$T/held.out")" '"reason":"shutdown"'
 e2e_match "the queued session was told" "$(cat "$T/queued.out")" '"reason":"shutdown"'
 wait "$flood" 2>/dev/null

@@ -9,7 +9,7 @@ drain_timeout = 6s" 4
 
 e2e_ssh_term p "$U1"
 e2e_wait_screen p 'Your choice' || e2e_die "no menu"
-e2e_ok "NetHack in play" e2e_nethack_start p
+e2e_ok "NetHack in play" 'e2e_nethack_start p'
 e2e_ssh_term m "$U2"
 e2e_expect_screen "second player at the menu" m 'Your choice'
 e2e_ssh_term q "$U3"
@@ -29,11 +29,12 @@ e2e_match "a newcomer gets the maintenance line" "$out" 'DungeonGate is restarti
 e2e_eq "and exit 69" "$rc" 69
 
 # After drain_timeout: hangup-save, goodbye, exit 0.
-wait "$BROKER_PID"; BROKER_STATUS=$?
+e2e_broker_wait 30
 e2e_eq "the broker exits 0" "$BROKER_STATUS" 0
 uid=$(id -u "$U1")
-e2e_ok "NetHack's hangup save is there" e2e_wait 20 test -s "/var/games/nethack/save/$uid$U1.gz"
+e2e_ok "NetHack's hangup save is there" 'e2e_wait 20 test -s "/var/games/nethack/save/$uid$U1.gz"'
 e2e_expect_screen "the player is told" p 'DungeonGate is restarting for maintenance; your game was told to save'
 e2e_expect_screen "the menu player is told" m 'DungeonGate is restarting for maintenance'
-e2e_ok "no NetHack left" e2e_wait 10 bash -c "! ps -o comm= -u $U1 | grep -q nethack"
+no_nethack() { ! ps -o comm= -u "$U1" | grep -q nethack; }
+e2e_ok "no NetHack left" 'e2e_wait 10 no_nethack'
 e2e_done

@@ -227,7 +227,7 @@ t0=$(escape_turn)
 printf 'From root  Thu Jan  1 00:00:00 2026\nSubject: hello\n\nYou have mail.\n' > "$MBOX"
 chown "$U1:mail" "$MBOX"
 chmod 660 "$MBOX"
-e2e_ok "the mailbox has a letter" test -s "$MBOX"
+e2e_ok "the mailbox has a letter" 'test -s "$MBOX"'
 if escape_pass_turns $((t0 + 110)) 180; then
 	e2e_pass "passed 110 turns after the letter (turn $(escape_turn))"
 else
@@ -247,14 +247,14 @@ e2e_nethack_more w
 before=$(escape_pids)
 t=$(escape_turn)
 e2e_keys w '!'
-e2e_ok "after !, the game takes the next command" escape_advance "$t"
+e2e_ok "after !, the game takes the next command" 'escape_advance "$t"'
 e2e_nomatch "after !, no shell prompt took the keys" "$(e2e_screen w)" '^[$#] s|not found'
 e2e_eq "after !, no new process of the player" "$(escape_new_pids "$before")" ""
 
 # ^Z: the game does not stop, and no shell takes the terminal.
 t=$(escape_turn)
 e2e_keys w C-z
-e2e_ok "after ^Z, the game takes the next command" escape_advance "$t"
+e2e_ok "after ^Z, the game takes the next command" 'escape_advance "$t"'
 e2e_nomatch "after ^Z, the game is not stopped" \
     "$(awk '{print $3}' "/proc/$nh/stat" 2>/dev/null)" '^[Tt]$'
 e2e_nomatch "after ^Z, no shell prompt took the keys" "$(e2e_screen w)" '^[$#] s|not found|Stopped'

@@ -34,10 +34,23 @@ e2e_die() {
 	exit 1
 }
 
-# Assert that a command succeeds.
+# Assert a condition: e2e_ok WHAT 'CONDITION'. The condition is one
+# quoted piece of shell, evaluated here, so all of `a && b`, `! a` or a
+# pipeline is what is asserted. Anything else is a mistake in the test
+# (`e2e_ok WHAT [ a ] && [ b ]` would leave `[ b ]` unchecked): it stops.
 e2e_ok() {
-	local what=$1; shift
-	if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+	if [ "$#" -ne 2 ]; then
+		e2e_die "e2e_ok \"${1:-}\": the condition must be one quoted" \
+		    "string, not $(( $# - 1 )) words"
+	fi
+	local _e2e_what=$1 _e2e_cond=$2
+	shift 2
+	if eval "$_e2e_cond"; then
+		e2e_pass "$_e2e_what"
+	else
+		e2e_fail "$_e2e_what (false: $_e2e_cond)"
+		return 1
+	fi
 }
 
 # Assert that text matches an extended regular expression.
@@ -67,13 +80,46 @@ e2e_eq() {
 
 # Wait until a command succeeds, up to $1 seconds (decimal allowed).
 e2e_wait() {
-	local secs=$1; shift
-	local end=$(( $(date +%s%N) + ${secs%.*} * 1000000000 ))
+	local secs=$1 whole frac end
+	shift
+	whole=${secs%%.*}
+	frac=
+	case $secs in *.*) frac=${secs#*.} ;; esac
+	frac=$(printf '%-9.9s' "$frac" | tr ' ' 0)
+	end=$(( $(date +%s%N) + ${whole:-0} * 1000000000 + 10#$frac ))
 	while :; do
 		if "$@"; then return 0; fi
 		[ "$(date +%s%N)" -ge "$end" ] && return 1
 		sleep 0.05
 	done
+}
+
+# Has a process ended (gone, or a zombie not yet reaped)?
+e2e_gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
+# Wait up to $1 seconds for our child $2 to exit and reap it, its status
+# in E2E_STATUS. Fails, leaving it running, if it does not exit in time.
+e2e_reap() {
+	local secs=$1 pid=$2
+	E2E_STATUS=
+	e2e_wait "$secs" e2e_gone "$pid" || return 1
+	wait "$pid" 2>/dev/null
+	E2E_STATUS=$?
+}
+
+# Is a pid still one this test started: a child of this shell, or the
+# tmux server? (A pid that exited long ago may be someone else's now.)
+e2e_ours() {
+	local ppid
+	[ -r "/proc/$1/stat" ] || return 1
+	ppid=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)
+	[ "$ppid" = "$$" ] && return 0
+	[ "$1" = "${TMUX_PID:-}" ] &&
+	    case $(cat "/proc/$1/comm" 2>/dev/null) in tmux*) true ;; *) false ;; esac
 }
 
 # Set up the test's private world.
@@ -135,12 +181,46 @@ e2e_broker_start() {
 	e2e_wait 10 test -S "$SOCK" || e2e_die "broker did not start: $(tail -5 "$T/broker.log")"
 }
 
-# Stop the broker with SIGTERM and wait for it.
+# Stop the broker with SIGTERM and wait for it (30 s at most, then it is
+# killed and the test fails). Its exit status is in BROKER_STATUS.
 e2e_broker_stop() {
 	kill -TERM "$BROKER_PID" 2>/dev/null
-	wait "$BROKER_PID" 2>/dev/null
-	BROKER_STATUS=$?
+	e2e_broker_wait 30
 }
+
+# Wait up to $1 seconds for the broker to exit by itself.
+e2e_broker_wait() {
+	if ! e2e_reap "$1" "$BROKER_PID"; then
+		e2e_fail "broker did not exit within $1 s"
+		kill -KILL "$BROKER_PID" 2>/dev/null
+		e2e_reap 5 "$BROKER_PID"
+	fi
+	BROKER_STATUS=$E2E_STATUS
+}
+
+# Reload the broker's configuration with SIGHUP and wait up to $1 seconds
+# (10 by default) for the outcome of this reload, not an earlier one.
+# E2E_RELOAD says "reloaded", "failed" or "timeout"; only "reloaded" is
+# success.
+e2e_reload() {
+	local secs=${1:-10} before
+	before=$(e2e_reload_outcomes | wc -l)
+	E2E_RELOAD=timeout
+	kill -HUP "$BROKER_PID" 2>/dev/null
+	e2e_wait "$secs" e2e_reload_past "$before" || return 1
+	case $(e2e_reload_outcomes | sed -n "$((before + 1))p") in
+	*"configuration reloaded"*) E2E_RELOAD=reloaded ;;
+	*) E2E_RELOAD=failed; return 1 ;;
+	esac
+}
+
+# The broker's log lines that end a reload, one way or the other.
+e2e_reload_outcomes() {
+	grep -E 'configuration reloaded|reload failed' "$T/broker.log" 2>/dev/null
+}
+
+# Are there more than $1 of them?
+e2e_reload_past() { [ "$(e2e_reload_outcomes | wc -l)" -gt "$1" ]; }
 
 # Create a player: in the test's group, with an ssh key. Prints the name.
 e2e_user() {
@@ -157,17 +237,19 @@ e2e_user() {
 
 # A free TCP port on 127.0.0.1, below the kernel's ephemeral range (an
 # outgoing connection may hold a port there that nothing listens on).
+# Fails after 100 ports in use.
 e2e_port() {
-	local p low
+	local p low try
 	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
 	[ -n "$low" ] && [ "$low" -gt 12000 ] || low=32768
-	while :; do
+	for try in $(seq 100); do
 		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (low - 10000) ))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
-			return
+			return 0
 		fi
 	done
+	return 1
 }
 
 # Start a private sshd on 127.0.0.1 with the project's drop-in. Another
@@ -175,7 +257,7 @@ e2e_port() {
 e2e_sshd_start() {
 	local try
 	for try in 1 2 3 4 5; do
-		PORT=$(e2e_port)
+		PORT=$(e2e_port) || e2e_die "no free port"
 		dg_sshd_config "$T/sshd" "$PORT" "$E2E_GROUP" \
 		    "$T/bin/dg-session -f $CONF" "$T/authorized_keys/%u" \
 		    "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" ||
@@ -188,7 +270,8 @@ e2e_sshd_start() {
 		    kill -0 "$SSHD_PID" 2>/dev/null; then
 			return 0
 		fi
-		wait "$SSHD_PID" 2>/dev/null
+		kill -TERM "$SSHD_PID" 2>/dev/null
+		e2e_reap 5 "$SSHD_PID" || { kill -KILL "$SSHD_PID"; e2e_reap 5 "$SSHD_PID"; }
 	done
 	e2e_die "sshd did not listen: $(tail -5 "$T/sshd.log")"
 }
@@ -249,6 +332,12 @@ e2e_screen() {
 # Does a window's screen match a regular expression?
 e2e_screen_has() { e2e_screen "$1" | grep -Eq -- "$2"; }
 
+# Does a window's scrollback or screen have a line matching a regular
+# expression? (What scrolled past on a small window is in the history.)
+e2e_history_has() {
+	e2e_tmux capture-pane -p -S -2000 -t "$1" 2>/dev/null | grep -Eq -- "$2"
+}
+
 # Wait for a window's screen to match a regular expression.
 e2e_wait_screen() {
 	local name=$1 re=$2 secs=${3:-15}
@@ -274,6 +363,9 @@ e2e_pane_pid() { e2e_tmux display -p -t "$1" '#{pane_pid}'; }
 # dg-broker --status as JSON, field by a python-free jq-less path: use jq.
 e2e_status() { "$BROKER" --status -f "$CONF"; }
 
+# Does a jq filter on --status give exactly a value? e2e_status_is FILTER VALUE
+e2e_status_is() { [ "$(e2e_status | jq -r "$1")" = "$2" ]; }
+
 # Number of active sessions the broker counts.
 e2e_active() { e2e_status | jq -r '.connection_pool.active'; }
 
@@ -293,22 +385,56 @@ e2e_nethack_clean() {
 	    /var/games/nethack/"$uid$u".* 2>/dev/null
 }
 
+# Have all the players' processes ended?
+e2e_users_gone() {
+	local u
+	for u in $E2E_USERS; do
+		[ -z "$(e2e_user_pids "$u")" ] || return 1
+	done
+}
+
+# What the players still run, for a report.
+e2e_users_ps() {
+	local u
+	for u in $E2E_USERS; do ps -o pid=,user=,args= -u "$u" 2>/dev/null; done
+}
+
+# Send a signal to every process of the players.
+e2e_users_kill() {
+	local sig=$1 u pid
+	for u in $E2E_USERS; do
+		for pid in $(e2e_user_pids "$u"); do kill "-$sig" "$pid" 2>/dev/null; done
+	done
+}
+
 # Undo everything the test made.
 e2e_cleanup() {
-	local rc=$? pid u g
+	local rc=$? pid u g out live=
 	trap - EXIT
 	if [ -S "${T:-/nonexistent}/tmux.sock" ]; then
 		e2e_tmux kill-server 2>/dev/null
 	fi
-	for pid in $E2E_PIDS; do kill -TERM "$pid" 2>/dev/null; done
-	for u in $E2E_USERS; do
-		for pid in $(e2e_user_pids "$u"); do kill -HUP "$pid" 2>/dev/null; done
+	for pid in $E2E_PIDS; do
+		if e2e_ours "$pid"; then
+			kill -TERM "$pid" 2>/dev/null
+			live="$live $pid"
+		fi
 	done
-	sleep 0.5
-	for u in $E2E_USERS; do
-		for pid in $(e2e_user_pids "$u"); do kill -KILL "$pid" 2>/dev/null; done
+	# Hang up what the players run, and give NetHack time to save.
+	e2e_users_kill HUP
+	e2e_users_kill CONT
+	if ! e2e_wait 15 e2e_users_gone; then
+		e2e_log "still running 15 s after SIGHUP, killed:"
+		e2e_users_ps | sed 's/^/    | /'
+		e2e_users_kill KILL
+		e2e_wait 5 e2e_users_gone ||
+		    e2e_fail "players' processes survive SIGKILL: $(e2e_users_ps | tr '\n' ' ')"
+	fi
+	for pid in $live; do
+		e2e_reap 5 "$pid" && continue
+		kill -KILL "$pid" 2>/dev/null
+		e2e_reap 5 "$pid" || e2e_fail "pid $pid survives SIGKILL"
 	done
-	for pid in $E2E_PIDS; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	if [ -n "${T:-}" ] && ls "$T"/san/* >/dev/null 2>&1; then
 		echo "$E2E_NAME: FAIL: sanitizer reports:"
 		cat "$T"/san/*
@@ -316,9 +442,11 @@ e2e_cleanup() {
 	fi
 	for u in $E2E_USERS; do
 		e2e_nethack_clean "$u"
-		userdel -r "$u" >/dev/null 2>&1 || userdel "$u" >/dev/null 2>&1
+		out=$(userdel -r "$u" 2>&1) || e2e_fail "userdel -r $u: $out"
 	done
-	for g in $E2E_GROUPS; do groupdel "$g" 2>/dev/null; done
+	for g in $E2E_GROUPS; do
+		out=$(groupdel "$g" 2>&1) || e2e_fail "groupdel $g: $out"
+	done
 	if [ "$E2E_FAILED" != 0 ] || [ "$rc" != 0 ]; then
 		if [ -n "${T:-}" ]; then
 			echo "--- broker.log (tail)"; tail -40 "$T/broker.log" 2>/dev/null
@@ -356,13 +484,21 @@ e2e_nethack_start() {
 	e2e_nethack_more "$1"
 }
 
-# Answer NetHack's --More-- prompts until there are none on screen.
+# Answer NetHack's --More-- prompts until there are none on screen: each
+# Enter must change the screen within 5 s, and 20 prompts at most.
 e2e_nethack_more() {
-	while e2e_screen "$1" | grep -q -- '--More--'; do
+	local i before
+	for i in $(seq 20); do
+		before=$(e2e_screen "$1")
+		case $before in *--More--*) ;; *) return 0 ;; esac
 		e2e_keys "$1" Enter
-		sleep 0.3
+		e2e_wait 5 e2e_screen_changed "$1" "$before" || return 1
 	done
+	return 1
 }
+
+# Does a window show something other than $2?
+e2e_screen_changed() { [ "$(e2e_screen "$1")" != "$2" ]; }
 
 # Save NetHack with S and confirm.
 e2e_nethack_save() {

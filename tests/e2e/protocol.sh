@@ -14,6 +14,14 @@ HELLO='{"type":"hello","version":1,"client":"session"}'
 steady=$!; E2E_PIDS="$E2E_PIDS $steady"
 e2e_wait 5 grep -q '"type":"ticket"' "$T/steady.out" || e2e_fail "steady session admitted"
 
+# Is the steady session still admitted under the ticket it was given?
+steady_admitted() {
+	local t
+	t=$(grep '"type":"ticket"' "$T/steady.out" | head -1 | jq -r .id)
+	[ -n "$t" ] && [ "$t" != null ] &&
+	    e2e_status | jq -e --arg t "$t" 'any(.sessions[]; .user == "root" and .ticket == $t)' >/dev/null
+}
+
 # expect WHAT REASON REGEX dg-wire-args...: an error with that reason, then EOF.
 expect() {
 	local what=$1 reason=$2 re=$3; shift 3
@@ -60,9 +68,21 @@ expect "identity in a message" bad_message 'user.*unknown field' \
 expect "a session asking for status" unexpected 'status is not expected now' \
     -j "$HELLO" -c -c -j '{"type":"status"}'
 
-# A truncated frame and a vanished peer cost nothing.
-"$WIRE" "$SOCK" -t 100 -x 0000001001 >/dev/null
-"$WIRE" "$SOCK" -t 100 -x 00000020017b22747970 >/dev/null
+# A truncated frame and a vanished peer cost nothing: the broker sees
+# each peer go (it logs the peer, known by its pid, as closed) and serves
+# everyone else as before.
+"$WIRE" "$SOCK" -t 100 -x 0000001001 >/dev/null &
+trunc=$!
+"$WIRE" "$SOCK" -t 100 -x 00000020017b22747970 >/dev/null &
+vanished=$!
+e2e_ok "truncated frame sent" 'e2e_reap 10 "$trunc"'
+e2e_ok "half a message sent" 'e2e_reap 10 "$vanished"'
+peer_gone() { grep -Eq "msg=\"peer (closed|error)\" .*pid=$1( |\$)" "$T/broker.log"; }
+e2e_ok "the broker saw the truncated frame's peer go" 'e2e_wait 5 peer_gone "$trunc"'
+e2e_ok "the broker saw the vanished peer go" 'e2e_wait 5 peer_gone "$vanished"'
+e2e_eq "no connection left half open" "$(e2e_status | jq .broker.connecting)" 0
+e2e_ok "the steady session is still admitted" steady_admitted
+e2e_ok "--check healthy after both" '"$BROKER" --check -f "$CONF" >/dev/null'
 
 # A peer that never says hello is let go; so is an admin tool that asks
 # nothing. (Both wait out the deadline side by side.)
@@ -80,7 +100,9 @@ for i in 1 2 3 4 5 6 7 8; do
 	pending="$pending $!"
 done
 E2E_PIDS="$E2E_PIDS $pending"
-e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .broker.connecting)\" -ge 8 ]"
+# Eight of the account's connections wait, and the silent peer's too.
+e2e_ok "eight connections of one account waiting" \
+    'e2e_wait 5 e2e_status_is ".broker.connecting >= 9" true'
 out=$(setpriv --reuid="$U1" --regid="$U1" --init-groups "$WIRE" "$SOCK" -t 2000 -j "$HELLO")
 e2e_match "ninth waiting connection refused" "$out" 'Too many connections from your account are waiting'
 e2e_match "refusal says busy" "$out" '"reason":"busy"'
@@ -93,7 +115,7 @@ e2e_match "silent peer told" "$(cat "$T/silent.out")" 'no hello in time'
 e2e_match "silent peer closed" "$(tail -1 "$T/silent.out")" '^EOF$'
 e2e_match "idle admin tool told" "$(cat "$T/idle-admin.out")" 'no request in time'
 e2e_match "idle admin tool closed" "$(tail -1 "$T/idle-admin.out")" '^EOF$'
-e2e_ok "both closed within the deadline" [ $(( $(date +%s) - start )) -le 13 ]
+e2e_ok "both closed within the deadline" '[ $(( $(date +%s) - start )) -le 13 ]'
 
 # A game that does not exist is refused; the connection stays.
 out=$("$WIRE" "$SOCK" -t 1000 -j "$HELLO" -c -c -j '{"type":"play","game":"rogue","cols":80,"rows":24}')
@@ -108,10 +130,10 @@ e2e_match "lease runs the game as the peer" "$out" "\"argv\":\\[\"/usr/games/net
 e2e_match "lease home is the peer's" "$out" "\"home\":\"$T/home/$U1\""
 
 # Everyone else was served throughout.
-e2e_ok "broker alive" kill -0 "$BROKER_PID"
-e2e_ok "steady session still admitted" bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq -r '.sessions[] | select(.user == \"root\") | .ticket' | head -1)\" = \"\$(jq -r .id '$T/steady.out' | head -1)\" ]"
+e2e_ok "broker alive" 'kill -0 "$BROKER_PID"'
+e2e_ok "steady session still admitted" steady_admitted
 e2e_match "bad frames counted" "$(e2e_status | jq .broker.bad_frames_total)" '^[1-9][0-9]+$'
-e2e_ok "--check healthy" "$BROKER" --check -f "$CONF"
+e2e_ok "--check healthy" '"$BROKER" --check -f "$CONF"'
 out=$("$WIRE" "$SOCK" -t 500 -j "$HELLO")
 e2e_match "a new session is admitted" "$out" '"type":"ticket"'
 
@@ -120,8 +142,8 @@ e2e_config "[limits]
 max_file_descriptors = 64
 [quota:default]
 max_connections = 100"
-kill -HUP "$BROKER_PID"
-e2e_ok "budget applied on reload" e2e_wait 5 grep -q 'max_file_descriptors=64 connections=32' "$T/broker.log"
+e2e_ok "descriptor budget reloaded" e2e_reload
+e2e_ok "budget applied on reload" 'grep -q "max_file_descriptors=64 connections=32" "$T/broker.log"'
 held=""
 for i in $(seq 31); do
 	# One at a time: a uid may only have a few connections waiting.
@@ -130,12 +152,12 @@ for i in $(seq 31); do
 	e2e_wait 5 grep -q ticket "$T/held.$i"
 done
 E2E_PIDS="$E2E_PIDS $held"
-e2e_eq "32 connections held" "$(cat "$T"/held.* | grep -c ticket)" 31
+e2e_eq "31 more connections held (32 with the steady one)" "$(cat "$T"/held.* | grep -c ticket)" 31
 out=$("$WIRE" "$SOCK" -t 2000 -j "$HELLO")
 e2e_match "connection past the budget refused" "$out" 'DungeonGate is at its connection limit'
-e2e_ok "refusal logged" grep -q 'connection refused: descriptor budget spent' "$T/broker.log"
+e2e_ok "refusal logged" 'grep -q "connection refused: descriptor budget spent" "$T/broker.log"'
 kill $held; wait $held 2>/dev/null
-e2e_ok "connections released" e2e_wait 5 bash -c "[ \"\$('$BROKER' --status -f '$CONF' | jq .connection_pool.active)\" = 1 ]"
+e2e_ok "connections released" 'e2e_wait 5 e2e_status_is .connection_pool.active 1'
 out=$("$WIRE" "$SOCK" -t 500 -j "$HELLO")
 e2e_match "admitted again under the budget" "$out" '"type":"ticket"'
 e2e_done
