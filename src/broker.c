@@ -226,7 +226,7 @@ broker_reload_run(void *arg)
 {
 	struct reload	*r = arg;
 
-	r->cfg = config_load(r->path, 0, &r->cause);
+	r->cfg = config_load(r->path, &r->cause);
 	if (r->cfg != NULL)
 		r->socket_gid = broker_group_id(r->cfg->broker_socket_group);
 }

@@ -59,7 +59,7 @@ main(int argc, char **argv)
 		free(game);
 		return SESSION_EXIT_REFUSED;
 	}
-	if ((cfg = config_load(path, 0, &cause)) == NULL) {
+	if ((cfg = config_load(path, &cause)) == NULL) {
 		log_error("bad configuration", "error=%s", log_quote(cause));
 		fprintf(stderr, "DungeonGate is misconfigured; please tell the "
 		    "server admin.\n");
