@@ -225,7 +225,7 @@ broker_reload_run(void *arg)
 {
 	struct reload	*r = arg;
 
-	r->cfg = config_load(r->path, 0, &r->cause);
+	r->cfg = config_load(r->path, &r->cause);
 }
 
 /*

@@ -1,33 +1,37 @@
 /*
- * The configuration file: one INI file read with inih, checked against the
- * whole schema of CONFIG.md. Every key has a default, so an empty file is
- * a working configuration; a bad value, an unknown key or section, or a key
- * set twice is an error that names file:line:section.key.
+ * The configuration file: one INI file, read by the small reader below
+ * and checked against the schema. Every key has a default, so an empty
+ * file is a working configuration; a bad value, an unknown key or section,
+ * or a key set twice is an error that names file:line:section.key, and a
+ * line that is not INI one that names file:line.
+ *
+ * The reader is our own rather than a library's so that a file means the
+ * same in every build, every line number is exact, and a section with no
+ * keys is seen (and checked) like any other.
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-
-#include <ini.h>
+#include <unistd.h>
 
 #include "dungeongate.h"
 
 enum ctype {
 	CT_STRING,	/* printable text */
-	CT_PATH,	/* absolute path */
-	CT_OPTPATH,	/* absolute path or empty */
 	CT_SOCKET,	/* absolute path short enough for sun_path */
 	CT_GROUP,	/* a Unix group name */
-	CT_GROUPS,	/* a list of group names */
+	CT_GROUPS,	/* group names (config_quota only) */
 	CT_BOOL,
 	CT_UINT,
 	CT_DURATION,
@@ -36,13 +40,11 @@ enum ctype {
 	CT_FRACTION,	/* 0 to 1 */
 	CT_CORES,	/* a positive decimal */
 	CT_LOGLEVEL,
-	CT_ONFAILURE,
-	CT_LISTEN,	/* host:port or empty */
-	CT_URL,		/* http(s)://... or empty */
 	CT_KEY,		/* one menu key */
 	CT_COMMAND,	/* argv template */
-	CT_ENV,		/* NAME=VALUE, may repeat */
-	CT_RCFILE	/* a path relative to the home directory, or empty */
+	CT_ENV,		/* NAME=VALUE, repeats (config_game only) */
+	CT_RCFILE,	/* a path relative to the home directory, or empty */
+	CT_COUNT
 };
 
 enum cscope { SC_GLOBAL, SC_QUOTA, SC_GAME };
@@ -56,125 +58,110 @@ struct ckey {
 	const char	*def;
 	uint64_t	 min;
 	uint64_t	 max;
-	int		 in_effect;
 };
 
-#define G(sec, key, type, field, def, min, max, eff) \
+/* What each type of value knows how to do. */
+struct ctype_ops {
+	const char	*expected;	/* what the key accepts */
+	int		 repeats;	/* may be set more than once */
+	/* Store value in the key's field of base: 0, or -1 leaving it. */
+	int		(*parse)(const struct ckey *, void *, const char *);
+	/* The i-th value as the file spells it, or NULL past the last. */
+	char		*(*format)(const struct ckey *, const void *,
+			     u_int);
+	/* Free what the field holds (NULL: nothing). */
+	void		 (*free)(const struct ckey *, void *);
+	/* ", from MIN to MAX" for errors (NULL: no bounds). */
+	char		*(*range)(const struct ckey *);
+};
+
+#define G(sec, key, type, field, def, min, max) \
 	{ sec, key, type, SC_GLOBAL, offsetof(struct config, field), def, \
-	  min, max, eff }
-#define Q(key, type, field, def, min, max, eff) \
+	  min, max }
+#define Q(key, type, field, def, min, max) \
 	{ "quota", key, type, SC_QUOTA, offsetof(struct config_quota, field), \
-	  def, min, max, eff }
-#define M(key, type, field, def, eff) \
+	  def, min, max }
+#define M(key, type, field, def, min, max) \
 	{ "game", key, type, SC_GAME, offsetof(struct config_game, field), \
-	  def, 0, 0, eff }
+	  def, min, max }
 
 #define MS_HOUR	 (3600ULL * 1000)
 #define MS_WEEK	 (7 * 24 * MS_HOUR)
 #define TB	 (1024ULL * 1024 * 1024 * 1024)
 
+/*
+ * The schema: every key something reads. A feature that needs a new key
+ * adds it here together with the code that reads it.
+ */
 static const struct ckey ckeys[] = {
 	G("broker", "socket", CT_SOCKET, broker_socket,
-	    "/run/dungeongate/broker.sock", 0, 0, 1),
+	    "/run/dungeongate/broker.sock", 0, 0),
 	G("broker", "socket_group", CT_GROUP, broker_socket_group,
-	    "dgplayers", 0, 0, 1),
+	    "dgplayers", 0, 0),
 	G("broker", "admin_group", CT_GROUP, broker_admin_group,
-	    "dgadmin", 0, 0, 1),
-	G("broker", "state_dir", CT_PATH, broker_state_dir,
-	    "/var/lib/dungeongate", 0, 0, 0),
-	G("broker", "log_level", CT_LOGLEVEL, broker_log_level,
-	    "info", 0, 0, 1),
-
-	G("http", "listen", CT_LISTEN, http_listen,
-	    "127.0.0.1:8085", 0, 0, 0),
+	    "dgadmin", 0, 0),
+	G("broker", "log_level", CT_LOGLEVEL, broker_log_level, "info", 0, 0),
 
 	G("connection_pool", "max_connections", CT_UINT, pool_max_connections,
-	    "1000", 1, 1000000, 1),
+	    "1000", 1, 1000000),
 	G("connection_pool", "queue_size", CT_UINT, pool_queue_size,
-	    "100", 0, 1000000, 1),
+	    "100", 0, 1000000),
 	G("connection_pool", "queue_timeout", CT_DURATION, pool_queue_timeout,
-	    "5s", 0, MS_HOUR, 1),
+	    "5s", 0, MS_HOUR),
 	G("connection_pool", "idle_timeout", CT_DURATION, pool_idle_timeout,
-	    "30m", 1000, MS_WEEK, 1),
+	    "30m", 1000, MS_WEEK),
 	G("connection_pool", "drain_timeout", CT_DURATION, pool_drain_timeout,
-	    "30s", 0, MS_HOUR, 1),
+	    "30s", 0, MS_HOUR),
 	G("connection_pool", "enable_prioritization", CT_BOOL,
-	    pool_enable_prioritization, "true", 0, 0, 1),
+	    pool_enable_prioritization, "true", 0, 0),
 
 	G("worker_pool", "pool_size", CT_UINT, worker_pool_size,
-	    "50", 1, 1024, 1),
+	    "50", 1, 1024),
 	G("worker_pool", "queue_size", CT_UINT, worker_queue_size,
-	    "1000", 1, 1000000, 1),
+	    "1000", 1, 1000000),
 	G("worker_pool", "worker_timeout", CT_DURATION, worker_timeout,
-	    "30s", 10, MS_HOUR, 1),
+	    "30s", 10, MS_HOUR),
 	G("worker_pool", "shutdown_timeout", CT_DURATION,
-	    worker_shutdown_timeout, "10s", 0, MS_HOUR, 1),
-
-	G("circuit_breaker", "enabled", CT_BOOL, breaker_enabled,
-	    "true", 0, 0, 0),
-	G("circuit_breaker", "failure_threshold", CT_UINT,
-	    breaker_failure_threshold, "10", 1, 1000000, 0),
-	G("circuit_breaker", "recovery_timeout", CT_DURATION,
-	    breaker_recovery_timeout, "60s", 1, MS_WEEK, 0),
-
-	G("load_shedding", "enabled", CT_BOOL, shed_enabled, "true", 0, 0, 0),
-	G("load_shedding", "cpu_threshold", CT_FRACTION, shed_cpu_threshold,
-	    "0.8", 0, 0, 0),
-	G("load_shedding", "memory_threshold", CT_FRACTION,
-	    shed_memory_threshold, "0.9", 0, 0, 0),
+	    worker_shutdown_timeout, "10s", 0, MS_HOUR),
 
 	G("limits", "max_connections", CT_UINT, limits_max_connections,
-	    "1000", 1, 1000000, 1),
-	G("limits", "max_ptys", CT_UINT, limits_max_ptys, "500", 1, 1000000, 1),
+	    "1000", 1, 1000000),
+	G("limits", "max_ptys", CT_UINT, limits_max_ptys, "500", 1, 1000000),
 	G("limits", "max_memory", CT_SIZE, limits_max_memory, "8GB",
-	    1024 * 1024, 64 * TB, 1),
+	    1024 * 1024, 64 * TB),
 	G("limits", "max_bandwidth", CT_RATE, limits_max_bandwidth, "1GB/s",
-	    1024, TB, 1),
+	    1024, TB),
 	G("limits", "max_file_descriptors", CT_UINT,
-	    limits_max_file_descriptors, "8192", 64, 16777216, 1),
-
-	G("auth", "url", CT_URL, auth_url, "", 0, 0, 0),
-	G("auth", "token_file", CT_OPTPATH, auth_token_file, "", 0, 0, 0),
-	G("auth", "timeout", CT_DURATION, auth_timeout, "2s", 1, 60000, 0),
-	G("auth", "on_failure", CT_ONFAILURE, auth_on_failure, "cached",
-	    0, 0, 0),
+	    limits_max_file_descriptors, "8192", 64, 16777216),
 
 	G("alerts", "high_connection_count", CT_UINT,
-	    alerts_high_connection_count, "900", 1, 1000000, 1),
+	    alerts_high_connection_count, "900", 1, 1000000),
 	G("alerts", "high_queue_time", CT_DURATION, alerts_high_queue_time,
-	    "2s", 0, MS_HOUR, 1),
-	G("alerts", "high_error_rate", CT_FRACTION, alerts_high_error_rate,
-	    "0.05", 0, 0, 0),
+	    "2s", 0, MS_HOUR),
 	G("alerts", "high_resource_usage", CT_FRACTION,
-	    alerts_high_resource_usage, "0.9", 0, 0, 1),
+	    alerts_high_resource_usage, "0.9", 0, 0),
 
-	G("recording", "enabled", CT_BOOL, recording_enabled, "true", 0, 0, 0),
-	G("recording", "dir", CT_PATH, recording_dir,
-	    "/var/lib/dungeongate/ttyrec", 0, 0, 0),
-
-	G("spectate", "enabled", CT_BOOL, spectate_enabled, "true", 0, 0, 0),
-	G("spectate", "max_watchers_per_game", CT_UINT,
-	    spectate_max_watchers_per_game, "100", 0, 100000, 0),
-
-	Q("groups", CT_GROUPS, groups, "", 0, 0, 1),
-	Q("max_connections", CT_UINT, max_connections, "10", 1, 1000000, 1),
-	Q("max_ptys", CT_UINT, max_ptys, "5", 0, 1000000, 1),
-	Q("max_memory", CT_SIZE, max_memory, "256MB", 1024 * 1024, 64 * TB, 1),
-	Q("max_bandwidth", CT_RATE, max_bandwidth, "10MB/s", 1024, TB, 1),
-	Q("max_cpu_cores", CT_CORES, max_cpu_cores, "0.5", 0, 0, 1),
+	Q("groups", CT_GROUPS, groups, "", 0, 0),
+	Q("max_connections", CT_UINT, max_connections, "10", 1, 1000000),
+	Q("max_ptys", CT_UINT, max_ptys, "5", 0, 1000000),
+	Q("max_memory", CT_SIZE, max_memory, "256MB", 1024 * 1024, 64 * TB),
+	Q("max_bandwidth", CT_RATE, max_bandwidth, "10MB/s", 1024, TB),
+	Q("max_cpu_cores", CT_CORES, max_cpu_cores, "0.5", 0, 0),
 	Q("expires_after", CT_DURATION, expires_after, "24h", 1000,
-	    365 * 24 * MS_HOUR, 1),
-	Q("priority", CT_UINT, priority, "1", 0, 100, 1),
+	    365 * 24 * MS_HOUR),
+	Q("priority", CT_UINT, priority, "1", 0, 100),
 
-	M("name", CT_STRING, name, NULL, 1),
-	M("key", CT_KEY, key, NULL, 1),
-	M("command", CT_COMMAND, command, NULL, 1),
-	M("rcfile", CT_RCFILE, rcfile, NULL, 1),
-	M("env", CT_ENV, env, NULL, 1),
-	{ "game", "memory", CT_SIZE, SC_GAME,
-	  offsetof(struct config_game, memory), "64MB", 1024 * 1024, 64 * TB, 1 },
+	M("name", CT_STRING, name, NULL, 0, 0),
+	M("key", CT_KEY, key, NULL, 0, 0),
+	M("command", CT_COMMAND, command, NULL, 0, 0),
+	M("rcfile", CT_RCFILE, rcfile, NULL, 0, 0),
+	M("env", CT_ENV, env, NULL, 0, 0),
+	M("memory", CT_SIZE, memory, "64MB", 1024 * 1024, 64 * TB),
 };
 #define NKEYS nitems(ckeys)
+
+/* The keys dg-session and the admin commands take from the file. */
+static const char *const session_keys[] = { "socket", "log_level" };
 
 /* The vip tier CONFIG.md shows, present unless the file redefines it. */
 static const struct {
@@ -203,35 +190,157 @@ static const struct {
 	{ "env", "NETHACKOPTIONS=@%h/.nethackrc" },
 };
 
+/* Longest key name, and how much of the file's text an error quotes. */
+#define KEY_MAX		64
+#define QUOTE_MAX	64
+#define QUOTE_SIZE	(QUOTE_MAX * 4 + 8)
+
 struct cparse {
 	const char	*path;
-	FILE		*f;
 	int		 lineno;
-	int		 section_line;	/* where the last [section] began */
-	struct config	*cfg;
 	char		*errors;
 	u_int		 nerrors;
+	int		 stopped;	/* too many errors: stop reading */
+	int		 session;	/* only what the session needs */
+
+	/* Where the reader is: the current section and what it fills. */
 	char		 section[128];
-	int		 bad_section;
+	int		 in_section;	/* a [section] has been seen */
+	int		 bad_section;	/* its keys are ignored */
 	enum cscope	 scope;
-	void		*base;		/* struct the current section fills */
+	void		*base;
 	u_char		*seen;		/* keys set in the current section */
+
+	struct config	*cfg;
 	u_char		 seen_global[NKEYS];
 	u_char		 seen_quota[CONFIG_MAX_QUOTAS][NKEYS];
 	u_char		 seen_game[CONFIG_MAX_GAMES][NKEYS];
 	int		 file_games;	/* the file defines its own games */
 };
 
-/* Append one error line to the parse state. */
+/*
+ * The length of the UTF-8 character at p, at most left bytes long, or 0
+ * when the bytes there are not one (overlong, surrogate, past U+10FFFF).
+ */
+static size_t
+utf8_char(const u_char *p, size_t left, uint32_t *cpp)
+{
+	uint32_t	 cp;
+	size_t		 n, i;
+
+	if (left == 0)
+		return 0;
+	if (*p < 0x80) {
+		*cpp = *p;
+		return 1;
+	}
+	if ((*p & 0xe0) == 0xc0) {
+		n = 2;
+		cp = *p & 0x1f;
+	} else if ((*p & 0xf0) == 0xe0) {
+		n = 3;
+		cp = *p & 0x0f;
+	} else if ((*p & 0xf8) == 0xf0) {
+		n = 4;
+		cp = *p & 0x07;
+	} else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*cpp = cp;
+	return n;
+}
+
+/* Is the string well-formed UTF-8 (controls allowed)? */
+static int
+utf8_valid(const char *s)
+{
+	const u_char	*p = (const u_char *)s;
+	size_t		 left = strlen(s), n;
+	uint32_t	 cp;
+
+	while (left > 0) {
+		if ((n = utf8_char(p, left, &cp)) == 0)
+			return 0;
+		p += n;
+		left -= n;
+	}
+	return 1;
+}
+
+/*
+ * Copy text from the file for an error message: at most QUOTE_MAX
+ * characters, with quotes, backslashes, control characters and bytes that
+ * are not UTF-8 escaped, so that an error is safe on any terminal or log.
+ */
+static const char *
+cparse_quote(const char *s, char *buf)
+{
+	const u_char	*p = (const u_char *)s;
+	size_t		 left = strlen(s), n, o = 0;
+	uint32_t	 cp;
+	u_int		 chars = 0;
+
+	while (left > 0) {
+		if (chars++ == QUOTE_MAX) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		n = utf8_char(p, left, &cp);
+		if (n == 0 || cp < 0x20 || cp == 0x7f ||
+		    (cp >= 0x80 && cp <= 0x9f)) {
+			snprintf(buf + o, 5, "\\x%02x", *p);
+			o += 4;
+			n = 1;
+		} else if (cp == '"' || cp == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)cp;
+		} else {
+			memcpy(buf + o, p, n);
+			o += n;
+		}
+		p += n;
+		left -= n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * Append one error line to the parse state: "file:line:section.key: ..."
+ * with a key, "file:line: ..." without. Past CONFIG_MAX_ERRORS the reader
+ * stops with a last line saying so.
+ */
 static void printflike(3, 4)
 cparse_error(struct cparse *cp, const char *key, const char *fmt, ...)
 {
 	char	*what, *line, *all;
 	va_list	 ap;
 
-	va_start(ap, fmt);
-	xvasprintf(&what, fmt, ap);
-	va_end(ap);
+	if (cp->stopped)
+		return;
+	if (cp->session && strcmp(cp->section, "broker") != 0)
+		return;		/* nothing the session reads */
+	if (cp->nerrors == CONFIG_MAX_ERRORS) {
+		xasprintf(&what, "too many errors (more than %d); the rest of "
+		    "the file is not checked", CONFIG_MAX_ERRORS);
+		key = NULL;
+		cp->stopped = 1;
+	} else {
+		va_start(ap, fmt);
+		xvasprintf(&what, fmt, ap);
+		va_end(ap);
+	}
 	if (key != NULL)
 		xasprintf(&line, "%s:%d:%s.%s: %s", cp->path, cp->lineno,
 		    cp->section, key, what);
@@ -383,6 +492,21 @@ valid_id(const char *s)
 	return 1;
 }
 
+/* Is this a key name: letters, digits and _, at most KEY_MAX of them? */
+static int
+valid_key_name(const char *s)
+{
+	size_t	 len = strlen(s);
+
+	if (len == 0 || len > KEY_MAX)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!isalnum((u_char)*s) && *s != '_')
+			return 0;
+	}
+	return 1;
+}
+
 /* Is the string printable UTF-8 text of at most max bytes? */
 static int
 valid_text(const char *s, size_t max)
@@ -404,294 +528,535 @@ valid_template(const char *s)
 	return 1;
 }
 
-/* Check host:port for [http] listen. */
-static int
-valid_listen(const char *s)
+/* The field a key fills in base. */
+static void *
+ckey_field(const struct ckey *k, void *base)
 {
-	const char	*colon;
-	char		*end;
-	long		 port;
-
-	if (*s == '\0')
-		return 1;
-	if (*s == '[') {
-		if ((colon = strstr(s, "]:")) == NULL)
-			return 0;
-		colon++;
-	} else if ((colon = strrchr(s, ':')) == NULL || colon == s)
-		return 0;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || colon[1] == '\0' || port < 1 ||
-	    port > 65535)
-		return 0;
-	return valid_text(s, 255);
+	return (char *)base + k->off;
 }
 
-/* Free a string field and store a copy of value. */
-static void
-set_string(void *field, const char *value)
+/* The field a key fills in base, read-only. */
+static const void *
+ckey_cfield(const struct ckey *k, const void *base)
 {
-	char	**sp = field;
+	return (const char *)base + k->off;
+}
+
+/* ---- per-type operations ------------------------------------------------ */
+
+/* Replace a string field with a copy of value. */
+static void
+set_string(const struct ckey *k, void *base, const char *value)
+{
+	char	**sp = ckey_field(k, base);
 
 	free(*sp);
 	*sp = xstrdup(value);
 }
 
-/*
- * Parse one value into its field. Returns 0, or -1 with *why saying what
- * the key accepts.
- */
+/* Parse printable text of 1 to 40 characters (a game's name). */
 static int
-ckey_parse(const struct ckey *k, const char *value, void *base,
-    const char **why)
+parse_string(const struct ckey *k, void *base, const char *value)
 {
-	void		*field = (char *)base + k->off;
-	uint64_t	 u;
-	double		 d;
-	char		*end, *copy, *tok, *save;
-	const char	*p;
-
-	switch (k->type) {
-	case CT_STRING:
-		*why = "printable text of 1 to 40 characters";
-		if (*value == '\0' || !valid_text(value, 40))
-			return -1;
-		set_string(field, value);
-		return 0;
-	case CT_PATH:
-	case CT_OPTPATH:
-		*why = k->type == CT_PATH ? "an absolute path" :
-		    "an absolute path, or nothing";
-		if (*value == '\0' && k->type == CT_OPTPATH) {
-			set_string(field, value);
-			return 0;
-		}
-		if (value[0] != '/' || !valid_text(value, PATH_MAX - 1))
-			return -1;
-		set_string(field, value);
-		return 0;
-	case CT_SOCKET: {
-		struct sockaddr_un sun;
-
-		*why = "an absolute path shorter than 108 characters";
-		if (value[0] != '/' || strlen(value) >= sizeof sun.sun_path ||
-		    !valid_text(value, sizeof sun.sun_path))
-			return -1;
-		set_string(field, value);
-		return 0;
-	}
-	case CT_GROUP:
-		*why = "a Unix group name";
-		if (!valid_group_name(value))
-			return -1;
-		set_string(field, value);
-		return 0;
-	case CT_GROUPS: {
-		struct config_quota *q = base;
-		u_int	 i, n = 0;
-		char	*names[CONFIG_MAX_GROUPS];
-
-		*why = "a list of Unix group names separated by commas or spaces";
-		copy = xstrdup(value);
-		for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-		    tok = strtok_r(NULL, ", \t", &save)) {
-			if (!valid_group_name(tok) || n == CONFIG_MAX_GROUPS) {
-				for (i = 0; i < n; i++)
-					free(names[i]);
-				free(copy);
-				return -1;
-			}
-			names[n++] = xstrdup(tok);
-		}
-		free(copy);
-		for (i = 0; i < q->ngroups; i++)
-			free(q->groups[i]);
-		for (i = 0; i < n; i++)
-			q->groups[i] = names[i];
-		q->ngroups = n;
-		return 0;
-	}
-	case CT_BOOL:
-		*why = "true or false";
-		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
-		    strcmp(value, "on") == 0 || strcmp(value, "1") == 0)
-			*(int *)field = 1;
-		else if (strcmp(value, "false") == 0 ||
-		    strcmp(value, "no") == 0 || strcmp(value, "off") == 0 ||
-		    strcmp(value, "0") == 0)
-			*(int *)field = 0;
-		else
-			return -1;
-		return 0;
-	case CT_UINT:
-		*why = "a whole number";
-		if (!isdigit((u_char)value[0]))
-			return -1;
-		errno = 0;
-		u = strtoull(value, &end, 10);
-		if (errno != 0 || *end != '\0' || u < k->min || u > k->max)
-			return -1;
-		*(u_int *)field = (u_int)u;
-		return 0;
-	case CT_DURATION:
-		*why = "a duration: a whole number followed by ms, s, m or h "
-		    "(500ms, 5s, 30m, 24h)";
-		if (config_parse_duration(value, &u) != 0 || u < k->min ||
-		    u > k->max)
-			return -1;
-		*(uint64_t *)field = u;
-		return 0;
-	case CT_SIZE:
-		*why = "a size: a whole number followed by B, KB, MB, GB or TB "
-		    "(256MB)";
-		if (config_parse_size(value, &u) != 0 || u < k->min ||
-		    u > k->max)
-			return -1;
-		*(uint64_t *)field = u;
-		return 0;
-	case CT_RATE:
-		*why = "a rate: a size followed by /s (10MB/s)";
-		if (config_parse_rate(value, &u) != 0 || u < k->min ||
-		    u > k->max)
-			return -1;
-		*(uint64_t *)field = u;
-		return 0;
-	case CT_FRACTION:
-	case CT_CORES:
-		*why = k->type == CT_FRACTION ?
-		    "a decimal number from 0 to 1 (0.8)" :
-		    "a decimal number of CPU cores from 0.001 to 1024 (0.5)";
-		if (!isdigit((u_char)value[0]))
-			return -1;
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno != 0 || *end != '\0' || !isfinite(d))
-			return -1;
-		if (k->type == CT_FRACTION && (d < 0 || d > 1))
-			return -1;
-		if (k->type == CT_CORES && (d < 0.001 || d > 1024))
-			return -1;
-		*(double *)field = d;
-		return 0;
-	case CT_LOGLEVEL:
-		*why = "debug, info, warn or error";
-		if (log_level_from_string(value) == -1)
-			return -1;
-		*(int *)field = log_level_from_string(value);
-		return 0;
-	case CT_ONFAILURE:
-		*why = "cached, deny or allow";
-		if (strcmp(value, "cached") == 0)
-			*(int *)field = AUTH_ON_FAILURE_CACHED;
-		else if (strcmp(value, "deny") == 0)
-			*(int *)field = AUTH_ON_FAILURE_DENY;
-		else if (strcmp(value, "allow") == 0)
-			*(int *)field = AUTH_ON_FAILURE_ALLOW;
-		else
-			return -1;
-		return 0;
-	case CT_LISTEN:
-		*why = "host:port (127.0.0.1:8085), or nothing to disable";
-		if (!valid_listen(value))
-			return -1;
-		set_string(field, value);
-		return 0;
-	case CT_URL:
-		*why = "an http:// or https:// URL, or nothing for local policy";
-		if (*value != '\0' && strncmp(value, "http://", 7) != 0 &&
-		    strncmp(value, "https://", 8) != 0)
-			return -1;
-		if (!valid_text(value, 1024) || strchr(value, ' ') != NULL)
-			return -1;
-		set_string(field, value);
-		return 0;
-	case CT_KEY:
-		*why = "one letter or digit, not one of the menu's own keys "
-		    "(" CONFIG_RESERVED_KEYS ")";
-		if (strlen(value) != 1 || !isalnum((u_char)value[0]) ||
-		    strchr(CONFIG_RESERVED_KEYS, value[0]) != NULL)
-			return -1;
-		*(char *)field = value[0];
-		return 0;
-	case CT_COMMAND: {
-		char	**argv;
-		char	 *cause;
-
-		*why = "an absolute program path and its arguments, "
-		    "with %u (user), %h (home) and %% as the only substitutions";
-		if (value[0] != '/' || !valid_text(value, 1024) ||
-		    !valid_template(value))
-			return -1;
-		if (config_expand_command(value, "user", "/home/user", &argv,
-		    &cause) != 0) {
-			free(cause);
-			return -1;
-		}
-		config_free_argv(argv);
-		set_string(field, value);
-		((struct config_game *)base)->set_command = 1;
-		return 0;
-	}
-	case CT_ENV: {
-		struct config_game *g = base;
-
-		*why = "NAME=VALUE with a name of letters, digits and _, "
-		    "%u and %h allowed in the value, at most 32 lines";
-		if (!isalpha((u_char)value[0]) && value[0] != '_')
-			return -1;
-		for (p = value; *p != '=' && *p != '\0'; p++) {
-			if (!isalnum((u_char)*p) && *p != '_')
-				return -1;
-		}
-		if (*p != '=' || !valid_text(value, 1024) ||
-		    !valid_template(value) || g->nenv == CONFIG_MAX_ENV)
-			return -1;
-		g->env[g->nenv++] = xstrdup(value);
-		return 0;
-	}
-	case CT_RCFILE:
-		*why = "a file name relative to the player's home "
-		    "(.nethackrc), without ..";
-		if (*value != '\0' && (value[0] == '/' ||
-		    strstr(value, "..") != NULL ||
-		    strspn(value, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") != strlen(value) ||
-		    strlen(value) > 255))
-			return -1;
-		set_string(field, value);
-		return 0;
-	}
-	fatalx("unknown config type %d", k->type);
+	if (*value == '\0' || !valid_text(value, 40))
+		return -1;
+	set_string(k, base, value);
+	return 0;
 }
 
-/* Describe a key's bounds for an error message, or "". */
+/* Parse an absolute path that fits in a unix socket address. */
+static int
+parse_socket(const struct ckey *k, void *base, const char *value)
+{
+	struct sockaddr_un	 sun;
+
+	if (value[0] != '/' || strlen(value) >= sizeof sun.sun_path ||
+	    !valid_text(value, sizeof sun.sun_path))
+		return -1;
+	set_string(k, base, value);
+	return 0;
+}
+
+/* Parse a Unix group name. */
+static int
+parse_group(const struct ckey *k, void *base, const char *value)
+{
+	if (!valid_group_name(value))
+		return -1;
+	set_string(k, base, value);
+	return 0;
+}
+
+/* Parse a list of group names separated by commas or blanks. */
+static int
+parse_groups(const struct ckey *k, void *base, const char *value)
+{
+	struct config_quota	*q = base;
+	char			*names[CONFIG_MAX_GROUPS];
+	char			*copy, *tok, *save;
+	u_int			 i, n = 0;
+
+	copy = xstrdup(value);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (!valid_group_name(tok) || n == CONFIG_MAX_GROUPS) {
+			for (i = 0; i < n; i++)
+				free(names[i]);
+			free(copy);
+			return -1;
+		}
+		names[n++] = xstrdup(tok);
+	}
+	free(copy);
+	for (i = 0; i < q->ngroups; i++)
+		free(q->groups[i]);
+	for (i = 0; i < n; i++)
+		q->groups[i] = names[i];
+	q->ngroups = n;
+	return 0;
+}
+
+/* Parse true or false (or yes, no, on, off, 1, 0). */
+static int
+parse_bool(const struct ckey *k, void *base, const char *value)
+{
+	int	*field = ckey_field(k, base);
+
+	if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+	    strcmp(value, "on") == 0 || strcmp(value, "1") == 0)
+		*field = 1;
+	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+	    strcmp(value, "off") == 0 || strcmp(value, "0") == 0)
+		*field = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* Parse a whole number within the key's bounds. */
+static int
+parse_uint(const struct ckey *k, void *base, const char *value)
+{
+	uint64_t	 u;
+	char		*end;
+
+	if (!isdigit((u_char)value[0]))
+		return -1;
+	errno = 0;
+	u = strtoull(value, &end, 10);
+	if (errno != 0 || *end != '\0' || u < k->min || u > k->max)
+		return -1;
+	*(u_int *)ckey_field(k, base) = (u_int)u;
+	return 0;
+}
+
+/* Store a 64-bit quantity parsed by fn, within the key's bounds. */
+static int
+parse_quantity(const struct ckey *k, void *base, const char *value,
+    int (*fn)(const char *, uint64_t *))
+{
+	uint64_t	 u;
+
+	if (fn(value, &u) != 0 || u < k->min || u > k->max)
+		return -1;
+	*(uint64_t *)ckey_field(k, base) = u;
+	return 0;
+}
+
+/* Parse a duration into milliseconds. */
+static int
+parse_duration(const struct ckey *k, void *base, const char *value)
+{
+	return parse_quantity(k, base, value, config_parse_duration);
+}
+
+/* Parse a size into bytes. */
+static int
+parse_size(const struct ckey *k, void *base, const char *value)
+{
+	return parse_quantity(k, base, value, config_parse_size);
+}
+
+/* Parse a rate into bytes per second. */
+static int
+parse_rate(const struct ckey *k, void *base, const char *value)
+{
+	return parse_quantity(k, base, value, config_parse_rate);
+}
+
+/* Store a plain decimal number from lo to hi. */
+static int
+parse_decimal(const struct ckey *k, void *base, const char *value,
+    double lo, double hi)
+{
+	double	 d;
+	char	*end;
+
+	if (!isdigit((u_char)value[0]))
+		return -1;
+	errno = 0;
+	d = strtod(value, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(d) || d < lo || d > hi)
+		return -1;
+	*(double *)ckey_field(k, base) = d;
+	return 0;
+}
+
+/* Parse a share from 0 to 1. */
+static int
+parse_fraction(const struct ckey *k, void *base, const char *value)
+{
+	return parse_decimal(k, base, value, 0, 1);
+}
+
+/* Parse a number of CPU cores. */
+static int
+parse_cores(const struct ckey *k, void *base, const char *value)
+{
+	return parse_decimal(k, base, value, 0.001, 1024);
+}
+
+/* Parse a log level name. */
+static int
+parse_loglevel(const struct ckey *k, void *base, const char *value)
+{
+	int	 level;
+
+	if ((level = log_level_from_string(value)) == -1)
+		return -1;
+	*(int *)ckey_field(k, base) = level;
+	return 0;
+}
+
+/* Parse a menu key: one letter or digit the menu does not keep. */
+static int
+parse_key(const struct ckey *k, void *base, const char *value)
+{
+	if (strlen(value) != 1 || !isalnum((u_char)value[0]) ||
+	    strchr(CONFIG_RESERVED_KEYS, value[0]) != NULL)
+		return -1;
+	*(char *)ckey_field(k, base) = value[0];
+	return 0;
+}
+
+/* Parse a command template that expands to an absolute program. */
+static int
+parse_command(const struct ckey *k, void *base, const char *value)
+{
+	char	**argv, *cause;
+
+	if (value[0] != '/' || !valid_text(value, 1024) ||
+	    !valid_template(value))
+		return -1;
+	if (config_expand_command(value, "user", "/home/user", &argv,
+	    &cause) != 0) {
+		free(cause);
+		return -1;
+	}
+	config_free_argv(argv);
+	set_string(k, base, value);
+	return 0;
+}
+
+/* Parse one NAME=VALUE line of a game's environment. */
+static int
+parse_env(const struct ckey *k, void *base, const char *value)
+{
+	struct config_game	*g = base;
+	const char		*p;
+
+	if (!isalpha((u_char)value[0]) && value[0] != '_')
+		return -1;
+	for (p = value; *p != '=' && *p != '\0'; p++) {
+		if (!isalnum((u_char)*p) && *p != '_')
+			return -1;
+	}
+	if (*p != '=' || !valid_text(value, 1024) || !valid_template(value) ||
+	    g->nenv == CONFIG_MAX_ENV)
+		return -1;
+	g->env[g->nenv++] = xstrdup(value);
+	return 0;
+}
+
+/* Parse a file name relative to the player's home, or nothing. */
+static int
+parse_rcfile(const struct ckey *k, void *base, const char *value)
+{
+	static const char	 allowed[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/";
+
+	if (*value != '\0' && (value[0] == '/' ||
+	    strstr(value, "..") != NULL ||
+	    strspn(value, allowed) != strlen(value) || strlen(value) > 255))
+		return -1;
+	set_string(k, base, value);
+	return 0;
+}
+
+/* Format a string field; a field never set prints as nothing. */
 static char *
-ckey_range(const struct ckey *k)
+format_string(const struct ckey *k, const void *base, u_int i)
+{
+	const char	*s = *(char *const *)ckey_cfield(k, base);
+
+	if (i != 0)
+		return NULL;
+	return xstrdup(s != NULL ? s : "");
+}
+
+/* Format a quota's groups, comma separated. */
+static char *
+format_groups(const struct ckey *k, const void *base, u_int i)
+{
+	const struct config_quota	*q = base;
+	size_t				 len = 1;
+	u_int				 n;
+	char				*s, *o;
+
+	if (i != 0)
+		return NULL;
+	for (n = 0; n < q->ngroups; n++)
+		len += strlen(q->groups[n]) + 2;
+	o = s = xcalloc(1, len);
+	for (n = 0; n < q->ngroups; n++)
+		o += snprintf(o, len - (size_t)(o - s), "%s%s",
+		    n == 0 ? "" : ", ", q->groups[n]);
+	return s;
+}
+
+/* Format a boolean as true or false. */
+static char *
+format_bool(const struct ckey *k, const void *base, u_int i)
+{
+	if (i != 0)
+		return NULL;
+	return xstrdup(*(const int *)ckey_cfield(k, base) ? "true" : "false");
+}
+
+/* Format a whole number. */
+static char *
+format_uint(const struct ckey *k, const void *base, u_int i)
+{
+	char	*s;
+
+	if (i != 0)
+		return NULL;
+	xasprintf(&s, "%u", *(const u_int *)ckey_cfield(k, base));
+	return s;
+}
+
+/* Format a duration in its largest exact unit. */
+static char *
+format_duration(const struct ckey *k, const void *base, u_int i)
+{
+	if (i != 0)
+		return NULL;
+	return config_format_duration(*(const uint64_t *)ckey_cfield(k, base));
+}
+
+/* Format a size in its largest exact unit. */
+static char *
+format_size(const struct ckey *k, const void *base, u_int i)
+{
+	if (i != 0)
+		return NULL;
+	return config_format_size(*(const uint64_t *)ckey_cfield(k, base));
+}
+
+/* Format a rate as a size and /s. */
+static char *
+format_rate(const struct ckey *k, const void *base, u_int i)
+{
+	char	*size, *s;
+
+	if (i != 0)
+		return NULL;
+	size = config_format_size(*(const uint64_t *)ckey_cfield(k, base));
+	xasprintf(&s, "%s/s", size);
+	free(size);
+	return s;
+}
+
+/* Format a decimal with the fewest digits that read back the same. */
+static char *
+format_decimal(const struct ckey *k, const void *base, u_int i)
+{
+	double	 d = *(const double *)ckey_cfield(k, base);
+	char	*s;
+	int	 prec;
+
+	if (i != 0)
+		return NULL;
+	for (prec = 1; prec < 17; prec++) {
+		xasprintf(&s, "%.*g", prec, d);
+		if (strtod(s, NULL) == d)
+			return s;
+		free(s);
+	}
+	xasprintf(&s, "%.17g", d);
+	return s;
+}
+
+/* Format a log level by name. */
+static char *
+format_loglevel(const struct ckey *k, const void *base, u_int i)
+{
+	if (i != 0)
+		return NULL;
+	return xstrdup(log_level_to_string(*(const int *)ckey_cfield(k,
+	    base)));
+}
+
+/* Format a menu key. */
+static char *
+format_key(const struct ckey *k, const void *base, u_int i)
+{
+	char	*s;
+
+	if (i != 0)
+		return NULL;
+	xasprintf(&s, "%c", *(const char *)ckey_cfield(k, base));
+	return s;
+}
+
+/* Format a game's i-th env line. */
+static char *
+format_env(const struct ckey *k, const void *base, u_int i)
+{
+	const struct config_game	*g = base;
+
+	if (i >= g->nenv)
+		return NULL;
+	return xstrdup(g->env[i]);
+}
+
+/* Free a string field. */
+static void
+free_string(const struct ckey *k, void *base)
+{
+	char	**sp = ckey_field(k, base);
+
+	free(*sp);
+	*sp = NULL;
+}
+
+/* Free a quota's groups. */
+static void
+free_groups(const struct ckey *k, void *base)
+{
+	struct config_quota	*q = base;
+	u_int			 i;
+
+	for (i = 0; i < q->ngroups; i++)
+		free(q->groups[i]);
+	q->ngroups = 0;
+}
+
+/* Free a game's env lines. */
+static void
+free_env(const struct ckey *k, void *base)
+{
+	struct config_game	*g = base;
+	u_int			 i;
+
+	for (i = 0; i < g->nenv; i++)
+		free(g->env[i]);
+	g->nenv = 0;
+}
+
+/* Bounds of a whole-number key. */
+static char *
+range_uint(const struct ckey *k)
+{
+	char	*s;
+
+	xasprintf(&s, ", from %llu to %llu", (unsigned long long)k->min,
+	    (unsigned long long)k->max);
+	return s;
+}
+
+/* Bounds of a quantity, each printed by fmt and followed by suffix. */
+static char *
+range_quantity(const struct ckey *k, char *(*fmt)(uint64_t),
+    const char *suffix)
 {
 	char	*lo, *hi, *s;
 
-	switch (k->type) {
-	case CT_UINT:
-		xasprintf(&s, ", from %llu to %llu", (unsigned long long)k->min,
-		    (unsigned long long)k->max);
-		return s;
-	case CT_DURATION:
-		lo = config_format_duration(k->min);
-		hi = config_format_duration(k->max);
-		break;
-	case CT_SIZE:
-	case CT_RATE:
-		lo = config_format_size(k->min);
-		hi = config_format_size(k->max);
-		break;
-	default:
-		return xstrdup("");
-	}
-	xasprintf(&s, ", from %s to %s", lo, hi);
+	lo = fmt(k->min);
+	hi = fmt(k->max);
+	xasprintf(&s, ", from %s%s to %s%s", lo, suffix, hi, suffix);
 	free(lo);
 	free(hi);
 	return s;
+}
+
+/* Bounds of a duration key. */
+static char *
+range_duration(const struct ckey *k)
+{
+	return range_quantity(k, config_format_duration, "");
+}
+
+/* Bounds of a size key. */
+static char *
+range_size(const struct ckey *k)
+{
+	return range_quantity(k, config_format_size, "");
+}
+
+/* Bounds of a rate key. */
+static char *
+range_rate(const struct ckey *k)
+{
+	return range_quantity(k, config_format_size, "/s");
+}
+
+static const struct ctype_ops ctypes[] = {
+	[CT_STRING] = { "printable text of 1 to 40 characters", 0,
+	    parse_string, format_string, free_string, NULL },
+	[CT_SOCKET] = { "an absolute path shorter than 108 characters", 0,
+	    parse_socket, format_string, free_string, NULL },
+	[CT_GROUP] = { "a Unix group name", 0,
+	    parse_group, format_string, free_string, NULL },
+	[CT_GROUPS] = { "a list of Unix group names separated by commas or "
+	    "spaces", 0, parse_groups, format_groups, free_groups, NULL },
+	[CT_BOOL] = { "true or false", 0,
+	    parse_bool, format_bool, NULL, NULL },
+	[CT_UINT] = { "a whole number", 0,
+	    parse_uint, format_uint, NULL, range_uint },
+	[CT_DURATION] = { "a duration: a whole number followed by ms, s, m "
+	    "or h (500ms, 5s, 30m, 24h)", 0,
+	    parse_duration, format_duration, NULL, range_duration },
+	[CT_SIZE] = { "a size: a whole number followed by B, KB, MB, GB or "
+	    "TB (256MB)", 0, parse_size, format_size, NULL, range_size },
+	[CT_RATE] = { "a rate: a size followed by /s (10MB/s)", 0,
+	    parse_rate, format_rate, NULL, range_rate },
+	[CT_FRACTION] = { "a decimal number from 0 to 1 (0.8)", 0,
+	    parse_fraction, format_decimal, NULL, NULL },
+	[CT_CORES] = { "a decimal number of CPU cores from 0.001 to 1024 "
+	    "(0.5)", 0, parse_cores, format_decimal, NULL, NULL },
+	[CT_LOGLEVEL] = { "debug, info, warn or error", 0,
+	    parse_loglevel, format_loglevel, NULL, NULL },
+	[CT_KEY] = { "one letter or digit, not one of the menu's own keys "
+	    "(" CONFIG_RESERVED_KEYS ")", 0,
+	    parse_key, format_key, NULL, NULL },
+	[CT_COMMAND] = { "an absolute program path and its arguments, with "
+	    "%u (user), %h (home) and %% as the only substitutions", 0,
+	    parse_command, format_string, free_string, NULL },
+	[CT_ENV] = { "NAME=VALUE with a name of letters, digits and _, %u "
+	    "and %h allowed in the value, at most 32 lines", 1,
+	    parse_env, format_env, free_env, NULL },
+	[CT_RCFILE] = { "a file name relative to the player's home "
+	    "(.nethackrc), without ..", 0,
+	    parse_rcfile, format_string, free_string, NULL },
+};
+_Static_assert(nitems(ctypes) == CT_COUNT, "one entry per value type");
+
+/* The operations of a key's type. */
+static const struct ctype_ops *
+ckey_ops(const struct ckey *k)
+{
+	return &ctypes[k->type];
 }
 
 /* Find the schema entry for a key in a section kind. */
@@ -708,29 +1073,45 @@ ckey_find(const char *section, const char *name)
 	return NULL;
 }
 
-/* Set a quota's keys to the built-in default tier's values. */
+/* Set every key of a scope that has a default to it. */
 static void
-quota_init(struct config_quota *q, const char *name)
+ckeys_set_defaults(enum cscope scope, void *base)
 {
-	const char	*why;
-	u_int		 i;
+	const struct ckey	*k;
+	u_int			 i;
 
-	memset(q, 0, sizeof *q);
-	q->name = xstrdup(name);
 	for (i = 0; i < NKEYS; i++) {
-		if (ckeys[i].scope != SC_QUOTA)
+		k = &ckeys[i];
+		if (k->scope != scope || k->def == NULL)
 			continue;
-		if (ckey_parse(&ckeys[i], ckeys[i].def, q, &why) != 0)
-			fatalx("bad built-in default for quota.%s",
-			    ckeys[i].name);
+		if (ckey_ops(k)->parse(k, base, k->def) != 0)
+			fatalx("bad built-in default for %s.%s", k->section,
+			    k->name);
 	}
 }
+
+/* Free what every key of a scope holds in base. */
+static void
+ckeys_free(enum cscope scope, void *base)
+{
+	const struct ckey	*k;
+	u_int			 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &ckeys[i];
+		if (k->scope == scope && ckey_ops(k)->free != NULL)
+			ckey_ops(k)->free(k, base);
+	}
+}
+
+/* ---- sections ----------------------------------------------------------- */
 
 /* Look up a quota section by name, creating it if asked. */
 static struct config_quota *
 quota_get(struct config *cfg, const char *name, int create)
 {
-	u_int	 i;
+	struct config_quota	*q;
+	u_int			 i;
 
 	for (i = 0; i < cfg->nquotas; i++) {
 		if (strcmp(cfg->quotas[i].name, name) == 0)
@@ -738,22 +1119,29 @@ quota_get(struct config *cfg, const char *name, int create)
 	}
 	if (!create || cfg->nquotas == CONFIG_MAX_QUOTAS)
 		return NULL;
-	quota_init(&cfg->quotas[cfg->nquotas], name);
-	return &cfg->quotas[cfg->nquotas++];
+	q = &cfg->quotas[cfg->nquotas++];
+	memset(q, 0, sizeof *q);
+	q->name = xstrdup(name);
+	/* A tier of the file's own starts as the built-in default tier. */
+	ckeys_set_defaults(SC_QUOTA, q);
+	return q;
+}
+
+/* Free what one quota holds. */
+static void
+quota_clear(struct config_quota *q)
+{
+	ckeys_free(SC_QUOTA, q);
+	free(q->name);
+	memset(q, 0, sizeof *q);
 }
 
 /* Free what one game holds. */
 static void
 game_clear(struct config_game *g)
 {
-	u_int	 i;
-
+	ckeys_free(SC_GAME, g);
 	free(g->id);
-	free(g->name);
-	free(g->command);
-	free(g->rcfile);
-	for (i = 0; i < g->nenv; i++)
-		free(g->env[i]);
 	memset(g, 0, sizeof *g);
 }
 
@@ -762,7 +1150,6 @@ static struct config_game *
 game_get(struct config *cfg, const char *id, int create)
 {
 	struct config_game	*g;
-	const char		*why;
 	u_int			 i;
 
 	for (i = 0; i < cfg->ngames; i++) {
@@ -776,30 +1163,28 @@ game_get(struct config *cfg, const char *id, int create)
 	g->id = xstrdup(id);
 	g->name = xstrdup(id);
 	g->rcfile = xstrdup("");
-	for (i = 0; i < NKEYS; i++) {
-		if (ckeys[i].scope == SC_GAME && ckeys[i].def != NULL &&
-		    ckey_parse(&ckeys[i], ckeys[i].def, g, &why) != 0)
-			fatalx("bad built-in default for game.%s",
-			    ckeys[i].name);
-	}
+	ckeys_set_defaults(SC_GAME, g);
 	return g;
 }
 
-/* Start a [section]: find or create what it fills. Returns 0 or -1. */
+/*
+ * Start a [section] of the schema: find or create what it fills. Returns
+ * 0, or -1 (with an error) when the section is not one.
+ */
 static int
 cparse_section(struct cparse *cp, const char *section)
 {
 	struct config	*cfg = cp->cfg;
 	u_int		 i, idx;
 	const char	*id;
+	char		 q[QUOTE_SIZE];
 
-	cp->bad_section = 1;
-	cp->base = NULL;
 	if (strncmp(section, "quota:", 6) == 0) {
 		id = section + 6;
 		if (!valid_id(id)) {
 			cparse_error(cp, NULL, "[%s]: a quota name is 1 to 32 "
-			    "lowercase letters, digits, _ or -", section);
+			    "lowercase letters, digits, _ or -",
+			    cparse_quote(section, q));
 			return -1;
 		}
 		if ((cp->base = quota_get(cfg, id, 1)) == NULL) {
@@ -810,11 +1195,14 @@ cparse_section(struct cparse *cp, const char *section)
 		idx = (u_int)((struct config_quota *)cp->base - cfg->quotas);
 		cp->seen = cp->seen_quota[idx];
 		cp->scope = SC_QUOTA;
-	} else if (strncmp(section, "game:", 5) == 0) {
+		return 0;
+	}
+	if (strncmp(section, "game:", 5) == 0) {
 		id = section + 5;
 		if (!valid_id(id)) {
 			cparse_error(cp, NULL, "[%s]: a game id is 1 to 32 "
-			    "lowercase letters, digits, _ or -", section);
+			    "lowercase letters, digits, _ or -",
+			    cparse_quote(section, q));
 			return -1;
 		}
 		if (!cp->file_games) {
@@ -834,106 +1222,290 @@ cparse_section(struct cparse *cp, const char *section)
 		idx = (u_int)((struct config_game *)cp->base - cfg->games);
 		cp->seen = cp->seen_game[idx];
 		cp->scope = SC_GAME;
-	} else {
-		for (i = 0; i < NKEYS; i++) {
-			if (ckeys[i].scope == SC_GLOBAL &&
-			    strcmp(ckeys[i].section, section) == 0)
-				break;
-		}
-		if (i == NKEYS) {
-			cparse_error(cp, NULL, "[%s]: unknown section", section);
-			return -1;
-		}
-		cp->base = cfg;
-		cp->seen = cp->seen_global;
-		cp->scope = SC_GLOBAL;
+		return 0;
 	}
-	cp->bad_section = 0;
+	for (i = 0; i < NKEYS; i++) {
+		if (ckeys[i].scope == SC_GLOBAL &&
+		    strcmp(ckeys[i].section, section) == 0)
+			break;
+	}
+	if (i == NKEYS) {
+		cparse_error(cp, NULL, "[%s]: unknown section",
+		    cparse_quote(section, q));
+		return -1;
+	}
+	cp->base = cfg;
+	cp->seen = cp->seen_global;
+	cp->scope = SC_GLOBAL;
 	return 0;
 }
 
-/* inih's callback: one key = value in one section. */
-static int
-cparse_handler(void *arg, const char *section, const char *name,
-    const char *value)
+/* One key = value of the schema, in the current section. */
+static void
+cparse_key(struct cparse *cp, const char *name, const char *value)
 {
-	struct cparse		*cp = arg;
 	const struct ckey	*k;
-	const char		*kind, *why;
-	char			*range;
-
-	if (*section == '\0') {
-		cparse_error(cp, name, "key outside any [section]");
-		return 1;
-	}
-	if (strcmp(section, cp->section) != 0)
-		fatalx("inih and the reader disagree on the section");
-	if (cp->bad_section)
-		return 1;
+	const struct ctype_ops	*ops;
+	const char		*kind;
+	char			*range, q[QUOTE_SIZE];
 
 	kind = cp->scope == SC_QUOTA ? "quota" :
-	    cp->scope == SC_GAME ? "game" : section;
+	    cp->scope == SC_GAME ? "game" : cp->section;
 	if ((k = ckey_find(kind, name)) == NULL) {
 		cparse_error(cp, name, "unknown key");
-		return 1;
+		return;
 	}
-	if (cp->seen[k - ckeys] && k->type != CT_ENV) {
+	ops = ckey_ops(k);
+	if (cp->seen[k - ckeys] && !ops->repeats) {
 		cparse_error(cp, name, "set twice in this section");
-		return 1;
+		return;
 	}
 	cp->seen[k - ckeys] = 1;
 	if (k->type == CT_KEY)
 		((struct config_game *)cp->base)->key_line = cp->lineno;
-	if (ckey_parse(k, value, cp->base, &why) != 0) {
-		range = ckey_range(k);
+	if (ops->parse(k, cp->base, value) != 0) {
+		range = ops->range != NULL ? ops->range(k) : xstrdup("");
 		cparse_error(cp, name, "bad value \"%s\": expected %s%s",
-		    value, why, range);
+		    cparse_quote(value, q), ops->expected, range);
 		free(range);
 	}
-	return 1;
 }
 
 /*
- * A [section] header, seen by the reader so that sections without keys
- * are checked too (inih only calls back for keys). The name is taken
- * exactly as inih takes it: everything up to the first ].
+ * One key = value for the session: only the keys it needs, in [broker];
+ * a bad one is a warning and leaves the default.
  */
 static void
-cparse_reader_section(struct cparse *cp, const char *line)
+cparse_session_key(struct cparse *cp, const char *name, const char *value)
 {
-	const char	*start = line + strspn(line, " \t"), *end;
+	const struct ckey	*k;
+	const struct ctype_ops	*ops;
+	char			 q[QUOTE_SIZE];
+	u_int			 i;
 
-	if (*start != '[' || (end = strchr(start + 1, ']')) == NULL)
+	if (strcmp(cp->section, "broker") != 0)
 		return;
-	cp->section_line = cp->lineno;
-	snprintf(cp->section, sizeof cp->section, "%.*s",
-	    (int)(end - start - 1), start + 1);
-	cparse_section(cp, cp->section);
+	for (i = 0; i < nitems(session_keys); i++) {
+		if (strcmp(session_keys[i], name) == 0)
+			break;
+	}
+	if (i == nitems(session_keys) ||
+	    (k = ckey_find("broker", name)) == NULL)
+		return;
+	ops = ckey_ops(k);
+	if (cp->seen_global[k - ckeys]) {
+		cparse_error(cp, name, "set twice; the first value is used");
+		return;
+	}
+	cp->seen_global[k - ckeys] = 1;
+	if (ops->parse(k, cp->cfg, value) != 0) {
+		cparse_error(cp, name, "bad value \"%s\": expected %s; using "
+		    "the default", cparse_quote(value, q), ops->expected);
+	}
 }
 
-/* inih's line reader: fgets that counts lines and notices long ones. */
-static char *
-cparse_reader(char *str, int num, void *arg)
-{
-	struct cparse	*cp = arg;
-	size_t		 len;
-	int		 c;
+/* ---- the reader --------------------------------------------------------- */
 
-	if (fgets(str, num, cp->f) == NULL)
-		return NULL;
-	cp->lineno++;
-	len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(cp->f)) {
-		/* Swallow the rest so the next call starts a new line. */
-		while ((c = fgetc(cp->f)) != EOF && c != '\n')
-			;
-		cparse_error(cp, NULL, "line longer than %d characters",
-		    num - 2);
-		str[0] = '\0';
-		return str;
+/* Check the text of a comment: it must be UTF-8 like the rest. */
+static void
+cparse_comment(struct cparse *cp, const char *comment)
+{
+	if (!utf8_valid(comment))
+		cparse_error(cp, NULL, "invalid UTF-8 in a comment");
+}
+
+/* A [section] header line, blanks already trimmed. */
+static void
+cparse_header(struct cparse *cp, char *line)
+{
+	char	*close, *rest, *name, q[QUOTE_SIZE];
+
+	/* Until a good header, keys belong to no section we know. */
+	cp->in_section = 1;
+	cp->bad_section = 1;
+	cp->section[0] = '\0';
+
+	if ((close = strchr(line, ']')) == NULL) {
+		cparse_error(cp, NULL, "a section header needs a closing ]");
+		return;
 	}
-	cparse_reader_section(cp, str);
-	return str;
+	rest = close + 1 + strspn(close + 1, " \t");
+	if (*rest == ';' || *rest == '#')
+		cparse_comment(cp, rest);
+	else if (*rest != '\0') {
+		cparse_error(cp, NULL, "unexpected \"%s\" after the section "
+		    "header", cparse_quote(rest, q));
+		return;
+	}
+	*close = '\0';
+	name = line + 1;
+	/* No section of the schema has a name too long to keep here. */
+	if (strlen(name) < sizeof cp->section)
+		memcpy(cp->section, name, strlen(name) + 1);
+	if (cp->session || cparse_section(cp, name) == 0)
+		cp->bad_section = 0;
+}
+
+/* One line of the file, without its end, free of NUL bytes. */
+static void
+cparse_line(struct cparse *cp, char *line)
+{
+	char	*s, *e, *p, *eq, *key, *value, q[QUOTE_SIZE];
+
+	s = line + strspn(line, " \t");
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	if (*s == '\0')
+		return;
+	if (*s == ';' || *s == '#') {
+		cparse_comment(cp, s);
+		return;
+	}
+	if (*s == '[') {
+		cparse_header(cp, s);
+		return;
+	}
+
+	/* An inline comment starts at ; or # after a blank. */
+	for (p = s + 1; *p != '\0'; p++) {
+		if ((*p == ';' || *p == '#') &&
+		    (p[-1] == ' ' || p[-1] == '\t')) {
+			cparse_comment(cp, p);
+			*p = '\0';
+			break;
+		}
+	}
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+
+	if ((eq = strchr(s, '=')) == NULL) {
+		cparse_error(cp, NULL, "expected [section], key = value, or a "
+		    "comment; got \"%s\"", cparse_quote(s, q));
+		return;
+	}
+	key = s;
+	*eq = '\0';
+	e = eq;
+	while (e > key && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	value = eq + 1 + strspn(eq + 1, " \t");
+	if (!valid_key_name(key)) {
+		cparse_error(cp, NULL, "bad key name \"%s\": a key is 1 to %d "
+		    "letters, digits or _", cparse_quote(key, q), KEY_MAX);
+		return;
+	}
+	if (!cp->in_section) {
+		cparse_error(cp, NULL, "%s: key outside any [section]", key);
+		return;
+	}
+	if (cp->bad_section)
+		return;
+	if (cp->session)
+		cparse_session_key(cp, key, value);
+	else
+		cparse_key(cp, key, value);
+}
+
+/*
+ * Read a whole file's text line by line: a UTF-8 BOM at the start is
+ * skipped, lines end at \n with a \r before it dropped; a line too long
+ * or holding a NUL byte is an error and the reader goes on.
+ */
+static void
+cparse_text(struct cparse *cp, const char *text, size_t len)
+{
+	const char	*p = text, *end = text + len, *nl, *next;
+	char		*line;
+	size_t		 n;
+
+	line = xmalloc(CONFIG_MAX_LINE + 1);
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
+	while (p < end && !cp->stopped) {
+		cp->lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			n = (size_t)(nl - p);
+			next = nl + 1;
+		} else {
+			n = (size_t)(end - p);
+			next = end;
+		}
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > CONFIG_MAX_LINE)
+			cparse_error(cp, NULL, "line longer than %d bytes",
+			    CONFIG_MAX_LINE);
+		else if (memchr(p, '\0', n) != NULL)
+			cparse_error(cp, NULL, "NUL byte in the line");
+		else {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			cparse_line(cp, line);
+		}
+		p = next;
+	}
+	free(line);
+}
+
+/*
+ * Read a regular file of at most CONFIG_MAX_SIZE bytes. The open never
+ * blocks (a FIFO is refused before anything is read). Returns 0, or -1
+ * with *cause saying why.
+ */
+static int
+config_read_file(const char *path, char **text, size_t *len, char **cause)
+{
+	struct stat	 sb;
+	char		*buf;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		xasprintf(cause, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (sb.st_size > CONFIG_MAX_SIZE) {
+		xasprintf(cause, "%s: larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
+		close(fd);
+		return -1;
+	}
+	/* One byte more than allowed, to see a file that grew meanwhile. */
+	buf = xmalloc(CONFIG_MAX_SIZE + 1);
+	while (got < CONFIG_MAX_SIZE + 1) {
+		n = read(fd, buf + got, CONFIG_MAX_SIZE + 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "%s: read error: %s", path,
+			    strerror(errno));
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got > CONFIG_MAX_SIZE) {
+		xasprintf(cause, "%s: larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
+		free(buf);
+		return -1;
+	}
+	*text = buf;
+	*len = got;
+	return 0;
 }
 
 /* Apply a built-in table of key = value to a section's struct. */
@@ -942,35 +1514,28 @@ apply_builtin(const char *kind, void *base, const char *const *kv,
     u_int n)
 {
 	const struct ckey	*k;
-	const char		*why;
 	u_int			 i;
 
 	for (i = 0; i < n; i++) {
 		if ((k = ckey_find(kind, kv[2 * i])) == NULL ||
-		    ckey_parse(k, kv[2 * i + 1], base, &why) != 0)
+		    ckey_ops(k)->parse(k, base, kv[2 * i + 1]) != 0)
 			fatalx("bad built-in %s.%s", kind, kv[2 * i]);
 	}
 }
 
 /* Build the configuration an empty file gives. */
 static struct config *
-config_defaults(void)
+config_defaults(const char *path)
 {
 	struct config		*cfg;
 	struct config_quota	*q;
 	struct config_game	*g;
-	const char		*why;
 	const char		*kv[2 * 8];
 	u_int			 i;
 
 	cfg = xcalloc(1, sizeof *cfg);
-	for (i = 0; i < NKEYS; i++) {
-		if (ckeys[i].scope != SC_GLOBAL)
-			continue;
-		if (ckey_parse(&ckeys[i], ckeys[i].def, cfg, &why) != 0)
-			fatalx("bad built-in default for %s.%s",
-			    ckeys[i].section, ckeys[i].name);
-	}
+	cfg->path = xstrdup(path);
+	ckeys_set_defaults(SC_GLOBAL, cfg);
 	quota_get(cfg, "default", 1);
 	q = quota_get(cfg, "vip", 1);
 	for (i = 0; i < nitems(vip_tier); i++) {
@@ -991,8 +1556,11 @@ config_defaults(void)
 static void
 config_check(struct cparse *cp)
 {
+	static const char	 spare[] = "abcdfghijklmnoptuvxyz0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	struct config		*cfg = cp->cfg;
 	struct config_game	*g, *h;
+	const char		*p;
 	u_int			 i, j;
 	char			 used[256] = { 0 };
 
@@ -1000,7 +1568,7 @@ config_check(struct cparse *cp)
 		g = &cfg->games[i];
 		snprintf(cp->section, sizeof cp->section, "game:%s", g->id);
 		cp->lineno = g->line;
-		if (!g->set_command)
+		if (g->command == NULL)
 			cparse_error(cp, "command", "missing: every game "
 			    "needs a command");
 		if (g->key != '\0') {
@@ -1017,8 +1585,6 @@ config_check(struct cparse *cp)
 	}
 	/* Games without a key take the first free letter of their id. */
 	for (i = 0; i < cfg->ngames; i++) {
-		const char *p;
-
 		g = &cfg->games[i];
 		if (g->key != '\0')
 			continue;
@@ -1028,73 +1594,89 @@ config_check(struct cparse *cp)
 				break;
 		}
 		if (*p == '\0') {
-			/* 58 keys in all: more than CONFIG_MAX_GAMES. */
-			for (p = "abcdfghijklmnoptuvxyz0123456789"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; *p != '\0'; p++) {
+			for (p = spare; *p != '\0'; p++) {
 				if (!used[(u_char)*p])
 					break;
 			}
-			if (*p == '\0')
-				fatalx("no menu key left for [game:%s]", g->id);
+		}
+		if (*p == '\0') {
+			snprintf(cp->section, sizeof cp->section, "game:%s",
+			    g->id);
+			cp->lineno = g->line;
+			cparse_error(cp, "key", "no menu key left: give this "
+			    "game a key");
+			continue;
 		}
 		g->key = *p;
 		used[(u_char)*p] = 1;
 	}
 }
 
-/*
- * Read and check a configuration file. Returns NULL with *cause holding
- * one line per problem; with CONFIG_LENIENT, returns what parsed as well
- * (defaults where values were bad), for tools that only need the socket.
- */
-struct config *
-config_load(const char *path, int flags, char **cause)
+/* Start a parse of path into cfg. */
+static struct cparse *
+cparse_new(const char *path, struct config *cfg, int session)
 {
 	struct cparse	*cp;
-	struct config	*cfg;
-	struct stat	 sb;
-	int		 rc;
 
 	cp = xcalloc(1, sizeof *cp);
 	cp->path = path;
-	if ((cp->f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: cannot read: %s", path, strerror(errno));
-		free(cp);
+	cp->cfg = cfg;
+	cp->session = session;
+	return cp;
+}
+
+/*
+ * Read and check a configuration file. Returns the configuration, or
+ * NULL with *cause holding one line per problem.
+ */
+struct config *
+config_load(const char *path, char **cause)
+{
+	struct cparse	*cp;
+	struct config	*cfg;
+	char		*text;
+	size_t		 len;
+
+	*cause = NULL;
+	if (config_read_file(path, &text, &len, cause) != 0)
 		return NULL;
-	}
-	if (fstat(fileno(cp->f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		xasprintf(cause, "%s: not a regular file", path);
-		fclose(cp->f);
-		free(cp);
-		return NULL;
-	}
-	cfg = cp->cfg = config_defaults();
-	cfg->path = xstrdup(path);
-	rc = ini_parse_stream(cparse_reader, cp, cparse_handler, cp);
-	if (ferror(cp->f)) {
-		cp->lineno++;
-		cparse_error(cp, NULL, "read error: %s", strerror(errno));
-	}
-	fclose(cp->f);
-	if (rc > 0) {
-		cp->lineno = rc;
-		cparse_error(cp, NULL, "syntax error: expected [section], "
-		    "key = value, or a comment");
-	} else if (rc < 0)
-		cparse_error(cp, NULL, "cannot parse");
+	cfg = config_defaults(path);
+	cp = cparse_new(path, cfg, 0);
+	cparse_text(cp, text, len);
+	free(text);
 	if (cp->nerrors == 0)
 		config_check(cp);
 	if (cp->nerrors != 0) {
 		*cause = cp->errors;
-		if (flags & CONFIG_LENIENT) {
-			free(cp);
-			return cfg;
-		}
 		config_free(cfg);
-		free(cp);
-		return NULL;
+		cfg = NULL;
 	}
-	*cause = NULL;
+	free(cp);
+	return cfg;
+}
+
+/*
+ * Read what dg-session and the admin commands need (the socket and the
+ * log level) leniently: anything else in the file is not looked at, and a
+ * bad value or an unreadable file leaves the default. Never fails; any
+ * problem with those keys is returned in *warnings (else NULL).
+ */
+struct config *
+config_load_session(const char *path, char **warnings)
+{
+	struct cparse	*cp;
+	struct config	*cfg;
+	char		*text;
+	size_t		 len;
+
+	*warnings = NULL;
+	cfg = config_defaults(path);
+	if (config_read_file(path, &text, &len, warnings) != 0)
+		return cfg;
+	cp = cparse_new(path, cfg, 1);
+	cparse_text(cp, text, len);
+	free(text);
+	*warnings = cp->errors;
 	free(cp);
 	return cfg;
 }
@@ -1103,123 +1685,30 @@ config_load(const char *path, int flags, char **cause)
 void
 config_free(struct config *cfg)
 {
-	u_int	 i, j;
+	u_int	 i;
 
 	if (cfg == NULL)
 		return;
-	for (i = 0; i < NKEYS; i++) {
-		const struct ckey *k = &ckeys[i];
-
-		if (k->scope != SC_GLOBAL)
-			continue;
-		switch (k->type) {
-		case CT_STRING:
-		case CT_PATH:
-		case CT_OPTPATH:
-		case CT_SOCKET:
-		case CT_GROUP:
-		case CT_LISTEN:
-		case CT_URL:
-			free(*(char **)((char *)cfg + k->off));
-			break;
-		default:
-			break;
-		}
-	}
-	for (i = 0; i < cfg->nquotas; i++) {
-		free(cfg->quotas[i].name);
-		for (j = 0; j < cfg->quotas[i].ngroups; j++)
-			free(cfg->quotas[i].groups[j]);
-	}
+	ckeys_free(SC_GLOBAL, cfg);
+	for (i = 0; i < cfg->nquotas; i++)
+		quota_clear(&cfg->quotas[i]);
 	for (i = 0; i < cfg->ngames; i++)
 		game_clear(&cfg->games[i]);
 	free(cfg->path);
 	free(cfg);
 }
 
-/* Format one field's value as the file would spell it. */
-static char *
-ckey_format(const struct ckey *k, const void *base)
-{
-	const void	*field = (const char *)base + k->off;
-	char		*s;
-
-	switch (k->type) {
-	case CT_STRING:
-	case CT_PATH:
-	case CT_OPTPATH:
-	case CT_SOCKET:
-	case CT_GROUP:
-	case CT_LISTEN:
-	case CT_URL:
-	case CT_COMMAND:
-	case CT_RCFILE:
-		return xstrdup(*(char *const *)field);
-	case CT_BOOL:
-		return xstrdup(*(const int *)field ? "true" : "false");
-	case CT_UINT:
-		xasprintf(&s, "%u", *(const u_int *)field);
-		return s;
-	case CT_DURATION:
-		return config_format_duration(*(const uint64_t *)field);
-	case CT_SIZE:
-		return config_format_size(*(const uint64_t *)field);
-	case CT_RATE:
-		s = config_format_size(*(const uint64_t *)field);
-		{
-			char *r;
-
-			xasprintf(&r, "%s/s", s);
-			free(s);
-			return r;
-		}
-	case CT_FRACTION:
-	case CT_CORES:
-		xasprintf(&s, "%g", *(const double *)field);
-		return s;
-	case CT_LOGLEVEL:
-		return xstrdup(log_level_to_string(*(const int *)field));
-	case CT_ONFAILURE:
-		switch (*(const int *)field) {
-		case AUTH_ON_FAILURE_DENY:
-			return xstrdup("deny");
-		case AUTH_ON_FAILURE_ALLOW:
-			return xstrdup("allow");
-		default:
-			return xstrdup("cached");
-		}
-	case CT_KEY:
-		xasprintf(&s, "%c", *(const char *)field);
-		return s;
-	case CT_GROUPS: {
-		const struct config_quota *q = base;
-		size_t	 len = 1;
-		u_int	 i;
-
-		char	*o;
-
-		for (i = 0; i < q->ngroups; i++)
-			len += strlen(q->groups[i]) + 2;
-		o = s = xcalloc(1, len);
-		for (i = 0; i < q->ngroups; i++)
-			o += snprintf(o, len - (size_t)(o - s), "%s%s",
-			    i == 0 ? "" : ", ", q->groups[i]);
-		return s;
-	}
-	case CT_ENV:
-		break;
-	}
-	fatalx("cannot format config type %d", k->type);
-}
-
-/* Print one key = value line, marked when its feature is not built. */
+/* Print every value of one key as key = value lines. */
 static void
-ckey_print(FILE *f, const struct ckey *k, const char *value)
+ckey_print(FILE *f, const struct ckey *k, const void *base)
 {
-	if (k->in_effect)
-		fprintf(f, "%s = %s\n", k->name, value);
-	else
-		fprintf(f, "%s = %s\t; not yet in effect\n", k->name, value);
+	char	*v;
+	u_int	 i;
+
+	for (i = 0; (v = ckey_ops(k)->format(k, base, i)) != NULL; i++) {
+		fprintf(f, "%s = %s\n", k->name, v);
+		free(v);
+	}
 }
 
 /* Print the effective configuration, one section after another. */
@@ -1227,8 +1716,7 @@ void
 config_print(const struct config *cfg, FILE *f)
 {
 	const char	*last = NULL;
-	char		*v;
-	u_int		 i, j, n;
+	u_int		 i, j;
 
 	fprintf(f, "; effective configuration from %s\n", cfg->path);
 	for (i = 0; i < NKEYS; i++) {
@@ -1238,35 +1726,20 @@ config_print(const struct config *cfg, FILE *f)
 			fprintf(f, "\n[%s]\n", ckeys[i].section);
 			last = ckeys[i].section;
 		}
-		v = ckey_format(&ckeys[i], cfg);
-		ckey_print(f, &ckeys[i], v);
-		free(v);
+		ckey_print(f, &ckeys[i], cfg);
 	}
 	for (j = 0; j < cfg->nquotas; j++) {
 		fprintf(f, "\n[quota:%s]\n", cfg->quotas[j].name);
 		for (i = 0; i < NKEYS; i++) {
-			if (ckeys[i].scope != SC_QUOTA)
-				continue;
-			v = ckey_format(&ckeys[i], &cfg->quotas[j]);
-			ckey_print(f, &ckeys[i], v);
-			free(v);
+			if (ckeys[i].scope == SC_QUOTA)
+				ckey_print(f, &ckeys[i], &cfg->quotas[j]);
 		}
 	}
 	for (j = 0; j < cfg->ngames; j++) {
-		const struct config_game *g = &cfg->games[j];
-
-		fprintf(f, "\n[game:%s]\n", g->id);
+		fprintf(f, "\n[game:%s]\n", cfg->games[j].id);
 		for (i = 0; i < NKEYS; i++) {
-			if (ckeys[i].scope != SC_GAME)
-				continue;
-			if (ckeys[i].type == CT_ENV) {
-				for (n = 0; n < g->nenv; n++)
-					ckey_print(f, &ckeys[i], g->env[n]);
-				continue;
-			}
-			v = ckey_format(&ckeys[i], g);
-			ckey_print(f, &ckeys[i], v);
-			free(v);
+			if (ckeys[i].scope == SC_GAME)
+				ckey_print(f, &ckeys[i], &cfg->games[j]);
 		}
 	}
 }

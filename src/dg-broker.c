@@ -35,7 +35,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct config	*cfg;
+	struct config	*cfg, *strict;
 	const char	*path = DG_DEFAULT_CONFIG;
 	char		*cause, *abspath;
 	int		 ch, foreground = 0, mode = 0;
@@ -68,33 +68,36 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	/* The admin commands need only the socket; they get by with errors. */
-	cfg = config_load(path, mode == 'c' || mode == 's' || mode == 'd' ?
-	    CONFIG_LENIENT : 0, &cause);
-	if (cause != NULL)
-		fprintf(stderr, "%s\n", cause);
-	if (cfg == NULL) {
+	/*
+	 * The admin commands need only the socket, read leniently; --check
+	 * also says whether the whole file would load.
+	 */
+	if (mode == 'c' || mode == 's' || mode == 'd') {
+		cfg = config_load_session(path, &cause);
+		/* --check prints every error of the file, these among them. */
+		if (cause != NULL && mode != 'c')
+			fprintf(stderr, "%s\n", cause);
 		free(cause);
-		if (mode == 'c')
-			printf("broker: unreachable (no usable configuration)\n");
-		return mode == 'c' ? 2 : EXIT_CONFIG;
+		if (mode == 'c') {
+			if ((strict = config_load(path, &cause)) == NULL)
+				fprintf(stderr, "%s\n", cause);
+			config_free(strict);
+			ch = ctl_check(cfg, cause);
+			free(cause);
+		} else
+			ch = mode == 's' ? ctl_status(cfg) : ctl_drain(cfg);
+		config_free(cfg);
+		return ch;
 	}
-	switch (mode) {
-	case 't':
+	if ((cfg = config_load(path, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return EXIT_CONFIG;
+	}
+	if (mode == 't') {
 		config_print(cfg, stdout);
 		config_free(cfg);
 		return 0;
-	case 'c':
-		ch = ctl_check(cfg, cause);
-		free(cause);
-		config_free(cfg);
-		return ch;
-	case 's':
-	case 'd':
-		free(cause);
-		ch = mode == 's' ? ctl_status(cfg) : ctl_drain(cfg);
-		config_free(cfg);
-		return ch;
 	}
 	log_set_level(cfg->broker_log_level);
 	/* Reloads must find the file after daemon(3) moves to /. */

@@ -59,15 +59,19 @@ main(int argc, char **argv)
 		free(game);
 		return SESSION_EXIT_REFUSED;
 	}
-	if ((cfg = config_load(path, 0, &cause)) == NULL) {
-		log_error("bad configuration", "error=%s", log_quote(cause));
-		fprintf(stderr, "DungeonGate is misconfigured; please tell the "
-		    "server admin.\n");
-		free(cause);
-		free(game);
-		return SESSION_EXIT_UNAVAIL;
-	}
+	/*
+	 * Only the socket and the log level come from the file, and a
+	 * problem there leaves the default: everything else arrives from
+	 * the broker, which keeps its last good configuration over a bad
+	 * reload, so one bad line must not stop every new login.
+	 */
+	cfg = config_load_session(path, &cause);
 	log_set_level(cfg->broker_log_level);
+	if (cause != NULL) {
+		log_warn("configuration problem; using the defaults for it",
+		    "error=%s", log_quote(cause));
+		free(cause);
+	}
 	status = session_run(cfg, cmd, game);
 	config_free(cfg);
 	free(game);

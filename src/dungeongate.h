@@ -62,12 +62,9 @@ __dead void	 fatalx(const char *, ...) printflike(1, 2);
 #define CONFIG_MAX_ARGS		32
 #define CONFIG_MAX_GROUPS	32
 #define CONFIG_RESERVED_KEYS	"qwer"	/* quit, watch, edit, recordings */
-
-enum auth_on_failure {
-	AUTH_ON_FAILURE_CACHED,
-	AUTH_ON_FAILURE_DENY,
-	AUTH_ON_FAILURE_ALLOW
-};
+#define CONFIG_MAX_LINE		4096		/* bytes in a line */
+#define CONFIG_MAX_SIZE		(1024 * 1024)	/* bytes in the file */
+#define CONFIG_MAX_ERRORS	100		/* reported, at most */
 
 struct config_game {
 	char		*id;		/* from [game:ID] */
@@ -80,7 +77,6 @@ struct config_game {
 	uint64_t	 memory;	/* RLIMIT_AS of each game */
 	char		*env[CONFIG_MAX_ENV];
 	u_int		 nenv;
-	int		 set_command;
 };
 
 struct config_quota {
@@ -102,10 +98,7 @@ struct config {
 	char		*broker_socket;
 	char		*broker_socket_group;
 	char		*broker_admin_group;
-	char		*broker_state_dir;
 	int		 broker_log_level;
-
-	char		*http_listen;
 
 	u_int		 pool_max_connections;
 	u_int		 pool_queue_size;
@@ -119,35 +112,15 @@ struct config {
 	uint64_t	 worker_timeout;
 	uint64_t	 worker_shutdown_timeout;
 
-	int		 breaker_enabled;
-	u_int		 breaker_failure_threshold;
-	uint64_t	 breaker_recovery_timeout;
-
-	int		 shed_enabled;
-	double		 shed_cpu_threshold;
-	double		 shed_memory_threshold;
-
 	u_int		 limits_max_connections;
 	u_int		 limits_max_ptys;
 	uint64_t	 limits_max_memory;
 	uint64_t	 limits_max_bandwidth;
 	u_int		 limits_max_file_descriptors;
 
-	char		*auth_url;
-	char		*auth_token_file;
-	uint64_t	 auth_timeout;
-	int		 auth_on_failure;
-
 	u_int		 alerts_high_connection_count;
 	uint64_t	 alerts_high_queue_time;
-	double		 alerts_high_error_rate;
 	double		 alerts_high_resource_usage;
-
-	int		 recording_enabled;
-	char		*recording_dir;
-
-	int		 spectate_enabled;
-	u_int		 spectate_max_watchers_per_game;
 
 	struct config_quota quotas[CONFIG_MAX_QUOTAS];
 	u_int		 nquotas;
@@ -155,8 +128,8 @@ struct config {
 	u_int		 ngames;
 };
 
-#define CONFIG_LENIENT	0x1	/* return what parsed, errors and all */
-struct config	*config_load(const char *, int, char **);
+struct config	*config_load(const char *, char **);
+struct config	*config_load_session(const char *, char **);
 void		 config_free(struct config *);
 void		 config_print(const struct config *, FILE *);
 const struct config_game *config_find_game(const struct config *,

@@ -2,7 +2,7 @@
 
 # What building and testing DungeonGate needs from Debian 12.
 DG_PACKAGES="build-essential autoconf automake pkg-config
-	libevent-dev libjansson-dev libcurl4-openssl-dev libinih-dev libcmocka-dev
+	libevent-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
 	openssh-server openssh-client nethack-console tmux jq procps passwd"
 
 # Install the packages (as root, without questions).

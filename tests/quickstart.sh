@@ -73,7 +73,6 @@ fi
 install -m 644 "$DEMO/keys/$PLAYER.pub" "$DEMO/keys/authorized_$PLAYER"
 
 sed -e "s|^socket = .*|socket = $DEMO/run/broker.sock|" \
-    -e "s|^state_dir = .*|state_dir = $DEMO/state|" \
     "$DG_SRCDIR/conf/dungeongate.ini" > "$DEMO/dungeongate.ini"
 chmod 644 "$DEMO/dungeongate.ini"
 "$DEMO/bin/dg-broker" --test-config -f "$DEMO/dungeongate.ini" >/dev/null

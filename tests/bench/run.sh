@@ -58,14 +58,7 @@ cat >"$tmp/dg.ini" <<EOF
 [broker]
 socket = $tmp/broker.sock
 socket_group = $(id -gn)
-state_dir = $tmp/state
 log_level = warn
-
-[http]
-listen =
-
-[recording]
-enabled = false
 
 ; The relay itself is measured: no bandwidth, CPU or memory limit in the
 ; way (a sanitized bench-relay needs a vast address space).

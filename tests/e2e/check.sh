@@ -15,8 +15,15 @@ high_connection_count = 2"
 out=$("$BROKER" --test-config -f "$CONF"); rc=$?
 e2e_eq "--test-config accepts a good file" "$rc" 0
 e2e_match "effective value printed" "$out" '^max_connections = 5$'
-e2e_match "unbuilt keys marked" "$out" '^listen = 127.0.0.1:8085	; not yet in effect$'
-e2e_nomatch "built keys not marked" "$out" '^idle_timeout = .*not yet'
+e2e_match "every key printed plainly" "$out" '^idle_timeout = 30m$'
+e2e_nomatch "no key marked as not in effect" "$out" 'not yet'
+e2e_nomatch "keys nothing reads are not in the schema" "$out" \
+    '^(\[(http|auth|circuit_breaker|load_shedding|recording|spectate)\]|state_dir|high_error_rate) ?'
+printf '[broker]\nstate_dir = /var/lib/dungeongate\n[http]\nlisten =\n' > "$T/unread.ini"
+out=$("$BROKER" --test-config -f "$T/unread.ini" 2>&1); rc=$?
+e2e_eq "--test-config refuses a key nothing reads with 78" "$rc" 78
+e2e_match "and names it" "$out" "^$T/unread.ini:2:broker.state_dir: unknown key$"
+e2e_match "and an unknown section" "$out" "^$T/unread.ini:3: \[http\]: unknown section$"
 printf '[broker]\nlog_level = loud\n[connection_pool]\nqueue_timeout = soon\n' > "$T/bad.ini"
 out=$("$BROKER" --test-config -f "$T/bad.ini" 2>&1); rc=$?
 e2e_eq "--test-config rejects a bad file with 78" "$rc" 78

@@ -165,7 +165,6 @@ e2e_config() {
 socket = $SOCK
 socket_group = $E2E_GROUP
 admin_group = $E2E_ADMIN_GROUP
-state_dir = $T/state
 log_level = debug
 ${1:-}
 INI

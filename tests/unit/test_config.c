@@ -6,7 +6,10 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,9 +35,9 @@
 /* The path of the last file written; error texts must name it. */
 static char	 tmp_path[64];
 
-/* Write text to a new temporary file; tmp_path holds its name. */
+/* Write len bytes to a new temporary file; tmp_path holds its name. */
 static void
-write_tmp(const char *text)
+write_tmp_bytes(const char *bytes, size_t len)
 {
 	FILE	*f;
 	int	 fd;
@@ -44,20 +47,40 @@ write_tmp(const char *text)
 	assert_true(fd != -1);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* Load len bytes as a configuration file, then remove the file. */
+static struct config *
+load_bytes(const char *bytes, size_t len, char **cause)
+{
+	struct config	*cfg;
+
+	*cause = NULL;
+	write_tmp_bytes(bytes, len);
+	cfg = config_load(tmp_path, cause);
+	unlink(tmp_path);
+	return cfg;
 }
 
 /* Load text as a configuration file, then remove the file. */
 static struct config *
 load_text(const char *text, char **cause)
 {
+	return load_bytes(text, strlen(text), cause);
+}
+
+/* Load text the way dg-session does, then remove the file. */
+static struct config *
+load_session(const char *text, char **warnings)
+{
 	struct config	*cfg;
 
-	*cause = NULL;
-	write_tmp(text);
-	cfg = config_load(tmp_path, 0, cause);
+	write_tmp_bytes(text, strlen(text));
+	cfg = config_load_session(tmp_path, warnings);
 	unlink(tmp_path);
+	assert_non_null(cfg);
 	return cfg;
 }
 
@@ -80,18 +103,20 @@ load_ok(const char *text)
 }
 
 /*
- * Text that must be refused, with an error naming "FILE:where" (where is
- * "LINE:section.key" or "LINE:"). Returns 0 when it was, else prints why
- * and returns -1 so table-driven tests can report every case.
+ * Bytes that must be refused, with an error naming "FILE:where" (where is
+ * "LINE:section.key" or "LINE:"), and mentioning also if not NULL.
+ * Returns 0 when they were, else prints why and returns -1 so that
+ * table-driven tests can report every case.
  */
 static int
-check_refused(const char *text, const char *where, const char *also)
+check_refused_bytes(const char *text, size_t len, const char *where,
+    const char *also)
 {
 	struct config	*cfg;
 	char		*cause, *needle;
 	int		 rc = 0;
 
-	cfg = load_text(text, &cause);
+	cfg = load_bytes(text, len, &cause);
 	if (cfg != NULL) {
 		print_error("accepted (expected %s):\n%s\n", where, text);
 		config_free(cfg);
@@ -115,6 +140,13 @@ check_refused(const char *text, const char *where, const char *also)
 	free(needle);
 	free(cause);
 	return rc;
+}
+
+/* Text that must be refused at where; see check_refused_bytes. */
+static int
+check_refused(const char *text, const char *where, const char *also)
+{
+	return check_refused_bytes(text, strlen(text), where, also);
 }
 
 /* Text that must be refused at where; fails the test otherwise. */
@@ -155,10 +187,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
 	assert_string_equal(cfg->broker_socket_group, "dgplayers");
 	assert_string_equal(cfg->broker_admin_group, "dgadmin");
-	assert_string_equal(cfg->broker_state_dir, "/var/lib/dungeongate");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_INFO);
-
-	assert_string_equal(cfg->http_listen, "127.0.0.1:8085");
 
 	assert_int_equal(cfg->pool_max_connections, 1000);
 	assert_int_equal(cfg->pool_queue_size, 100);
@@ -172,35 +201,15 @@ test_defaults(void **state)
 	assert_int_equal(cfg->worker_timeout, 30 * SEC);
 	assert_int_equal(cfg->worker_shutdown_timeout, 10 * SEC);
 
-	assert_int_equal(cfg->breaker_enabled, 1);
-	assert_int_equal(cfg->breaker_failure_threshold, 10);
-	assert_int_equal(cfg->breaker_recovery_timeout, 60 * SEC);
-
-	assert_int_equal(cfg->shed_enabled, 1);
-	assert_true(cfg->shed_cpu_threshold == 0.8);
-	assert_true(cfg->shed_memory_threshold == 0.9);
-
 	assert_int_equal(cfg->limits_max_connections, 1000);
 	assert_int_equal(cfg->limits_max_ptys, 500);
 	assert_int_equal(cfg->limits_max_memory, 8 * GB);
 	assert_int_equal(cfg->limits_max_bandwidth, 1 * GB);
 	assert_int_equal(cfg->limits_max_file_descriptors, 8192);
 
-	assert_string_equal(cfg->auth_url, "");
-	assert_string_equal(cfg->auth_token_file, "");
-	assert_int_equal(cfg->auth_timeout, 2 * SEC);
-	assert_int_equal(cfg->auth_on_failure, AUTH_ON_FAILURE_CACHED);
-
 	assert_int_equal(cfg->alerts_high_connection_count, 900);
 	assert_int_equal(cfg->alerts_high_queue_time, 2 * SEC);
-	assert_true(cfg->alerts_high_error_rate == 0.05);
 	assert_true(cfg->alerts_high_resource_usage == 0.9);
-
-	assert_int_equal(cfg->recording_enabled, 1);
-	assert_string_equal(cfg->recording_dir, "/var/lib/dungeongate/ttyrec");
-
-	assert_int_equal(cfg->spectate_enabled, 1);
-	assert_int_equal(cfg->spectate_max_watchers_per_game, 100);
 
 	assert_int_equal(cfg->nquotas, 2);
 	q = find_quota(cfg, "default");
@@ -252,11 +261,11 @@ test_comments(void **state)
 	(void)state;
 	cfg = load_ok("; a comment\n# another\n\n[broker]   ; trailing\n"
 	    "log_level = warn          ; debug | info | warn | error\n"
-	    "\n   \n[auth]\nurl =                ; empty: local policy\n"
-	    "timeout = 3s\n");
+	    "\n   \n[quota:default]\ngroups =          ; none: the rest\n"
+	    "expires_after = 3s\t# hash comment\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_WARN);
-	assert_string_equal(cfg->auth_url, "");
-	assert_int_equal(cfg->auth_timeout, 3 * SEC);
+	assert_int_equal(find_quota(cfg, "default")->ngroups, 0);
+	assert_int_equal(find_quota(cfg, "default")->expires_after, 3 * SEC);
 	config_free(cfg);
 }
 
@@ -288,15 +297,8 @@ static const struct kcase kcases[] = {
 	  { "9players", "-players", "play ers", "play:ers", "", NULL } },
 	{ "broker", "admin_group", "wheel", V_STR, C(broker_admin_group),
 	  "wheel", 0, 0, { "ad/min", "", "wheel,adm", NULL } },
-	{ "broker", "state_dir", "/srv/dg", V_STR, C(broker_state_dir),
-	  "/srv/dg", 0, 0, { "srv/dg", "", "./dg", NULL } },
 	{ "broker", "log_level", "debug", V_INT, C(broker_log_level),
 	  NULL, LOG_LEVEL_DEBUG, 0, { "verbose", "", "5", NULL } },
-
-	{ "http", "listen", "0.0.0.0:9000", V_STR, C(http_listen),
-	  "0.0.0.0:9000", 0, 0,
-	  { "9000", "localhost", "localhost:", ":8085", "localhost:0",
-	    "localhost:65536", "localhost:80x", NULL } },
 
 	{ "connection_pool", "max_connections", "5", V_UINT,
 	  C(pool_max_connections), NULL, 5, 0,
@@ -326,23 +328,6 @@ static const struct kcase kcases[] = {
 	{ "worker_pool", "shutdown_timeout", "1m", V_U64,
 	  C(worker_shutdown_timeout), NULL, MIN, 0, { "soon", "", NULL } },
 
-	{ "circuit_breaker", "enabled", "off", V_BOOL, C(breaker_enabled),
-	  NULL, 0, 0, { "disabled", "", NULL } },
-	{ "circuit_breaker", "failure_threshold", "3", V_UINT,
-	  C(breaker_failure_threshold), NULL, 3, 0,
-	  { "0", "three", NULL } },
-	{ "circuit_breaker", "recovery_timeout", "90s", V_U64,
-	  C(breaker_recovery_timeout), NULL, 90 * SEC, 0,
-	  { "90", "0s", NULL } },
-
-	{ "load_shedding", "enabled", "no", V_BOOL, C(shed_enabled), NULL, 0, 0,
-	  { "nah", NULL } },
-	{ "load_shedding", "cpu_threshold", "0.5", V_DBL,
-	  C(shed_cpu_threshold), NULL, 0, 0.5,
-	  { "1.5", "-0.1", "80%", "high", "nan", "inf", "", NULL } },
-	{ "load_shedding", "memory_threshold", "1", V_DBL,
-	  C(shed_memory_threshold), NULL, 0, 1.0, { "2", "0.9x", NULL } },
-
 	{ "limits", "max_connections", "200", V_UINT,
 	  C(limits_max_connections), NULL, 200, 0, { "0", "lots", NULL } },
 	{ "limits", "max_ptys", "50", V_UINT, C(limits_max_ptys), NULL, 50, 0,
@@ -357,37 +342,13 @@ static const struct kcase kcases[] = {
 	  C(limits_max_file_descriptors), NULL, 1024, 0,
 	  { "1k", "0", NULL } },
 
-	{ "auth", "url", "https://auth.example.com/check", V_STR, C(auth_url),
-	  "https://auth.example.com/check", 0, 0,
-	  { "ftp://auth.example.com", "auth.example.com",
-	    "http://a b/", NULL } },
-	{ "auth", "token_file", "/etc/dungeongate/token", V_STR,
-	  C(auth_token_file), "/etc/dungeongate/token", 0, 0,
-	  { "token", "./token", NULL } },
-	{ "auth", "timeout", "500ms", V_U64, C(auth_timeout), NULL, 500, 0,
-	  { "2", "0s", "", NULL } },
-	{ "auth", "on_failure", "deny", V_INT, C(auth_on_failure), NULL,
-	  AUTH_ON_FAILURE_DENY, 0, { "block", "", "cache", NULL } },
-
 	{ "alerts", "high_connection_count", "10", V_UINT,
 	  C(alerts_high_connection_count), NULL, 10, 0, { "ten", NULL } },
 	{ "alerts", "high_queue_time", "1s", V_U64, C(alerts_high_queue_time),
 	  NULL, SEC, 0, { "1", NULL } },
-	{ "alerts", "high_error_rate", "0.1", V_DBL, C(alerts_high_error_rate),
-	  NULL, 0, 0.1, { "1.1", "5%", NULL } },
 	{ "alerts", "high_resource_usage", "0.75", V_DBL,
-	  C(alerts_high_resource_usage), NULL, 0, 0.75, { "-1", NULL } },
-
-	{ "recording", "enabled", "false", V_BOOL, C(recording_enabled), NULL,
-	  0, 0, { "x", NULL } },
-	{ "recording", "dir", "/srv/ttyrec", V_STR, C(recording_dir),
-	  "/srv/ttyrec", 0, 0, { "ttyrec", "", NULL } },
-
-	{ "spectate", "enabled", "0", V_BOOL, C(spectate_enabled), NULL, 0, 0,
-	  { "x", NULL } },
-	{ "spectate", "max_watchers_per_game", "0", V_UINT,
-	  C(spectate_max_watchers_per_game), NULL, 0, 0,
-	  { "-1", "none", NULL } },
+	  C(alerts_high_resource_usage), NULL, 0, 0.75,
+	  { "-1", "1.5", "80%", "high", "nan", "inf", "", NULL } },
 
 	{ "quota", "max_connections", "3", V_UINT, Q(max_connections), NULL,
 	  3, 0, { "0", "x", NULL } },
@@ -502,36 +463,28 @@ test_more_good_values(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[http]\nlisten =\n[auth]\nurl =\ntoken_file =\n"
-	    "on_failure = allow\n[broker]\nlog_level = error\n"
-	    "[load_shedding]\ncpu_threshold = 0\nenabled = yes\n"
-	    "[recording]\nenabled = on\n[spectate]\nenabled = 1\n"
+	cfg = load_ok("[broker]\nlog_level = error\n"
+	    "[alerts]\nhigh_resource_usage = 0\n"
 	    "[connection_pool]\nmax_connections = 1000000\n"
-	    "enable_prioritization = true\n");
-	assert_string_equal(cfg->http_listen, "");
-	assert_string_equal(cfg->auth_url, "");
-	assert_string_equal(cfg->auth_token_file, "");
-	assert_int_equal(cfg->auth_on_failure, AUTH_ON_FAILURE_ALLOW);
+	    "enable_prioritization = yes\n[worker_pool]\npool_size = 1024\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_ERROR);
-	assert_true(cfg->shed_cpu_threshold == 0.0);
-	assert_int_equal(cfg->shed_enabled, 1);
-	assert_int_equal(cfg->recording_enabled, 1);
-	assert_int_equal(cfg->spectate_enabled, 1);
+	assert_true(cfg->alerts_high_resource_usage == 0.0);
 	assert_int_equal(cfg->pool_max_connections, 1000000);
 	assert_int_equal(cfg->pool_enable_prioritization, 1);
+	assert_int_equal(cfg->worker_pool_size, 1024);
 	config_free(cfg);
 
-	cfg = load_ok("[http]\nlisten = [::1]:8085\n[auth]\n"
-	    "url = http://127.0.0.1:9000/auth\non_failure = cached\n"
-	    "[broker]\nlog_level = info\n");
-	assert_string_equal(cfg->http_listen, "[::1]:8085");
-	assert_string_equal(cfg->auth_url, "http://127.0.0.1:9000/auth");
-	assert_int_equal(cfg->auth_on_failure, AUTH_ON_FAILURE_CACHED);
+	cfg = load_ok("[broker]\nlog_level = info\n[connection_pool]\n"
+	    "enable_prioritization = on\n[alerts]\nhigh_resource_usage = 1\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_INFO);
+	assert_int_equal(cfg->pool_enable_prioritization, 1);
+	assert_true(cfg->alerts_high_resource_usage == 1.0);
 	config_free(cfg);
 
-	cfg = load_ok("[broker]\nlog_level = warn\n");
+	cfg = load_ok("[broker]\nlog_level = warn\n[connection_pool]\n"
+	    "enable_prioritization = 0\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_WARN);
+	assert_int_equal(cfg->pool_enable_prioritization, 0);
 	config_free(cfg);
 }
 
@@ -603,7 +556,7 @@ test_unknown_key(void **state)
 	    "2:connection_pool.max_connection");
 	refused("[broker]\nSocket = /run/x.sock\n", "2:broker.Socket");
 	/* A key of another section is unknown here. */
-	refused("[http]\nsocket = /run/x.sock\n", "2:http.socket");
+	refused("[limits]\nsocket = /run/x.sock\n", "2:limits.socket");
 	refused("[broker]\npriority = 1\n", "2:broker.priority");
 	refused("[quota:vip]\nsocket = /run/x.sock\n", "2:quota:vip.socket");
 	refused("[quota:vip]\ncommand = /bin/sh\n", "2:quota:vip.command");
@@ -712,7 +665,7 @@ test_several_errors(void **state)
 	free(cause);
 }
 
-/* The error says what the key accepts. */
+/* The error says what the key accepts, and its bounds. */
 static void
 test_error_says_accepted_form(void **state)
 {
@@ -721,14 +674,21 @@ test_error_says_accepted_form(void **state)
 	(void)state;
 	failed += check_refused("[connection_pool]\nqueue_timeout = 5\n",
 	    "2:connection_pool.queue_timeout", "ms") != 0;
+	failed += check_refused("[connection_pool]\nqueue_timeout = 2h\n",
+	    "2:connection_pool.queue_timeout", "from 0s to 1h") != 0;
 	failed += check_refused("[limits]\nmax_memory = 8G\n",
 	    "2:limits.max_memory", "MB") != 0;
-	failed += check_refused("[recording]\nenabled = yep\n",
-	    "2:recording.enabled", "false") != 0;
+	failed += check_refused("[limits]\nmax_bandwidth = 1B/s\n",
+	    "2:limits.max_bandwidth", "from 1KB/s to 1TB/s") != 0;
+	failed += check_refused("[limits]\nmax_ptys = 0\n",
+	    "2:limits.max_ptys", "from 1 to 1000000") != 0;
+	failed += check_refused("[connection_pool]\n"
+	    "enable_prioritization = yep\n",
+	    "2:connection_pool.enable_prioritization", "false") != 0;
 	failed += check_refused("[broker]\nlog_level = loud\n",
 	    "2:broker.log_level", "debug") != 0;
-	failed += check_refused("[auth]\non_failure = panic\n",
-	    "2:auth.on_failure", "deny") != 0;
+	failed += check_refused("[alerts]\nhigh_resource_usage = 2\n",
+	    "2:alerts.high_resource_usage", "from 0 to 1") != 0;
 	if (failed != 0)
 		fail_msg("%d error(s) without the accepted form", failed);
 }
@@ -741,7 +701,7 @@ test_missing_file(void **state)
 	char		*cause = NULL;
 
 	(void)state;
-	cfg = config_load("/nonexistent/dungeongate-test.ini", 0, &cause);
+	cfg = config_load("/nonexistent/dungeongate-test.ini", &cause);
 	assert_null(cfg);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "/nonexistent/dungeongate-test.ini"));
@@ -758,7 +718,7 @@ test_directory(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	cfg = config_load(dir, 0, &cause);
+	cfg = config_load(dir, &cause);
 	rmdir(dir);
 	if (cfg != NULL) {
 		config_free(cfg);
@@ -769,61 +729,624 @@ test_directory(void **state)
 	free(cause);
 }
 
-/* A line too long for the parser is an error on that line. */
+/* A line longer than CONFIG_MAX_LINE is an error at that line. */
 static void
 test_line_too_long(void **state)
 {
-	char	*text, *long_path;
+	char	*text, *comment;
 	int	 failed = 0;
 
 	(void)state;
-	long_path = malloc(400);
-	assert_non_null(long_path);
-	memset(long_path, 'a', 399);
-	long_path[0] = '/';
-	long_path[399] = '\0';
+	comment = malloc(CONFIG_MAX_LINE + 1);
+	assert_non_null(comment);
+	memset(comment, 'x', CONFIG_MAX_LINE);
+	comment[0] = ';';
+	comment[CONFIG_MAX_LINE] = '\0';
 
-	/* Followed by another key. */
-	xasprintf(&text, "[broker]\nstate_dir = %s\nlog_level = debug\n",
-	    long_path);
-	failed += check_refused(text, "2:", NULL) != 0;
+	/* One byte too long (with " " before), followed by a bad key. */
+	xasprintf(&text, "[broker]\n %s\nlog_level = loud\n", comment);
+	failed += check_refused(text, "2:", "longer than 4096") != 0;
+	failed += check_refused(text, "3:broker.log_level", NULL) != 0;
 	free(text);
 
-	/* The last line of the file. */
-	xasprintf(&text, "[broker]\nstate_dir = %s\n", long_path);
-	failed += check_refused(text, "2:", NULL) != 0;
+	/* The last line of the file, without an end. */
+	xasprintf(&text, "[broker]\nlog_level = debug  %s", comment);
+	failed += check_refused(text, "2:", "longer") != 0;
 	free(text);
 
 	/* Followed only by a section header. */
-	xasprintf(&text, "[auth]\nurl = https://auth.example.com/%s\n"
-	    "[broker]\n", long_path);
-	failed += check_refused(text, "2:", NULL) != 0;
+	xasprintf(&text, "[broker]\n%sx\n[limits]\n", comment);
+	failed += check_refused(text, "2:", "longer") != 0;
 	free(text);
 
-	free(long_path);
+	free(comment);
 	if (failed != 0)
 		fail_msg("%d over-long line(s) not reported at their line",
 		    failed);
 }
 
-/* A long line that fits is fine, and does not hide its neighbours. */
+/* A line of exactly CONFIG_MAX_LINE bytes is fine, CR or not. */
 static void
 test_line_long_but_fits(void **state)
 {
 	struct config	*cfg;
-	char		*text, path[120];
+	char		*text, *line;
+	size_t		 prefix = strlen("log_level = debug ;");
 
 	(void)state;
-	memset(path, 'b', sizeof path - 1);
-	path[0] = '/';
-	path[sizeof path - 1] = '\0';
-	xasprintf(&text, "[broker]\nstate_dir = %s\nlog_level = debug\n",
-	    path);
+	line = malloc(CONFIG_MAX_LINE + 1);
+	assert_non_null(line);
+	memcpy(line, "log_level = debug ;", prefix);
+	memset(line + prefix, 'c', CONFIG_MAX_LINE - prefix);
+	line[CONFIG_MAX_LINE] = '\0';
+	xasprintf(&text, "[broker]\n%s\r\nsocket = /tmp/x.sock\n", line);
 	cfg = load_ok(text);
-	assert_string_equal(cfg->broker_state_dir, path);
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(cfg->broker_socket, "/tmp/x.sock");
 	config_free(cfg);
 	free(text);
+	free(line);
+}
+
+static char	*print_config(const struct config *);
+
+/* ---- the reader -------------------------------------------------------- */
+
+/* Indentation never changes meaning: an indented header after a key. */
+static void
+test_reader_indented_section(void **state)
+{
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load_ok("[broker]\nlog_level = debug\n  [limits]\n"
+	    "\tmax_ptys = 7\n    [alerts]\n  high_connection_count = 3\n");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(cfg->limits_max_ptys, 7);
+	assert_int_equal(cfg->alerts_high_connection_count, 3);
+	config_free(cfg);
+
+	/* An indented line is never the previous value's continuation. */
+	refused("[broker]\nlog_level = debug\n   more text\n", "3:");
+	refused("[limits]\nmax_ptys = 7\n  [bogus]\n", "3:");
+}
+
+/* A UTF-8 BOM is skipped at the start of the file, and only there. */
+static void
+test_reader_bom(void **state)
+{
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load_ok("\xef\xbb\xbf[broker]\nlog_level = warn\n");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_WARN);
+	config_free(cfg);
+	cfg = load_ok("\xef\xbb\xbf; only a comment\n");
+	config_free(cfg);
+	cfg = load_ok("\xef\xbb\xbf");
+	config_free(cfg);
+	refused("[broker]\n\xef\xbb\xbflog_level = warn\n", "2:");
+	refused("\xef\xbb\xbf\xef\xbb\xbf[broker]\n", "1:");
+}
+
+/* Section names of any length: an error at the header, bounded. */
+static void
+test_reader_long_section_names(void **state)
+{
+	static const size_t	 lengths[] = { 50, 60, 127, 128, 200, 300,
+	    CONFIG_MAX_LINE - 2 };
+	struct config		*cfg;
+	char			*name, *text, *cause;
+	u_int			 i;
+	int			 failed = 0;
+
+	(void)state;
+	name = malloc(CONFIG_MAX_LINE);
+	assert_non_null(name);
+	for (i = 0; i < nitems(lengths); i++) {
+		memset(name, 'a', lengths[i]);
+		name[lengths[i]] = '\0';
+		/* An unknown section, and a game id too long. */
+		xasprintf(&text, "[%s]\nkey = 1\n[broker]\nlog_level = loud\n",
+		    name);
+		failed += check_refused(text, "1:", "unknown section") != 0;
+		failed += check_refused(text, "4:broker.log_level", NULL) != 0;
+		cfg = load_text(text, &cause);
+		assert_null(cfg);
+		if (strlen(cause) > 1024) {
+			print_error("error for a %zu-byte name is %zu bytes\n",
+			    lengths[i], strlen(cause));
+			failed++;
+		}
+		free(cause);
+		free(text);
+		if (lengths[i] + 7 <= CONFIG_MAX_LINE) {
+			xasprintf(&text, "[game:%s]\ncommand = /bin/x\n", name);
+			failed += check_refused(text, "1:", "game id") != 0;
+			free(text);
+			xasprintf(&text, "[quota:%s]\npriority = 1\n", name);
+			failed += check_refused(text, "1:", "quota name") != 0;
+			free(text);
+		}
+	}
+	/* The longest ids that are allowed. */
+	memset(name, 'g', 32);
+	name[32] = '\0';
+	xasprintf(&text, "[game:%s]\ncommand = /bin/x\n[quota:%s]\n", name,
+	    name);
+	cfg = load_ok(text);
+	assert_non_null(config_find_game(cfg, name));
+	assert_non_null(config_find_quota(cfg, name));
+	config_free(cfg);
+	free(text);
+	free(name);
+	if (failed != 0)
+		fail_msg("%d long section name case(s) failed", failed);
+}
+
+/* CRLF line ends: the CR is not part of the value. */
+static void
+test_reader_crlf(void **state)
+{
+	struct config	*cfg;
+	int		 failed = 0;
+
+	(void)state;
+	cfg = load_ok("[broker]\r\nlog_level = debug\r\nsocket = /tmp/a.sock"
+	    "\r\n\r\n[limits]   ; system\r\nmax_ptys = 3\r\n[game:x]\r\n"
+	    "command = /bin/x -u %u\r\nname = X\r\n");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(cfg->broker_socket, "/tmp/a.sock");
+	assert_int_equal(cfg->limits_max_ptys, 3);
+	assert_string_equal(cfg->games[0].command, "/bin/x -u %u");
+	assert_string_equal(cfg->games[0].name, "X");
+	config_free(cfg);
+	/* Errors name the right line, and quote the value without its CR. */
+	failed += check_refused("[broker]\r\n\r\nlog_level = loud\r\n",
+	    "3:broker.log_level", "\"loud\"") != 0;
+	/* A CR anywhere else is no line end. */
+	failed += check_refused("[broker]\rlog_level = info\n", "1:",
+	    NULL) != 0;
+	failed += check_refused("[broker]\nlog_level = info\r\r\n",
+	    "2:broker.log_level", "\\x0d") != 0;
+	if (failed != 0)
+		fail_msg("%d CRLF case(s) failed", failed);
+}
+
+/* A NUL byte is an error at its line, and the reader goes on. */
+static void
+test_reader_nul(void **state)
+{
+	static const char	 text[] = "[broker]\nlog_level = de\0bug\n"
+	    "socket = relative\n\0\n[limits]\nmax_ptys = 4\n";
+	int			 failed = 0;
+
+	(void)state;
+	failed += check_refused_bytes(text, sizeof text - 1, "2:", "NUL") != 0;
+	failed += check_refused_bytes(text, sizeof text - 1,
+	    "3:broker.socket", NULL) != 0;
+	failed += check_refused_bytes(text, sizeof text - 1, "4:", "NUL") != 0;
+	failed += check_refused_bytes("\0", 1, "1:", "NUL") != 0;
+	failed += check_refused_bytes("[broker]\0\n", 10, "1:", "NUL") != 0;
+	if (failed != 0)
+		fail_msg("%d NUL case(s) failed", failed);
+}
+
+/* ; or # after a blank starts a comment, in values and after headers. */
+static void
+test_reader_inline_comments(void **state)
+{
+	struct config			*cfg;
+	const struct config_game	*g;
+
+	(void)state;
+	cfg = load_ok("[limits] ; the system\nmax_ptys = 9 ; games\n"
+	    "max_connections = 8\t# tab then hash\n"
+	    "[game:x]   # a game\ncommand = /bin/x -a;b #c\n"
+	    "env = A=x#y ; z\nname = Game;1 # the name\n"
+	    "rcfile =  ; nothing\n[alerts];tight\nhigh_queue_time = 1s ;\n");
+	assert_int_equal(cfg->limits_max_ptys, 9);
+	assert_int_equal(cfg->limits_max_connections, 8);
+	g = config_find_game(cfg, "x");
+	assert_non_null(g);
+	assert_string_equal(g->command, "/bin/x -a;b");
+	assert_int_equal(g->nenv, 1);
+	assert_string_equal(g->env[0], "A=x#y");
+	assert_string_equal(g->name, "Game;1");
+	assert_string_equal(g->rcfile, "");
+	assert_int_equal(cfg->alerts_high_queue_time, SEC);
+	config_free(cfg);
+	/* Without a blank before it, ; is part of the value. */
+	refused("[alerts]\nhigh_queue_time = 1s;\n",
+	    "2:alerts.high_queue_time");
+}
+
+/* Files of nothing, blank lines and comments are the defaults. */
+static void
+test_reader_comments_only(void **state)
+{
+	static const char *const texts[] = {
+		"", "\n", "\n\n\n", "   \n\t\n", "; a\n# b\n   ; c\n\t# d\n",
+		"; no end of line", "#", ";", "\r\n", "; caf\xc3\xa9\n",
+	};
+	struct config	*cfg, *empty;
+	char		*out, *out2;
+	u_int		 i;
+
+	(void)state;
+	empty = load_ok("");
+	out2 = print_config(empty);
+	for (i = 0; i < nitems(texts); i++) {
+		cfg = load_ok(texts[i]);
+		out = print_config(cfg);
+		assert_string_equal(strchr(out, '\n'), strchr(out2, '\n'));
+		free(out);
+		config_free(cfg);
+	}
+	free(out2);
+	config_free(empty);
+}
+
+/* Sections with no keys are fine when they are sections of the schema. */
+static void
+test_reader_empty_sections(void **state)
+{
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load_ok("[broker]\n[limits]\n[alerts]\n[quota:gold]\n"
+	    "[connection_pool]\n[worker_pool]\n[broker]\n");
+	assert_non_null(config_find_quota(cfg, "gold"));
+	assert_int_equal(cfg->ngames, 1);
+	config_free(cfg);
+	refused("[broker]\n[game:x]\n[limits]\n", "2:game:x.command");
+	refused("[broker]\n\n[nosuch]\n", "3:");
+}
+
+/* A header with anything but a comment after ] is an error. */
+static void
+test_reader_header_junk(void **state)
+{
+	struct config	*cfg;
+	char		*cause;
+	int		 failed = 0;
+
+	(void)state;
+	failed += check_refused("[broker] x\n", "1:", "after") != 0;
+	failed += check_refused("[broker]]\n", "1:", NULL) != 0;
+	failed += check_refused("[broker] [limits]\n", "1:", NULL) != 0;
+	failed += check_refused("[broker\nlog_level = info\n", "1:",
+	    "closing ]") != 0;
+	failed += check_refused("[]\n", "1:", NULL) != 0;
+	failed += check_refused("[ broker ]\n", "1:", NULL) != 0;
+	failed += check_refused("[broker]x ; c\n", "1:", NULL) != 0;
+	if (failed != 0)
+		fail_msg("%d header case(s) failed", failed);
+
+	/* The keys under a broken header are not put in another section. */
+	cfg = load_text("[broker]\n[limits] junk\nmax_ptys = 5\n", &cause);
+	assert_null(cfg);
+	assert_null(strstr(cause, "broker.max_ptys"));
+	assert_null(strstr(cause, ":3:"));
+	free(cause);
+}
+
+/* Bytes that are not UTF-8 are errors wherever the file holds them. */
+static void
+test_reader_bad_utf8(void **state)
+{
+	int	 failed = 0;
+
+	(void)state;
+	failed += check_refused("; caf\xe9\n[broker]\n", "1:", "UTF-8") != 0;
+	failed += check_refused("[broker]\nlog_level = info ; \xff\n", "2:",
+	    "UTF-8") != 0;
+	failed += check_refused("[broker] # \xc3\x28\n", "1:", "UTF-8") != 0;
+	failed += check_refused("# \xed\xa0\x80 surrogate\n", "1:",
+	    "UTF-8") != 0;
+	failed += check_refused("# \xc0\xaf overlong\n", "1:", "UTF-8") != 0;
+	failed += check_refused("# \xf4\x90\x80\x80 past U+10FFFF\n", "1:",
+	    "UTF-8") != 0;
+	failed += check_refused("# cut \xe2\x82\n", "1:", "UTF-8") != 0;
+	failed += check_refused("[caf\xe9]\n", "1:", "caf\\xe9") != 0;
+	failed += check_refused("[broker]\nl\xe9vel = 1\n", "2:",
+	    "key name") != 0;
+	failed += check_refused("[game:x]\ncommand = /bin/x\nname = \xff\n",
+	    "3:game:x.name", "\\xff") != 0;
+	failed += check_refused("\xff\xfe[broker]\n", "1:", NULL) != 0;
+	if (failed != 0)
+		fail_msg("%d invalid UTF-8 case(s) failed", failed);
+}
+
+/* Key names are letters, digits and _; a line needs one. */
+static void
+test_reader_key_names(void **state)
+{
+	struct config	*cfg;
+	char		 key[80];
+	char		*text;
+	int		 failed = 0;
+
+	(void)state;
+	failed += check_refused("[broker]\nlog level = info\n", "2:",
+	    "key name") != 0;
+	failed += check_refused("[broker]\n= info\n", "2:", "key name") != 0;
+	failed += check_refused("[broker]\nlog-level = info\n", "2:",
+	    "key name") != 0;
+	failed += check_refused("[broker]\nlog_level\n", "2:", NULL) != 0;
+	memset(key, 'k', 65);
+	key[65] = '\0';
+	xasprintf(&text, "[broker]\n%s = 1\n", key);
+	failed += check_refused(text, "2:", "key name") != 0;
+	free(text);
+	/* The first = splits: the rest belongs to the value. */
+	cfg = load_ok("[game:x]\ncommand=/bin/x\nenv=A=B=C\n");
+	assert_string_equal(cfg->games[0].command, "/bin/x");
+	assert_string_equal(cfg->games[0].env[0], "A=B=C");
+	config_free(cfg);
+	if (failed != 0)
+		fail_msg("%d key name case(s) failed", failed);
+}
+
+/* Blanks around keys, values and lines are ignored; tabs are blanks. */
+static void
+test_reader_blanks(void **state)
+{
+	struct config	*cfg;
+
+	(void)state;
+	cfg = load_ok("\t[broker]\t\n\tlog_level\t=\tdebug\t\n"
+	    "  socket   =    /tmp/b.sock   \n[game:x]\n"
+	    "command =   /bin/x   -u   %u  \n");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(cfg->broker_socket, "/tmp/b.sock");
+	assert_string_equal(cfg->games[0].command, "/bin/x   -u   %u");
+	config_free(cfg);
+}
+
+/*
+ * Text from the file in an error is escaped and bounded: no terminal
+ * control sequence gets through, and a huge value gives a short line.
+ */
+static void
+test_reader_error_text_safe(void **state)
+{
+	struct config	*cfg;
+	char		*cause, *text, *value;
+	const char	*p;
+
+	(void)state;
+	cfg = load_text("[broker]\nsocket = x\x1b]0;owned\x07\x1b[2J\"\\\n",
+	    &cause);
+	assert_null(cfg);
+	for (p = cause; *p != '\0'; p++) {
+		if ((u_char)*p < 0x20 && *p != '\n')
+			fail_msg("control character 0x%02x in: %s", *p, cause);
+	}
+	assert_non_null(strstr(cause, "x\\x1b]0;owned\\x07\\x1b[2J\\\"\\\\"));
+	free(cause);
+
+	/* A C1 control, written as UTF-8, is escaped too. */
+	cfg = load_text("[broker]\nsocket = x\xc2\x9b" "2J\n", &cause);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "\\xc2\\x9b"));
+	free(cause);
+
+	value = malloc(4000);
+	assert_non_null(value);
+	memset(value, 'v', 3999);
+	value[3999] = '\0';
+	xasprintf(&text, "[broker]\nlog_level = %s\n", value);
+	cfg = load_text(text, &cause);
+	assert_null(cfg);
+	assert_true(strlen(cause) < 600);
+	assert_non_null(strstr(cause, "...\""));
+	free(cause);
+	free(text);
+	free(value);
+}
+
+/* Every error up to CONFIG_MAX_ERRORS is reported, then one line more. */
+static void
+test_reader_too_many_errors(void **state)
+{
+	struct config	*cfg;
+	char		*text, *more, *cause, *where;
+	const char	*p;
+	u_int		 i, lines = 1;
+
+	(void)state;
+	text = xstrdup("[broker]\n");
+	for (i = 0; i < CONFIG_MAX_ERRORS + 50; i++) {
+		xasprintf(&more, "%snot a line %u\n", text, i);
+		free(text);
+		text = more;
+	}
+	cfg = load_text(text, &cause);
+	free(text);
+	assert_null(cfg);
+	for (p = cause; *p != '\0'; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, CONFIG_MAX_ERRORS + 1);
+	xasprintf(&where, "%s:%d:", tmp_path, CONFIG_MAX_ERRORS + 3);
+	assert_null(strstr(cause, where));
+	free(where);
+	xasprintf(&where, "%s:%d: too many errors", tmp_path,
+	    CONFIG_MAX_ERRORS + 2);
+	assert_non_null(strstr(cause, where));
+	free(where);
+	xasprintf(&where, "%s:%d: expected", tmp_path, CONFIG_MAX_ERRORS + 1);
+	assert_non_null(strstr(cause, where));
+	free(where);
+	free(cause);
+}
+
+/* A file of CONFIG_MAX_SIZE bytes loads; one byte more is refused. */
+static void
+test_reader_file_size(void **state)
+{
+	struct config	*cfg;
+	char		*text, *cause;
+	size_t		 i;
+
+	(void)state;
+	text = malloc(CONFIG_MAX_SIZE + 1);
+	assert_non_null(text);
+	for (i = 0; i < CONFIG_MAX_SIZE; i++)
+		text[i] = i % 64 == 63 ? '\n' : (i % 64 == 0 ? ';' : 'c');
+	cfg = load_bytes(text, CONFIG_MAX_SIZE, &cause);
+	if (cfg == NULL)
+		fail_msg("a file of %d bytes refused: %s", CONFIG_MAX_SIZE,
+		    cause);
+	config_free(cfg);
+	text[CONFIG_MAX_SIZE] = '\n';
+	cfg = load_bytes(text, CONFIG_MAX_SIZE + 1, &cause);
+	assert_null(cfg);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, tmp_path));
+	assert_non_null(strstr(cause, "larger than"));
+	free(cause);
+	free(text);
+}
+
+/* A FIFO is refused at once, for both readers: nothing waits on it. */
+static void
+test_reader_fifo(void **state)
+{
+	struct config	*cfg;
+	char		 dir[] = "/tmp/dg-test-config-fifo-XXXXXX";
+	char		*path, *cause = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	xasprintf(&path, "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);	/* a reader that blocks kills the test */
+	cfg = config_load(path, &cause);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "not a regular file"));
+	free(cause);
+	cfg = config_load_session(path, &cause);
+	alarm(0);
+	assert_non_null(cfg);
+	assert_non_null(strstr(cause, "not a regular file"));
+	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
+	free(cause);
+	config_free(cfg);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+/* ---- the session's reader ---------------------------------------------- */
+
+/*
+ * The session takes [broker] socket and log_level; errors elsewhere and
+ * keys it does not read cost it nothing, and produce no warning.
+ */
+static void
+test_session_lenient(void **state)
+{
+	struct config	*cfg;
+	char		*warnings;
+
+	(void)state;
+	cfg = load_session("[bogus]\nx = 1\n[limits]\nmax_ptys = lots\n"
+	    "socket = /tmp/wrong.sock\nnot a line\n"
+	    "\xef\xbb\xbf\n; caf\xe9\n[game:x]\n"
+	    "  [broker]\r\nsocket = /tmp/s.sock ; here\r\nlog_level = debug\n"
+	    "state_dir = /old\nsocket_group = 9bad\n[broker] junk\n"
+	    "socket = /tmp/after-junk.sock\n", &warnings);
+	assert_string_equal(cfg->broker_socket, "/tmp/s.sock");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_string_equal(cfg->path, tmp_path);
+	assert_null(warnings);
+	config_free(cfg);
+
+	/* The same file is refused by the strict reader. */
+	refused("[broker]\nsocket = /tmp/s.sock\n[limits]\nmax_ptys = x\n",
+	    "4:limits.max_ptys");
+	cfg = load_session("[broker]\nsocket = /tmp/s.sock\n[limits]\n"
+	    "max_ptys = x\n", &warnings);
+	assert_string_equal(cfg->broker_socket, "/tmp/s.sock");
+	assert_null(warnings);
+	config_free(cfg);
+
+	/* An empty file: the defaults. */
+	cfg = load_session("", &warnings);
+	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_INFO);
+	assert_null(warnings);
+	config_free(cfg);
+}
+
+/* A bad socket or log level leaves the default, with a warning. */
+static void
+test_session_bad_socket(void **state)
+{
+	struct config	*cfg;
+	char		*warnings, *where;
+
+	(void)state;
+	cfg = load_session("[broker]\nsocket = relative.sock\n"
+	    "log_level = loud\n", &warnings);
+	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_INFO);
+	assert_non_null(warnings);
+	xasprintf(&where, "%s:2:broker.socket: bad value", tmp_path);
+	assert_non_null(strstr(warnings, where));
+	free(where);
+	xasprintf(&where, "%s:3:broker.log_level: bad value", tmp_path);
+	assert_non_null(strstr(warnings, where));
+	free(where);
+	free(warnings);
+	config_free(cfg);
+
+	/* A broken line in [broker] may be the socket: a warning. */
+	cfg = load_session("[broker]\nsocket /tmp/x.sock\n", &warnings);
+	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
+	assert_non_null(warnings);
+	xasprintf(&where, "%s:2:", tmp_path);
+	assert_non_null(strstr(warnings, where));
+	free(where);
+	free(warnings);
+	config_free(cfg);
+
+	/* Set twice: the first value stands. */
+	cfg = load_session("[broker]\nsocket = /tmp/1.sock\n[broker]\n"
+	    "socket = /tmp/2.sock\n", &warnings);
+	assert_string_equal(cfg->broker_socket, "/tmp/1.sock");
+	assert_non_null(warnings);
+	assert_non_null(strstr(warnings, ":4:broker.socket"));
+	free(warnings);
+	config_free(cfg);
+}
+
+/* A file that cannot be read gives the defaults and says why. */
+static void
+test_session_unreadable(void **state)
+{
+	struct config	*cfg;
+	char		*warnings;
+	char		 dir[] = "/tmp/dg-test-config-dir-XXXXXX";
+
+	(void)state;
+	cfg = config_load_session("/nonexistent/dungeongate.ini", &warnings);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
+	assert_non_null(warnings);
+	assert_non_null(strstr(warnings, "/nonexistent/dungeongate.ini"));
+	free(warnings);
+	config_free(cfg);
+
+	assert_non_null(mkdtemp(dir));
+	cfg = config_load_session(dir, &warnings);
+	rmdir(dir);
+	assert_non_null(cfg);
+	assert_non_null(warnings);
+	assert_non_null(strstr(warnings, "not a regular file"));
+	free(warnings);
+	config_free(cfg);
 }
 
 /* ---- unit parsers and formatters --------------------------------------- */
@@ -1636,66 +2159,76 @@ printed_line(const char *out, const char *section, const char *key)
 	return NULL;
 }
 
-/* Keys not built yet are marked in the printed configuration. */
+/*
+ * The printed configuration holds every key of the schema and nothing
+ * else: keys that no code reads are not in the schema at all.
+ */
 static void
-test_print_not_in_effect(void **state)
+test_print_only_schema(void **state)
 {
 	static const struct {
 		const char	*section;
 		const char	*key;
-	} in_effect[] = {
+	} printed[] = {
+		{ "broker", "socket" },
+		{ "broker", "socket_group" },
+		{ "broker", "admin_group" },
+		{ "broker", "log_level" },
 		{ "connection_pool", "max_connections" },
 		{ "connection_pool", "idle_timeout" },
-		{ "limits", "max_connections" },
-		{ "broker", "socket" },
 		{ "worker_pool", "pool_size" },
-		{ "worker_pool", "worker_timeout" },
+		{ "limits", "max_connections" },
+		{ "alerts", "high_resource_usage" },
+		{ "quota:default", "max_cpu_cores" },
 		{ "game:nethack", "command" },
-	}, not_built[] = {
-		/* Nothing in the sources implements these yet. */
-		{ "circuit_breaker", "enabled" },
-		{ "circuit_breaker", "failure_threshold" },
-		{ "load_shedding", "cpu_threshold" },
-		{ "auth", "url" },
-		{ "recording", "enabled" },
-		{ "spectate", "max_watchers_per_game" },
-		{ "http", "listen" },
+	};
+	static const struct {
+		const char	*text;
+		const char	*where;
+	} unread[] = {
+		{ "[broker]\nstate_dir = /var/lib/dungeongate\n",
+		  "2:broker.state_dir" },
+		{ "[http]\n", "1:" },
+		{ "[http]\nlisten = 127.0.0.1:8085\n", "1:" },
+		{ "[circuit_breaker]\nenabled = true\n", "1:" },
+		{ "[load_shedding]\ncpu_threshold = 0.8\n", "1:" },
+		{ "[auth]\nurl =\n", "1:" },
+		{ "[alerts]\nhigh_error_rate = 0.05\n",
+		  "2:alerts.high_error_rate" },
+		{ "[recording]\nenabled = true\n", "1:" },
+		{ "[spectate]\n", "1:" },
 	};
 	struct config	*cfg;
 	char		*out, *line;
 	u_int		 i;
+	int		 failed = 0;
 
 	(void)state;
 	cfg = load_ok("");
 	out = print_config(cfg);
-	assert_non_null(strstr(out, "not yet in effect"));
-	for (i = 0; i < nitems(in_effect); i++) {
-		line = printed_line(out, in_effect[i].section,
-		    in_effect[i].key);
+	assert_null(strstr(out, "not yet"));
+	for (i = 0; i < nitems(printed); i++) {
+		line = printed_line(out, printed[i].section, printed[i].key);
 		if (line == NULL)
-			fail_msg("%s.%s not printed", in_effect[i].section,
-			    in_effect[i].key);
-		if (strstr(line, "not yet in effect") != NULL)
-			fail_msg("%s.%s marked: %s", in_effect[i].section,
-			    in_effect[i].key, line);
-		free(line);
-	}
-	for (i = 0; i < nitems(not_built); i++) {
-		line = printed_line(out, not_built[i].section,
-		    not_built[i].key);
-		if (line == NULL)
-			fail_msg("%s.%s not printed", not_built[i].section,
-			    not_built[i].key);
-		if (strstr(line, "not yet in effect") == NULL)
-			fail_msg("%s.%s not marked: %s", not_built[i].section,
-			    not_built[i].key, line);
+			fail_msg("%s.%s not printed", printed[i].section,
+			    printed[i].key);
 		free(line);
 	}
 	line = printed_line(out, "connection_pool", "max_connections");
 	assert_string_equal(line, "max_connections = 1000");
 	free(line);
+	assert_null(strstr(out, "[http]"));
+	assert_null(strstr(out, "state_dir"));
+	assert_null(strstr(out, "high_error_rate"));
 	free(out);
 	config_free(cfg);
+
+	/* Each is refused at the line that names it. */
+	for (i = 0; i < nitems(unread); i++)
+		failed += check_refused(unread[i].text, unread[i].where,
+		    NULL) != 0;
+	if (failed != 0)
+		fail_msg("%d key(s) nothing reads still accepted", failed);
 }
 
 /* The printed configuration is itself a file that loads to the same. */
@@ -1704,11 +2237,11 @@ test_print_round_trip(void **state)
 {
 	static const char *const texts[] = {
 		"",
-		"[broker]\nlog_level = debug\n[http]\nlisten =\n"
+		"[broker]\nlog_level = debug\nsocket = /tmp/dg.sock\n"
 		"[connection_pool]\nqueue_timeout = 1500ms\n"
 		"[limits]\nmax_memory = 1536MB\nmax_bandwidth = 3KB/s\n"
+		"[alerts]\nhigh_resource_usage = 0.123456789\n"
 		"[quota:gold]\ngroups = a, b\nmax_cpu_cores = 2.25\n"
-		"[auth]\nurl = https://x.example/a\non_failure = deny\n"
 		"[game:crawl]\nname = Crawl\ncommand = /bin/crawl -u %u\n"
 		"env = A=1\nenv = B=%h\n[game:zork]\ncommand = /bin/zork\n",
 	};
@@ -1735,35 +2268,165 @@ test_print_round_trip(void **state)
 	}
 }
 
+/*
+ * One value of every key that is not its default, and how it prints: the
+ * value parses, prints as shown, and the printed file loads to the same.
+ * [quota:gold] stands for every tier, [game:x] for every game.
+ */
+static const struct {
+	const char	*section;
+	const char	*key;
+	const char	*value;
+	const char	*printed;
+} rtcases[] = {
+	{ "broker", "socket", "/tmp/rt.sock", "/tmp/rt.sock" },
+	{ "broker", "socket_group", "players", "players" },
+	{ "broker", "admin_group", "wheel", "wheel" },
+	{ "broker", "log_level", "warn", "warn" },
+	{ "connection_pool", "max_connections", "7", "7" },
+	{ "connection_pool", "queue_size", "0", "0" },
+	{ "connection_pool", "queue_timeout", "1500ms", "1500ms" },
+	{ "connection_pool", "idle_timeout", "5400s", "90m" },
+	{ "connection_pool", "drain_timeout", "120s", "2m" },
+	{ "connection_pool", "enable_prioritization", "off", "false" },
+	{ "worker_pool", "pool_size", "3", "3" },
+	{ "worker_pool", "queue_size", "16", "16" },
+	{ "worker_pool", "worker_timeout", "250ms", "250ms" },
+	{ "worker_pool", "shutdown_timeout", "60m", "1h" },
+	{ "limits", "max_connections", "200", "200" },
+	{ "limits", "max_ptys", "50", "50" },
+	{ "limits", "max_memory", "1048576KB", "1GB" },
+	{ "limits", "max_bandwidth", "3072KB/s", "3MB/s" },
+	{ "limits", "max_file_descriptors", "1024", "1024" },
+	{ "alerts", "high_connection_count", "10", "10" },
+	{ "alerts", "high_queue_time", "1000ms", "1s" },
+	{ "alerts", "high_resource_usage", "0.30", "0.3" },
+	{ "quota:gold", "groups", "a b,c", "a, b, c" },
+	{ "quota:gold", "max_connections", "3", "3" },
+	{ "quota:gold", "max_ptys", "0", "0" },
+	{ "quota:gold", "max_memory", "2048MB", "2GB" },
+	{ "quota:gold", "max_bandwidth", "1024KB/s", "1MB/s" },
+	{ "quota:gold", "max_cpu_cores", "2.50", "2.5" },
+	{ "quota:gold", "expires_after", "2880m", "48h" },
+	{ "quota:gold", "priority", "7", "7" },
+	{ "game:x", "name", "My Game", "My Game" },
+	{ "game:x", "key", "k", "k" },
+	{ "game:x", "command", "/bin/x  -u %u", "/bin/x  -u %u" },
+	{ "game:x", "rcfile", ".xrc", ".xrc" },
+	{ "game:x", "env", "A=%h", "A=%h" },
+	{ "game:x", "memory", "131072KB", "128MB" },
+};
+
+/* Is there a round-trip case for this printed section and key? */
+static int
+rtcase_exists(const char *section, const char *key)
+{
+	u_int	 i;
+
+	if (strncmp(section, "quota:", 6) == 0)
+		section = "quota:gold";
+	else if (strncmp(section, "game:", 5) == 0)
+		section = "game:x";
+	for (i = 0; i < nitems(rtcases); i++) {
+		if (strcmp(rtcases[i].section, section) == 0 &&
+		    strcmp(rtcases[i].key, key) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Every key, and so every type of value: parse, format, parse again. The
+ * cases must cover every key the printed defaults show.
+ */
+static void
+test_type_round_trip(void **state)
+{
+	struct config	*cfg, *again;
+	char		*text, *out, *out2, *line, *want, *lines, *save, *l;
+	char		 section[64] = "";
+	u_int		 i, failed = 0;
+
+	(void)state;
+	/* Coverage: every key of the schema has a case. */
+	cfg = load_ok("");
+	out = print_config(cfg);
+	config_free(cfg);
+	lines = xstrdup(out);
+	for (l = strtok_r(lines, "\n", &save); l != NULL;
+	    l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] == '[') {
+			snprintf(section, sizeof section, "%.*s",
+			    (int)strcspn(l + 1, "]"), l + 1);
+			continue;
+		}
+		if (l[0] == ';' || strstr(l, " = ") == NULL)
+			continue;
+		l[strcspn(l, " ")] = '\0';
+		if (!rtcase_exists(section, l)) {
+			print_error("no round-trip case for %s.%s\n", section,
+			    l);
+			failed++;
+		}
+	}
+	free(lines);
+	free(out);
+
+	for (i = 0; i < nitems(rtcases); i++) {
+		xasprintf(&text, "[%s]\n%s%s = %s\n", rtcases[i].section,
+		    strcmp(rtcases[i].section, "game:x") == 0 &&
+		    strcmp(rtcases[i].key, "command") != 0 ?
+		    "command = /bin/x\n" : "", rtcases[i].key,
+		    rtcases[i].value);
+		cfg = load_ok(text);
+		free(text);
+		out = print_config(cfg);
+		line = printed_line(out, rtcases[i].section, rtcases[i].key);
+		xasprintf(&want, "%s = %s", rtcases[i].key,
+		    rtcases[i].printed);
+		if (line == NULL || strcmp(line, want) != 0) {
+			print_error("%s.%s = %s printed as \"%s\", "
+			    "not \"%s\"\n", rtcases[i].section, rtcases[i].key,
+			    rtcases[i].value, line != NULL ? line : "(none)",
+			    want);
+			failed++;
+		}
+		again = load_ok(out);
+		out2 = print_config(again);
+		if (strcmp(strchr(out, '\n'), strchr(out2, '\n')) != 0) {
+			print_error("%s.%s = %s does not read back the same\n",
+			    rtcases[i].section, rtcases[i].key,
+			    rtcases[i].value);
+			failed++;
+		}
+		free(want);
+		free(line);
+		free(out);
+		free(out2);
+		config_free(again);
+		config_free(cfg);
+	}
+	if (failed != 0)
+		fail_msg("%u round-trip case(s) failed", failed);
+}
+
 /* The shipped dungeongate.ini says the same as an empty file. */
 static void
 test_shipped_file(void **state)
 {
 	struct config	*cfg, *empty;
-	char		*path, *dir, *cause = NULL, *out, *out2;
-	const char	*p;
+	char		*cause = NULL, *out, *out2;
+	const char	*path = TOP_SRCDIR "/conf/dungeongate.ini";
 
 	(void)state;
-	dir = xstrdup(__FILE__);
-	if ((p = strstr(dir, "tests/unit/test_config.c")) == NULL) {
-		free(dir);
-		skip();
-	}
-	dir[p - dir] = '\0';
-	xasprintf(&path, "%sconf/dungeongate.ini", dir);
-	free(dir);
-	if (access(path, R_OK) != 0) {
-		free(path);
-		skip();
-	}
-	cfg = config_load(path, 0, &cause);
+	if (access(path, R_OK) != 0)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	cfg = config_load(path, &cause);
 	if (cfg == NULL) {
 		print_error("%s\n", cause);
 		free(cause);
-		free(path);
 		fail_msg("the shipped configuration does not load");
 	}
-	free(path);
 	empty = load_ok("");
 	out = print_config(cfg);
 	out2 = print_config(empty);
@@ -1797,6 +2460,25 @@ main(void)
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_line_long_but_fits),
+		cmocka_unit_test(test_reader_indented_section),
+		cmocka_unit_test(test_reader_bom),
+		cmocka_unit_test(test_reader_long_section_names),
+		cmocka_unit_test(test_reader_crlf),
+		cmocka_unit_test(test_reader_nul),
+		cmocka_unit_test(test_reader_inline_comments),
+		cmocka_unit_test(test_reader_comments_only),
+		cmocka_unit_test(test_reader_empty_sections),
+		cmocka_unit_test(test_reader_header_junk),
+		cmocka_unit_test(test_reader_bad_utf8),
+		cmocka_unit_test(test_reader_key_names),
+		cmocka_unit_test(test_reader_blanks),
+		cmocka_unit_test(test_reader_error_text_safe),
+		cmocka_unit_test(test_reader_too_many_errors),
+		cmocka_unit_test(test_reader_file_size),
+		cmocka_unit_test(test_reader_fifo),
+		cmocka_unit_test(test_session_lenient),
+		cmocka_unit_test(test_session_bad_socket),
+		cmocka_unit_test(test_session_unreadable),
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_rate),
@@ -1820,8 +2502,9 @@ main(void)
 		cmocka_unit_test(test_expand_command),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_max_connections),
-		cmocka_unit_test(test_print_not_in_effect),
+		cmocka_unit_test(test_print_only_schema),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_type_round_trip),
 		cmocka_unit_test(test_shipped_file),
 	};
 

@@ -43,7 +43,7 @@ load_ok(const char *text)
 	assert_non_null(f);
 	assert_true(fputs(text, f) >= 0);
 	assert_int_equal(fclose(f), 0);
-	cfg = config_load(path, 0, &cause);
+	cfg = config_load(path, &cause);
 	unlink(path);
 	if (cfg == NULL) {
 		print_error("refused:\n%s\ncause: %s\n", text,
