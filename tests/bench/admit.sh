@@ -11,10 +11,11 @@
 # leaves that row out) set the live sessions; DG_BENCH_CPU the CPU that
 # the broker and the benchmark share (default: the last this script may
 # use; none: wherever the scheduler puts them). Runs as root: it makes a
-# group and one user per live session of the first kind, plus two (no
-# home, no password, shell nologin), and removes them, and only them,
-# however it ends. Prints figures only; the exit status says whether the
-# run worked, never how fast it was.
+# group, a user for each live session of the largest row of distinct
+# users and two more (the measured user and the one user), locked, with
+# no home of their own and shell nologin, and removes them, and only
+# them, however it ends. Prints figures only; the exit status says
+# whether the run worked, never how fast it was.
 
 set -eu
 
@@ -106,10 +107,7 @@ if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$fds" ]; then
 	fi
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench-admit.XXXXXX")
-# The users connect to the broker's socket in here.
-chmod 711 "$tmp"
-mkdir "$tmp/home" "$tmp/state"
+tmp=
 broker_pid=
 group=
 group_made=
@@ -154,7 +152,7 @@ cleanup() {
 	fi
 	n=$(bench_users | wc -l)
 	if [ "$n" -gt 0 ]; then
-		# userdel(8) one by one: some 20 ms each.
+		# userdel(8) one by one: 15 to 25 ms each.
 		echo "removing the $n benchmark users..." >&2
 		started=$(date +%s.%N)
 		bench_users | while read -r u; do
@@ -173,7 +171,9 @@ cleanup() {
 	if [ -n "$admin_made" ]; then
 		groupdel "$admin_group" || rc=1
 	fi
-	rm -rf "$tmp"
+	if [ -n "$tmp" ]; then
+		rm -rf "$tmp"
+	fi
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -181,6 +181,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 # Output into a pipe that closed (| head) must not skip the cleanup.
 trap 'exit 141' PIPE
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench-admit.XXXXXX")
+# The users connect to the broker's socket in here.
+chmod 711 "$tmp"
+mkdir "$tmp/home" "$tmp/state"
 
 if getent passwd | awk -F: -v p="$prefix" 'index($1, p) == 1' | grep -q .
 then
