@@ -582,11 +582,11 @@ test_bucket_accuracy_wait_for(void **state)
 				wakes++;
 			}
 			want = rates[i] * 10 + burst_for(rates[i]);
-			/* The chunk the clock ran out on is all that is lost. */
+			/* Only the chunk the clock ran out on is lost. */
 			if (total + chunk < want || total > want)
-				fail_msg("chunks of %zu at %llu B/s: %llu bytes, "
-				    "expected %llu less at most a chunk", chunk,
-				    (unsigned long long)rates[i],
+				fail_msg("chunks of %zu at %llu B/s: %llu "
+				    "bytes, expected %llu less at most a chunk",
+				    chunk, (unsigned long long)rates[i],
 				    (unsigned long long)total,
 				    (unsigned long long)want);
 			if (chunk * 100 <= want)
