@@ -213,8 +213,10 @@ part_c() {
 	# share, a few hundred reads of 4 KB in these seconds at most.
 	e2e_ok "(c) the keys wait for the menu's output (under 1 MB of 3 MB in)" \
 	    [ "$keys" -lt $((1024 * 1024)) ]
-	e2e_ok "(c) the menu's output stays at the share (at most +10%)" \
-	    [ "$r" -le $(( SHARE * 110 / 100 )) ]
+	# The share, and at most one burst (a second's worth at this rate:
+	# 20% of the 5 s measured) saved up while the session waited for CPU.
+	e2e_ok "(c) the menu's output stays at the share (at most +25%)" \
+	    [ "$r" -le $(( SHARE * 125 / 100 )) ]
 	e2e_ok "(c) and uses it (at least half)" [ "$r" -ge $(( SHARE / 2 )) ]
 	e2e_match "(c) holds for the share counted" \
 	    "$(e2e_status | jq .violations.bandwidth)" '^[1-9]'
