@@ -81,17 +81,30 @@ bucket_spend(struct bucket *bk, size_t n)
 		bk->tokens -= (double)n;
 }
 
+/*
+ * Milliseconds until at least n bytes may pass (0: now). More than the
+ * burst never fits, so a wait for more is a wait for a full bucket.
+ */
+int64_t
+bucket_wait_for(const struct bucket *bk, int64_t now, size_t n)
+{
+	double	 tokens = bk->tokens, want;
+
+	if (bk->rate == 0)
+		return 0;
+	want = n > bk->burst ? (double)bk->burst : (double)n;
+	if (want < 1.0)
+		want = 1.0;
+	if (now > bk->last)
+		tokens += (double)bk->rate * (double)(now - bk->last) / 1000.0;
+	if (tokens >= want)
+		return 0;
+	return (int64_t)((want - tokens) * 1000.0 / (double)bk->rate) + 1;
+}
+
 /* Milliseconds until at least one byte may pass (0: now). */
 int64_t
 bucket_wait(const struct bucket *bk, int64_t now)
 {
-	double	 tokens = bk->tokens;
-
-	if (bk->rate == 0)
-		return 0;
-	if (now > bk->last)
-		tokens += (double)bk->rate * (double)(now - bk->last) / 1000.0;
-	if (tokens >= 1.0)
-		return 0;
-	return (int64_t)((1.0 - tokens) * 1000.0 / (double)bk->rate) + 1;
+	return bucket_wait_for(bk, now, 1);
 }

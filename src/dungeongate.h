@@ -199,5 +199,6 @@ void		 bucket_init_burst(struct bucket *, uint64_t, uint64_t,
 size_t		 bucket_available(struct bucket *, int64_t);
 void		 bucket_spend(struct bucket *, size_t);
 int64_t		 bucket_wait(const struct bucket *, int64_t);
+int64_t		 bucket_wait_for(const struct bucket *, int64_t, size_t);
 
 #endif

@@ -59,7 +59,7 @@ menu_wrap(struct evbuffer *b, u_int cols, const char *text)
 	}
 }
 
-/* Draw the whole menu. */
+/* Draw the whole menu now (session_redraw asks for it). */
 void
 menu_draw(struct session *s)
 {
@@ -119,10 +119,8 @@ menu_draw(struct session *s)
 		menu_line(b, s->cols, "");
 	evbuffer_add_printf(b, "  Your choice: ");
 
-	s->bytes_out += evbuffer_get_length(b);
-	evbuffer_add_buffer(s->to_user, b);
+	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
 	evbuffer_free(b);
-	session_user_flush(s);
 }
 
 /* Undo what a game may have left set on the terminal. */
@@ -139,7 +137,7 @@ menu_reset_terminal(struct session *s)
 	session_user_write(s, reset, sizeof reset - 1);
 }
 
-/* One key pressed at the menu. */
+/* One key pressed at the menu; the menu is drawn after all keys of a read. */
 void
 menu_key(struct session *s, u_char key)
 {
@@ -156,7 +154,7 @@ menu_key(struct session *s, u_char key)
 		session_finish(s, SESSION_EXIT_OK, "Goodbye from DungeonGate.");
 		return;
 	case 12:	/* ^L */
-		menu_draw(s);
+		s->redraw = 1;
 		return;
 	case '\r':
 	case '\n':
@@ -177,5 +175,6 @@ menu_key(struct session *s, u_char key)
 		    "key, or q to quit.", key);
 	else
 		s->notice = xstrdup("Press a game's key, or q to quit.");
-	menu_draw(s);
+	/* Drawn once, after every key of this read. */
+	s->redraw = 1;
 }

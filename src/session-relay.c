@@ -3,6 +3,10 @@
  * go through bounded buffers: when one side cannot keep up, the other is
  * no longer read. Bytes go straight through when nothing is queued ahead
  * of them, so a keystroke's echo costs one read and one write each way.
+ * The game's output takes the player's one way out (session_user_write);
+ * the game is read only while little waits there and only as much as the
+ * bandwidth share allows now, so its backlog stays in its PTY and a
+ * keystroke's echo never waits behind seconds of queued output.
  *
  * The game is over only when it has exited and its PTY is drained (EIO
  * from the master means every slave descriptor has closed).
@@ -28,59 +32,59 @@ static void	relay_cpu_start(struct session *);
 static void	relay_cpu_stop(struct session *);
 
 /* Output resumes: the bandwidth share has earned tokens again. */
-static void
-relay_bandwidth_cb(evutil_socket_t fd, short events, void *arg)
+void
+relay_bandwidth_resume(struct session *s)
 {
-	struct session	*s = arg;
 	struct game	*g = s->game;
 
+	if (!g->bw_paused)
+		return;
 	g->bw_paused = 0;
 	if (!g->master_eof && !g->read_paused)
 		event_add(g->read_ev, NULL);
 }
 
 /*
- * Read what the game wrote, no more than the bandwidth share allows, and
- * pass it on; after hangup, read all and discard it. Returns the bytes
- * read, 0 at EOF, -1 when there is nothing now (or no share left).
+ * Read what the game wrote and pass it to the player. While the game
+ * runs, only while less than SESSION_USER_LOW waits for the player and no
+ * more than the bandwidth share allows now; after it exits, its last
+ * output is taken whole (the queue paces it); after hangup, or with the
+ * player gone, all is read and discarded. Returns the bytes read, 0 at
+ * EOF, -1 when there is nothing now (or no room or share left).
  */
 static int
 relay_read_game(struct session *s)
 {
 	struct game	*g = s->game;
 	u_char		 buf[RELAY_READ_SIZE];
-	size_t		 want = sizeof buf;
+	size_t		 want = sizeof buf, avail;
 	ssize_t		 n;
-	int64_t		 now;
-	struct timeval	 tv;
-	/* After the game exits, its last screen goes out whole. */
-	int		 limited = s->state == STATE_PLAYING && !s->user_gone &&
-			    !g->exited;
+	int		 pass = s->state == STATE_PLAYING && !s->user_gone;
 
-	if (limited) {
-		now = util_now_ms();
-		want = bucket_available(&s->bandwidth, now);
-		if (want == 0) {
-			/* Over the share: stop reading until tokens come. */
-			tv = util_timeval_ms(bucket_wait(&s->bandwidth, now));
+	if (pass && !g->exited) {
+		if (evbuffer_get_length(s->to_user) >= SESSION_USER_LOW) {
+			/* The rest waits in the PTY until the queue drains. */
+			g->read_paused = 1;
 			event_del(g->read_ev);
-			evtimer_add(g->bandwidth_ev, &tv);
-			if (!g->bw_paused)
-				s->bandwidth_waits++;
-			g->bw_paused = 1;
 			errno = EAGAIN;
 			return -1;
 		}
-		if (want > sizeof buf)
-			want = sizeof buf;
+		avail = bucket_available(&s->bandwidth, util_now_ms());
+		if (avail == 0) {
+			/* Over the share: stop reading until tokens come. */
+			g->bw_paused = 1;
+			event_del(g->read_ev);
+			session_bandwidth_wait(s, 1);
+			errno = EAGAIN;
+			return -1;
+		}
+		if (avail < want)
+			want = avail;
 	}
 	n = read(g->master, buf, want);
 	if (n > 0) {
-		if (limited) {
-			bucket_spend(&s->bandwidth, (size_t)n);
-			s->bytes_out += (uint64_t)n;
-			session_pass(s->to_user, STDOUT_FILENO, buf, (size_t)n);
-		}
+		if (pass)
+			session_user_write(s, buf, (size_t)n);
 		return (int)n;
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -102,16 +106,15 @@ relay_game_read_cb(evutil_socket_t fd, short events, void *arg)
 		relay_check_done(s);
 		return;
 	}
-	session_user_flush(s);
-	/* session_user_flush may have ended the game's relay (hangup). */
-	if (s->game == g && !g->master_eof &&
-	    evbuffer_get_length(s->to_user) >= RELAY_USER_HIGH) {
+	/* Past the low mark the rest waits in the PTY. */
+	if (!g->master_eof && !g->read_paused &&
+	    evbuffer_get_length(s->to_user) >= SESSION_USER_LOW) {
 		g->read_paused = 1;
 		event_del(g->read_ev);
 	}
 }
 
-/* The player's terminal took enough: read the game again. */
+/* Less than SESSION_USER_LOW waits for the player: read the game again. */
 void
 relay_user_drained(struct session *s)
 {
@@ -119,11 +122,9 @@ relay_user_drained(struct session *s)
 
 	if (g->master_eof || g->master == -1 || !g->read_paused)
 		return;
-	if (evbuffer_get_length(s->to_user) <= RELAY_USER_LOW) {
-		g->read_paused = 0;
-		if (!g->bw_paused)
-			event_add(g->read_ev, NULL);
-	}
+	g->read_paused = 0;
+	if (!g->bw_paused)
+		event_add(g->read_ev, NULL);
 }
 
 /* Write the player's keys to the game as far as the PTY takes them. */
@@ -140,9 +141,8 @@ relay_write_game(struct session *s)
 		event_add(g->write_ev, NULL);
 	else
 		event_del(g->write_ev);
-	if (s->state == STATE_PLAYING &&
-	    evbuffer_get_length(g->to_game) < RELAY_GAME_HIGH)
-		event_add(s->tty_read_ev, NULL);
+	/* Keys wait while RELAY_GAME_HIGH waits for the game. */
+	session_keys_update(s);
 }
 
 /* The game's PTY can take more keys. */
@@ -162,8 +162,6 @@ relay_user_input(struct session *s, const u_char *buf, size_t len)
 		return;
 	session_pass(g->to_game, g->master, buf, len);
 	relay_write_game(s);
-	if (evbuffer_get_length(g->to_game) >= RELAY_GAME_HIGH)
-		event_del(s->tty_read_ev);
 }
 
 /*
@@ -372,7 +370,6 @@ relay_start(struct session *s)
 	    relay_game_read_cb, s);
 	g->write_ev = event_new(s->base, g->master, EV_WRITE,
 	    relay_game_write_cb, s);
-	g->bandwidth_ev = evtimer_new(s->base, relay_bandwidth_cb, s);
 	event_add(g->read_ev, NULL);
 	relay_cpu_start(s);
 	log_info("game started", "user=%s ticket=%s lease=%s game=%s pid=%ld",
@@ -399,6 +396,8 @@ static void
 relay_check_done(struct session *s)
 {
 	struct game	*g = s->game;
+	size_t		 got = 0;
+	int		 n;
 
 	if (g == NULL || !g->exited)
 		return;
@@ -406,11 +405,13 @@ relay_check_done(struct session *s)
 		/*
 		 * Take what is buffered now. A descendant that keeps the
 		 * PTY open must not keep the player waiting, nor fill memory:
-		 * stop at EAGAIN, or after a buffer's worth.
+		 * stop at EAGAIN, or after SESSION_USER_HIGH (read, or waiting
+		 * for the player).
 		 */
-		while (evbuffer_get_length(s->to_user) < RELAY_USER_HIGH &&
-		    relay_read_game(s) > 0)
-			;
+		while (got < SESSION_USER_HIGH &&
+		    evbuffer_get_length(s->to_user) < SESSION_USER_HIGH &&
+		    (n = relay_read_game(s)) > 0)
+			got += (size_t)n;
 	}
 	session_user_flush(s);
 	if (s->game == g)
@@ -482,8 +483,8 @@ relay_hangup(struct session *s)
 	    s->user, g->lease, g->id, (long)g->pid);
 	evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
 	evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
+	s->notice_pending = 0;
 	g->read_paused = g->bw_paused = 0;
-	evtimer_del(g->bandwidth_ev);
 	if (!g->master_eof)
 		event_add(g->read_ev, NULL);
 	relay_cpu_stop(s);
@@ -509,8 +510,6 @@ relay_free(struct session *s)
 		event_free(g->write_ev);
 	if (g->escalate != NULL)
 		event_free(g->escalate);
-	if (g->bandwidth_ev != NULL)
-		event_free(g->bandwidth_ev);
 	relay_cpu_stop(s);
 	if (g->to_game != NULL)
 		evbuffer_free(g->to_game);

@@ -19,6 +19,8 @@
 #include "session.h"
 
 static void	session_dispatch(struct session *, enum proto_msg, json_t *);
+static void	session_draw(struct session *);
+static void	session_notice_draw(struct session *);
 
 /* Queue a message to the broker; the session owns it from here. */
 void
@@ -61,27 +63,151 @@ session_write_buffer(struct evbuffer *b, int fd)
 	return 0;
 }
 
-/* Write what waits for the player's terminal, as far as it will take. */
+/* Bytes went to the player's terminal: count them and pay for them. */
+static void
+session_user_sent(struct session *s, size_t n)
+{
+	s->bytes_out += n;
+	bucket_spend(&s->bandwidth, n);
+}
+
+/*
+ * Output is over the share: wake when the bucket holds want bytes. One
+ * wait at a time, and each counted for the broker.
+ */
+void
+session_bandwidth_wait(struct session *s, size_t want)
+{
+	struct timeval	 tv;
+
+	if (s->bandwidth_held)
+		return;
+	tv = util_timeval_ms(bucket_wait_for(&s->bandwidth, util_now_ms(),
+	    want));
+	evtimer_add(s->bandwidth_ev, &tv);
+	s->bandwidth_held = 1;
+	s->bandwidth_waits++;
+}
+
+/* The share has earned tokens again: the game and the queue go on. */
+static void
+session_bandwidth_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+
+	s->bandwidth_held = 0;
+	if (s->game != NULL)
+		relay_bandwidth_resume(s);
+	session_user_flush(s);
+}
+
+/*
+ * Read the player's keys only while what they cause can go out: not
+ * while more than SESSION_USER_HIGH waits for the terminal or a redraw is
+ * pending, and again once below SESSION_USER_LOW; nor while the game has
+ * RELAY_GAME_HIGH of keys still to take.
+ */
+void
+session_keys_update(struct session *s)
+{
+	size_t	 len = evbuffer_get_length(s->to_user);
+	int	 on;
+
+	if (len > SESSION_USER_HIGH || (s->redraw && len > 0))
+		s->keys_held = 1;
+	else if (len < SESSION_USER_LOW && !s->redraw)
+		s->keys_held = 0;
+	switch (s->state) {
+	case STATE_QUEUED:
+	case STATE_MENU:
+	case STATE_REQUEST:
+	case STATE_PLAYING:
+		on = s->raw && !s->user_gone && !s->keys_held;
+		break;
+	default:
+		on = 0;
+		break;
+	}
+	if (on && s->game != NULL && s->game->to_game != NULL &&
+	    evbuffer_get_length(s->game->to_game) >= RELAY_GAME_HIGH)
+		on = 0;
+	if (on && !s->keys_reading)
+		event_add(s->tty_read_ev, NULL);
+	else if (!on && s->keys_reading)
+		event_del(s->tty_read_ev);
+	s->keys_reading = on;
+}
+
+/* Move to another state; whether keys are read follows. */
+static void
+session_set_state(struct session *s, enum session_state state)
+{
+	s->state = state;
+	session_keys_update(s);
+}
+
+/*
+ * Write what waits for the player, as far as the terminal and the share
+ * take it. Then what waits for room goes on: a redraw once the queue is
+ * empty, a notice over the game and the game itself once it is below
+ * SESSION_USER_LOW, and the player's keys.
+ */
 void
 session_user_flush(struct session *s)
 {
+	size_t	 len, avail;
+	int	 n;
+
 	if (s->user_gone) {
 		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
+		event_del(s->tty_write_ev);
 		return;
 	}
-	if (session_write_buffer(s->to_user, STDOUT_FILENO) != 0) {
+	while ((len = evbuffer_get_length(s->to_user)) > 0) {
+		avail = bucket_available(&s->bandwidth, util_now_ms());
+		if (avail == 0) {
+			session_bandwidth_wait(s, len < SESSION_USER_CHUNK ?
+			    len : SESSION_USER_CHUNK);
+			break;
+		}
+		n = evbuffer_write_atmost(s->to_user, STDOUT_FILENO,
+		    (ev_ssize_t)(avail < len ? avail : len));
+		if (n > 0) {
+			session_user_sent(s, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno == EAGAIN) {
+			event_add(s->tty_write_ev, NULL);
+			break;
+		}
 		/* EIO, EPIPE: the ssh side of the terminal is gone. */
 		s->user_gone = 1;
 		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
+		event_del(s->tty_write_ev);
+		session_keys_update(s);
 		session_hangup(s, NULL);
 		return;
 	}
-	if (evbuffer_get_length(s->to_user) > 0)
-		event_add(s->tty_write_ev, NULL);
-	else
+	if (len == 0) {
 		event_del(s->tty_write_ev);
-	if (s->game != NULL)
-		relay_user_drained(s);
+		if (s->redraw) {
+			s->redraw = 0;
+			session_draw(s);
+			len = evbuffer_get_length(s->to_user);
+		}
+	}
+	if (len < SESSION_USER_LOW) {
+		if (s->notice_pending) {
+			s->notice_pending = 0;
+			if (s->state == STATE_PLAYING)
+				session_notice_draw(s);
+		}
+		if (s->game != NULL)
+			relay_user_drained(s);
+	}
+	session_keys_update(s);
 }
 
 /*
@@ -103,15 +229,44 @@ session_pass(struct evbuffer *queue, int fd, const void *buf, size_t len)
 		evbuffer_add(queue, (const u_char *)buf + n, len - (size_t)n);
 }
 
-/* Send bytes to the player's terminal. */
+/*
+ * The one way to the player's terminal: straight through when nothing is
+ * queued ahead and the share allows, the rest into to_user, which
+ * session_user_flush writes as the terminal and the share take it. The
+ * queue never holds more than SESSION_USER_MAX; past it bytes are dropped.
+ */
 void
 session_user_write(struct session *s, const void *buf, size_t len)
 {
-	if (!s->user_gone) {
-		s->bytes_out += len;
-		session_pass(s->to_user, STDOUT_FILENO, buf, len);
+	const u_char	*p = buf;
+	size_t		 queued, avail, n;
+	ssize_t		 w;
+
+	if (s->user_gone || len == 0)
+		return;
+	queued = evbuffer_get_length(s->to_user);
+	if (queued == 0) {
+		avail = bucket_available(&s->bandwidth, util_now_ms());
+		n = len < avail ? len : avail;
+		/* A failure is met by the flush of what is queued. */
+		if (n > 0 && (w = write(STDOUT_FILENO, p, n)) > 0) {
+			session_user_sent(s, (size_t)w);
+			p += w;
+			len -= (size_t)w;
+			if (len == 0)
+				return;
+		}
 	}
-	session_user_flush(s);
+	if (queued + len > SESSION_USER_MAX) {
+		log_warn("output for the player dropped", "user=%s bytes=%zu",
+		    s->user != NULL ? s->user : "-",
+		    queued + len - SESSION_USER_MAX);
+		len = queued < SESSION_USER_MAX ? SESSION_USER_MAX - queued : 0;
+	}
+	evbuffer_add(s->to_user, p, len);
+	/* When the terminal takes more; the flush waits for the share. */
+	event_add(s->tty_write_ev, NULL);
+	session_keys_update(s);
 }
 
 /* The player's terminal can take more. */
@@ -119,6 +274,17 @@ static void
 session_tty_write_cb(evutil_socket_t fd, short events, void *arg)
 {
 	session_user_flush(arg);
+}
+
+/*
+ * The screen is to be drawn again: at once when nothing waits for the
+ * player, else once, in the state of then, when that has gone out.
+ */
+void
+session_redraw(struct session *s)
+{
+	s->redraw = 1;
+	session_user_flush(s);
 }
 
 /* Keys from the player. */
@@ -135,7 +301,8 @@ session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
 	if (n <= 0) {
 		/* EOF or EIO: sshd closed the terminal; the player is gone. */
 		s->user_gone = 1;
-		event_del(s->tty_read_ev);
+		session_user_flush(s);
+		session_keys_update(s);
 		session_hangup(s, NULL);
 		return;
 	}
@@ -155,6 +322,8 @@ session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
 	case STATE_MENU:
 		for (i = 0; i < n && s->state == STATE_MENU; i++)
 			menu_key(s, buf[i]);
+		/* Every key of this read is in: draw the menu, once. */
+		session_user_flush(s);
 		break;
 	case STATE_PLAYING:
 		relay_user_input(s, buf, (size_t)n);
@@ -172,10 +341,11 @@ session_finish(struct session *s, int status, const char *farewell)
 		return;
 	if (s->state != STATE_HELLO && s->state != STATE_QUEUED)
 		session_report(s);
-	s->state = STATE_DONE;
 	s->exit_status = status;
 	if (farewell != NULL && s->farewell == NULL)
 		s->farewell = xstrdup(farewell);
+	s->redraw = 0;
+	session_set_state(s, STATE_DONE);
 	session_send(s, json_pack("{s:s}", "type", "goodbye"));
 	event_base_loopexit(s->base, NULL);
 }
@@ -192,8 +362,7 @@ session_hangup(struct session *s, const char *farewell)
 		s->farewell = xstrdup(farewell);
 	switch (s->state) {
 	case STATE_PLAYING:
-		s->state = STATE_HANGUP;
-		event_del(s->tty_read_ev);
+		session_set_state(s, STATE_HANGUP);
 		relay_hangup(s);
 		break;
 	case STATE_HANGUP:
@@ -212,7 +381,7 @@ session_play(struct session *s, const char *id)
 {
 	free(s->notice);
 	s->notice = NULL;
-	s->state = STATE_REQUEST;
+	session_set_state(s, STATE_REQUEST);
 	session_send(s, json_pack("{s:s, s:s, s:i, s:i}", "type", "play",
 	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows));
 }
@@ -257,10 +426,10 @@ session_game_over(struct session *s)
 		session_finish(s, SESSION_EXIT_OK, NULL);
 		return;
 	}
-	s->state = STATE_MENU;
+	session_set_state(s, STATE_MENU);
 	free(s->notice);
 	s->notice = notice;
-	menu_draw(s);
+	session_redraw(s);
 }
 
 /* Does the ticket's menu offer this game? */
@@ -290,8 +459,41 @@ session_raw(struct session *s)
 		return -1;
 	}
 	s->raw = 1;
-	event_add(s->tty_read_ev, NULL);
+	session_keys_update(s);
 	return 0;
+}
+
+/* The place in line, over the last one. */
+static void
+session_queue_draw(struct session *s)
+{
+	char	*line, *about = NULL;
+	int	 n;
+
+	if (s->queue_eta >= 0)
+		xasprintf(&about, " (about %lld s)", s->queue_eta);
+	n = xasprintf(&line, "\r\033[KThe server is full - you are number "
+	    "%lld in line%s. Press q to leave.", s->queue_position,
+	    about != NULL ? about : "");
+	session_user_write(s, line, (size_t)n);
+	free(line);
+	free(about);
+}
+
+/* Draw the screen of the state the session is in, if it has one. */
+static void
+session_draw(struct session *s)
+{
+	switch (s->state) {
+	case STATE_MENU:
+		menu_draw(s);
+		break;
+	case STATE_QUEUED:
+		session_queue_draw(s);
+		break;
+	default:
+		break;
+	}
 }
 
 /* Waiting in line: show the place, and let the player leave with q. */
@@ -299,26 +501,19 @@ static void
 session_queued(struct session *s, json_t *msg)
 {
 	json_int_t	 pos, eta, online;
-	char		*line, *about = NULL;
-	int		 n;
 
 	if (json_unpack(msg, "{s:I, s:I, s:I}", "position", &pos, "eta",
 	    &eta, "online", &online) != 0)
 		fatalx("validated queued lacks fields");
 	if (s->state == STATE_HELLO) {
 		event_del(s->hello_timer);
-		s->state = STATE_QUEUED;
+		session_set_state(s, STATE_QUEUED);
 		if (session_raw(s) != 0)
 			return;
 	}
-	if (eta >= 0)
-		xasprintf(&about, " (about %lld s)", (long long)eta);
-	n = xasprintf(&line, "\r\033[KThe server is full - you are number "
-	    "%lld in line%s. Press q to leave.", (long long)pos,
-	    about != NULL ? about : "");
-	session_user_write(s, line, (size_t)n);
-	free(line);
-	free(about);
+	s->queue_position = (long long)pos;
+	s->queue_eta = (long long)eta;
+	session_redraw(s);
 }
 
 /* The broker admitted us: start the timers and show the menu. */
@@ -372,8 +567,8 @@ session_ticket(struct session *s, json_t *msg)
 	if (s->cmd == CMD_PLAY)
 		session_play(s, s->direct_game);
 	else {
-		s->state = STATE_MENU;
-		menu_draw(s);
+		session_set_state(s, STATE_MENU);
+		session_redraw(s);
 	}
 }
 
@@ -410,14 +605,16 @@ session_lease(struct session *s, json_t *msg)
 			free(line);
 			return;
 		}
-		s->state = STATE_MENU;
+		session_set_state(s, STATE_MENU);
 		free(s->notice);
 		s->notice = line;
-		menu_draw(s);
+		session_redraw(s);
 		return;
 	}
-	s->state = STATE_PLAYING;
+	/* A menu still to be drawn is not drawn over the game. */
+	s->redraw = 0;
 	relay_start(s);
+	session_set_state(s, STATE_PLAYING);
 }
 
 /* A refusal: of the whole session in hello, or of one game in the menu. */
@@ -429,10 +626,10 @@ session_refused(struct session *s, json_t *msg)
 
 	json_unpack(msg, "{s:s, s:s}", "reason", &reason, "message", &message);
 	if (s->state == STATE_REQUEST && s->cmd == CMD_MENU) {
-		s->state = STATE_MENU;
+		session_set_state(s, STATE_MENU);
 		free(s->notice);
 		s->notice = xstrdup(message);
-		menu_draw(s);
+		session_redraw(s);
 		return;
 	}
 	if (s->state == STATE_QUEUED)
@@ -475,27 +672,37 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 	session_finish(s, SESSION_EXIT_UNAVAIL, message);
 }
 
-/*
- * A notice from the broker: on the menu's notice line, or over a game on
- * the bottom line in reverse video (the game redraws it when it next
- * updates that line).
- */
+/* The notice over the game, on the bottom line in reverse video. */
 static void
-session_notice(struct session *s, const char *message)
+session_notice_draw(struct session *s)
 {
 	char	*line;
 	int	 n;
 
+	if (s->notice == NULL)
+		return;
+	n = xasprintf(&line, "\0337\033[%u;1H\033[7m %.*s \033[0m\033[K\0338",
+	    s->rows, (int)(s->cols > 2 ? s->cols - 2 : 1), s->notice);
+	session_user_write(s, line, (size_t)n);
+	free(line);
+}
+
+/*
+ * A notice from the broker: on the menu's notice line, or over a game on
+ * the bottom line (the game redraws it when it next updates that line).
+ * Over a game it goes out once less than SESSION_USER_LOW waits for the
+ * player; a later notice replaces one still waiting.
+ */
+static void
+session_notice(struct session *s, const char *message)
+{
 	free(s->notice);
 	s->notice = xstrdup(message);
 	if (s->state == STATE_MENU)
-		menu_draw(s);
+		session_redraw(s);
 	else if (s->state == STATE_PLAYING) {
-		n = xasprintf(&line, "\0337\033[%u;1H\033[7m %.*s \033[0m"
-		    "\033[K\0338", s->rows, (int)(s->cols > 2 ? s->cols - 2 :
-		    1), message);
-		session_user_write(s, line, (size_t)n);
-		free(line);
+		s->notice_pending = 1;
+		session_user_flush(s);
 	}
 }
 
@@ -503,6 +710,8 @@ session_notice(struct session *s, const char *message)
 static void
 session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 {
+	struct timeval	 tv;
+
 	switch (type) {
 	case MSG_TICKET:
 		if (s->state == STATE_HELLO || s->state == STATE_QUEUED) {
@@ -523,6 +732,12 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 	case MSG_LIMITS:
 		bucket_set_rate(&s->bandwidth, (uint64_t)json_integer_value(
 		    json_object_get(msg, "bandwidth")), util_now_ms());
+		if (s->bandwidth_held) {
+			/* Wait as the new rate says. */
+			tv = util_timeval_ms(bucket_wait(&s->bandwidth,
+			    util_now_ms()));
+			evtimer_add(s->bandwidth_ev, &tv);
+		}
 		return;
 	case MSG_REFUSED:
 		if (s->state == STATE_HELLO || s->state == STATE_QUEUED ||
@@ -681,7 +896,7 @@ session_winch_cb(evutil_socket_t sig, short events, void *arg)
 	if (s->state == STATE_PLAYING)
 		relay_resize(s);
 	else if (s->state == STATE_MENU)
-		menu_draw(s);
+		session_redraw(s);
 }
 
 /* SIGHUP (sshd lost the client), SIGTERM or SIGINT. */
@@ -785,13 +1000,60 @@ session_write_before_exit(struct evbuffer *b, int fd, int ms)
 	}
 }
 
-/* Write out what is left for the player before exit. */
+/*
+ * Write out what is left for the player before exit, at the pace of the
+ * share, for up to SESSION_EXIT_WRITE_MS and no longer.
+ */
 static void
 session_user_drain(struct session *s)
 {
-	if (!s->user_gone)
-		session_write_before_exit(s->to_user, STDOUT_FILENO,
-		    SESSION_EXIT_WRITE_MS);
+	struct pollfd	 pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	int64_t		 deadline = util_now_ms() + SESSION_EXIT_WRITE_MS;
+	int64_t		 now, left, wait;
+	size_t		 len, avail;
+	int		 n;
+
+	while (!s->user_gone && (len = evbuffer_get_length(s->to_user)) > 0) {
+		now = util_now_ms();
+		if ((left = deadline - now) <= 0)
+			return;
+		avail = bucket_available(&s->bandwidth, now);
+		if (avail == 0) {
+			wait = bucket_wait_for(&s->bandwidth, now, len <
+			    SESSION_USER_CHUNK ? len : SESSION_USER_CHUNK);
+			poll(NULL, 0, (int)(wait < left ? wait : left));
+			continue;
+		}
+		n = evbuffer_write_atmost(s->to_user, STDOUT_FILENO,
+		    (ev_ssize_t)(avail < len ? avail : len));
+		if (n > 0) {
+			session_user_sent(s, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno != EAGAIN)
+			return;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return;
+	}
+}
+
+/*
+ * The last line, on the player's screen after everything else: in raw
+ * mode, so each newline is a carriage return and a newline.
+ */
+static void
+session_user_farewell(struct session *s)
+{
+	const char	*p, *nl;
+
+	for (p = s->farewell; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		session_user_write(s, p, (size_t)(nl - p));
+		session_user_write(s, "\r\n", 2);
+	}
+	session_user_write(s, p, strlen(p));
+	session_user_write(s, "\r\n", 2);
 }
 
 /* Send what is left for the broker (the goodbye) before exit. */
@@ -844,6 +1106,7 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	    session_tty_read_cb, s);
 	s->tty_write_ev = event_new(s->base, STDOUT_FILENO, EV_WRITE,
 	    session_tty_write_cb, s);
+	s->bandwidth_ev = evtimer_new(s->base, session_bandwidth_cb, s);
 	s->hello_timer = evtimer_new(s->base, session_hello_timeout_cb, s);
 	s->keepalive_ev = event_new(s->base, -1, EV_PERSIST,
 	    session_keepalive_cb, s);
@@ -875,23 +1138,24 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 		    json_stringn(orig, strnlen(orig, 1024)));
 	session_send(s, hello);
 	evtimer_add(s->hello_timer, &tv);
-	s->state = STATE_HELLO;
+	session_set_state(s, STATE_HELLO);
 
 	event_base_dispatch(s->base);
 
 	if (s->game != NULL)
 		relay_free(s);
 	session_broker_drain(s);
+	if (s->farewell != NULL)
+		session_user_farewell(s);
 	session_user_drain(s);
 	tty_restore();
-	if (s->farewell != NULL && !s->user_gone)
-		fprintf(stderr, "%s\n", s->farewell);
 	status = s->exit_status;
 
 	bufferevent_free(s->broker);
 	close(s->broker_fd);
 	event_free(s->tty_read_ev);
 	event_free(s->tty_write_ev);
+	event_free(s->bandwidth_ev);
 	event_free(s->hello_timer);
 	event_free(s->keepalive_ev);
 	event_free(s->idle_ev);

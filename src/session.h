@@ -30,10 +30,29 @@
 /* After SIGHUP, how long a game has to save before SIGTERM, then SIGKILL. */
 #define SESSION_HANGUP_TERM	30
 #define SESSION_HANGUP_KILL	60
-/* Relay bounds: stop reading a side while this much waits to be written. */
-#define RELAY_USER_HIGH		(256 * 1024)
-#define RELAY_USER_LOW		(64 * 1024)
+/*
+ * Output for the player's terminal: one queue (to_user), paced by the
+ * bandwidth share, and these marks for everything that writes to it.
+ * The game's PTY is read, and a notice over the game written, only while
+ * less than SESSION_USER_LOW waits; a redraw of the menu or the queue line
+ * waits for an empty queue and replaces what was to be drawn; the
+ * player's keys are not read while more than SESSION_USER_HIGH waits or
+ * a redraw is pending, and again once below SESSION_USER_LOW. So what
+ * waits stays under SESSION_USER_LOW + RELAY_READ_SIZE while a game runs,
+ * under SESSION_USER_HIGH + RELAY_READ_SIZE (320 KB) while the last output
+ * of a game that exited is taken, and one menu (at most 1000x1000 with 64
+ * games and a notice, under 100 KB) more. SESSION_USER_MAX, 1 MB, is the
+ * hard bound: whatever happens no more ever waits, bytes past it are
+ * dropped.
+ */
+#define SESSION_USER_HIGH	(256 * 1024)
+#define SESSION_USER_LOW	(64 * 1024)
+#define SESSION_USER_MAX	(1024 * 1024)
+/* Out of share, the queue waits for this many tokens (or all it holds). */
+#define SESSION_USER_CHUNK	512
+/* Stop reading the player's keys while this much waits for the game. */
 #define RELAY_GAME_HIGH		(64 * 1024)
+/* The most read from the game's PTY at once. */
 #define RELAY_READ_SIZE		(64 * 1024)
 /* How often a game's CPU use is looked at, and the most it may bank. */
 #define RELAY_CPU_TICK_MS	50
@@ -71,7 +90,6 @@ struct game {
 	int		 master_eof;
 	struct event	*read_ev;
 	struct event	*write_ev;
-	struct event	*bandwidth_ev;	/* output resumes when tokens come */
 	int		 read_paused;	/* held back by the player's terminal */
 	int		 bw_paused;	/* held back by the bandwidth share */
 	struct evbuffer	*to_game;
@@ -93,7 +111,7 @@ struct session {
 	struct config	*cfg;
 	enum session_state state;
 	int		 exit_status;
-	char		*farewell;	/* printed after the terminal is restored */
+	char		*farewell;	/* the last line on the screen */
 
 	enum session_cmd cmd;
 	char		*direct_game;	/* from `play GAME` */
@@ -104,15 +122,21 @@ struct session {
 	u_int		 rows;
 	struct event	*tty_read_ev;
 	struct event	*tty_write_ev;
-	struct evbuffer	*to_user;
+	struct evbuffer	*to_user;	/* at most SESSION_USER_MAX */
 	int		 user_gone;
 	int		 raw;		/* the terminal is in raw mode */
 	int64_t		 last_input;	/* monotonic ms */
+	int		 keys_held;	/* keys wait for output to drain */
+	int		 keys_reading;	/* tty_read_ev is added */
+	int		 redraw;	/* the screen is to be drawn again */
+	int		 notice_pending; /* a notice waits to go over a game */
 
 	/* What passes, for the broker's tracker, and the output's limit. */
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
 	struct bucket	 bandwidth;	/* the share the broker pushes */
+	struct event	*bandwidth_ev;	/* output resumes when tokens come */
+	int		 bandwidth_held; /* bandwidth_ev is waiting */
 	uint64_t	 bandwidth_waits; /* since the last report */
 
 	/* The broker. */
@@ -127,8 +151,10 @@ struct session {
 	struct event	*keepalive_ev;
 	struct event	*idle_ev;
 
-	/* The menu. */
+	/* The menu, and the place in line while queued. */
 	char		*notice;
+	long long	 queue_position;
+	long long	 queue_eta;
 
 	struct game	*game;
 
@@ -146,6 +172,9 @@ int		 session_write_buffer(struct evbuffer *, int);
 void		 session_pass(struct evbuffer *, int, const void *, size_t);
 void		 session_user_write(struct session *, const void *, size_t);
 void		 session_user_flush(struct session *);
+void		 session_bandwidth_wait(struct session *, size_t);
+void		 session_keys_update(struct session *);
+void		 session_redraw(struct session *);
 void		 session_hangup(struct session *, const char *);
 void		 session_finish(struct session *, int, const char *);
 void		 session_play(struct session *, const char *);
@@ -180,6 +209,7 @@ void		 relay_child(struct session *);
 void		 relay_hangup(struct session *);
 void		 relay_free(struct session *);
 void		 relay_user_drained(struct session *);
+void		 relay_bandwidth_resume(struct session *);
 void		 relay_report(struct session *, json_t *);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * Unit tests for the token bucket: the burst, refill and cap, no limit at
- * rate 0, waits that agree with the rate, rate changes that keep what was
- * earned, and long-run accuracy of a simulated sender over ten seconds of
- * a clock the tests move.
+ * rate 0, waits that agree with the rate (for one byte and for a chunk),
+ * rate changes that keep what was earned, and long-run accuracy of a
+ * simulated sender over ten seconds of a clock the tests move.
  */
 #include "config.h"
 
@@ -299,6 +299,88 @@ test_bucket_wait_partial(void **state)
 	}
 }
 
+/*
+ * The wait for n bytes is enough (n are there after it) and not much more
+ * (fewer than n two milliseconds before its end), on copies of the bucket.
+ */
+static void
+check_wait_for(const struct bucket *bk, int64_t now, size_t n)
+{
+	struct bucket	 probe;
+	size_t		 want = n > bk->burst ? bk->burst : (n == 0 ? 1 : n);
+	int64_t		 w;
+
+	w = bucket_wait_for(bk, now, n);
+	probe = *bk;
+	if (bucket_available(&probe, now) >= want) {
+		assert_int_equal(w, 0);
+		return;
+	}
+	assert_true(w > 0);
+	probe = *bk;
+	if (bucket_available(&probe, now + w) < want)
+		fail_msg("rate %llu: waited %lld ms for %zu, still short",
+		    (unsigned long long)bk->rate, (long long)w, n);
+	if (w >= 2) {
+		probe = *bk;
+		if (bucket_available(&probe, now + w - 2) >= want)
+			fail_msg("rate %llu: wait %lld ms for %zu, but they "
+			    "were there at %lld", (unsigned long long)bk->rate,
+			    (long long)w, n, (long long)(w - 2));
+	}
+}
+
+/* Waiting for a chunk: the chunk's time at the rate, rounded up. */
+static void
+test_bucket_wait_for(void **state)
+{
+	static const uint64_t rates[] = { 1, 100, 1000, 4 * KB, 10 * KB,
+		100 * KB, 10 * MB };
+	static const size_t sizes[] = { 0, 1, 2, 100, 512, 4095, 4096, 4097,
+		100000, SIZE_MAX };
+	struct bucket	 bk;
+	int64_t		 t;
+	u_int		 i, k;
+
+	(void)state;
+	/* 4 KB/s: 512 bytes take 125 ms. */
+	bucket_init(&bk, 4 * KB, T0);
+	drain(&bk, T0);
+	assert_int_equal(bucket_wait_for(&bk, T0, 512), 126);
+	assert_int_equal(bucket_available(&bk, T0 + 124), 507);
+	assert_int_equal(bucket_available(&bk, T0 + 126), 516);
+	assert_int_equal(bucket_wait_for(&bk, T0 + 126, 512), 0);
+	/* One byte is bucket_wait; none asks for one. */
+	drain(&bk, T0 + 126);
+	assert_int_equal(bucket_wait_for(&bk, T0 + 126, 1),
+	    bucket_wait(&bk, T0 + 126));
+	assert_int_equal(bucket_wait_for(&bk, T0 + 126, 0),
+	    bucket_wait(&bk, T0 + 126));
+	/* More than the burst is a full bucket: a second at 4 KB/s. */
+	bucket_init(&bk, 4 * KB, T0);
+	drain(&bk, T0);
+	assert_int_equal(bucket_wait_for(&bk, T0, 1000000),
+	    bucket_wait_for(&bk, T0, 4096));
+	assert_true(bucket_wait_for(&bk, T0, 4096) >= 1000);
+	assert_true(bucket_wait_for(&bk, T0, 4096) <= 1001);
+	/* No limit: never a wait. */
+	bucket_init(&bk, 0, T0);
+	assert_int_equal(bucket_wait_for(&bk, T0, SIZE_MAX), 0);
+
+	for (i = 0; i < nitems(rates); i++) {
+		for (k = 0; k < nitems(sizes); k++) {
+			bucket_init(&bk, rates[i], T0);
+			check_wait_for(&bk, T0, sizes[k]);
+			drain(&bk, T0);
+			for (t = T0; t < T0 + 2000; t += 37) {
+				check_wait_for(&bk, t, sizes[k]);
+				if (bucket_available(&bk, t) > sizes[k] / 2)
+					drain(&bk, t);
+			}
+		}
+	}
+}
+
 /* ---- rate changes ------------------------------------------------------ */
 
 /* What was earned at the old rate stays; the new rate counts from now. */
@@ -466,6 +548,58 @@ test_bucket_accuracy_chunks(void **state)
 	}
 }
 
+/*
+ * A sender that sleeps until a chunk is there, then takes all there is,
+ * as the session's output queue does: the rate holds, every wake-up finds
+ * a chunk, and it wakes about once a chunk.
+ */
+static void
+test_bucket_accuracy_wait_for(void **state)
+{
+	static const uint64_t rates[] = { 1 * KB, 4 * KB, 100 * KB, 10 * MB };
+	static const size_t chunks[] = { 1, 64, 512, 4096 };
+	struct bucket	 bk;
+	uint64_t	 total, want, wakes;
+	int64_t		 t, w;
+	size_t		 n, chunk;
+	u_int		 i, k;
+
+	(void)state;
+	for (i = 0; i < nitems(rates); i++) {
+		for (k = 0; k < nitems(chunks); k++) {
+			bucket_init(&bk, rates[i], T0);
+			chunk = chunks[k];
+			total = wakes = 0;
+			t = T0;
+			while (t <= T0 + 10000) {
+				n = bucket_available(&bk, t);
+				assert_true(n >= chunk);
+				bucket_spend(&bk, n);
+				total += n;
+				w = bucket_wait_for(&bk, t, chunk);
+				assert_true(w > 0);
+				t += w;
+				wakes++;
+			}
+			want = rates[i] * 10 + burst_for(rates[i]);
+			/* Only the chunk the clock ran out on is lost. */
+			if (total + chunk < want || total > want)
+				fail_msg("chunks of %zu at %llu B/s: %llu "
+				    "bytes, expected %llu less at most a chunk",
+				    chunk, (unsigned long long)rates[i],
+				    (unsigned long long)total,
+				    (unsigned long long)want);
+			if (chunk * 100 <= want)
+				assert_near(total, want, "sleeping for chunks",
+				    rates[i]);
+			/* Once a chunk, or once a millisecond at most. */
+			assert_true(wakes <= 10001);
+			if (chunk > 1 && rates[i] / chunk < 1000)
+				assert_true(wakes <= want / chunk + 1);
+		}
+	}
+}
+
 /* Rate changes mid-stream: each stretch runs at its own rate. */
 static void
 test_bucket_accuracy_rate_change(void **state)
@@ -572,11 +706,13 @@ main(void)
 		cmocka_unit_test(test_bucket_spend_exact),
 		cmocka_unit_test(test_bucket_wait),
 		cmocka_unit_test(test_bucket_wait_partial),
+		cmocka_unit_test(test_bucket_wait_for),
 		cmocka_unit_test(test_bucket_set_rate_keeps),
 		cmocka_unit_test(test_bucket_set_rate_recap),
 		cmocka_unit_test(test_bucket_accuracy_every_ms),
 		cmocka_unit_test(test_bucket_accuracy_wait),
 		cmocka_unit_test(test_bucket_accuracy_chunks),
+		cmocka_unit_test(test_bucket_accuracy_wait_for),
 		cmocka_unit_test(test_bucket_accuracy_rate_change),
 		cmocka_unit_test(test_bucket_init_burst),
 	};
