@@ -108,7 +108,7 @@ if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$fds" ]; then
 fi
 
 tmp=
-broker_pid=
+. "$srcdir/tests/bench/lib.sh"
 group=
 group_made=
 admin_made=
@@ -141,15 +141,7 @@ bench_users() {
 cleanup() {
 	local rc=$? u n left
 	trap '' INT TERM HUP PIPE
-	if [ -n "$broker_pid" ]; then
-		kill "$broker_pid" 2>/dev/null || true
-		for _ in $(seq 100); do
-			kill -0 "$broker_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$broker_pid" 2>/dev/null || true
-		wait "$broker_pid" 2>/dev/null || true
-	fi
+	bench_broker_stop
 	n=$(bench_users | wc -l)
 	if [ "$n" -gt 0 ]; then
 		# userdel(8) one by one: 15 to 25 ms each.
@@ -251,43 +243,14 @@ max_file_descriptors = $fds
 max_connections = $((most + 64))
 EOF
 
-if ! "$broker" --test-config -f "$tmp/dg.ini" >"$tmp/test-config.out" 2>&1
-then
-	cat "$tmp/test-config.out" >&2
-	exit 1
-fi
-
-"${pin[@]}" "$broker" -D -f "$tmp/dg.ini" 2>"$tmp/broker.log" &
-broker_pid=$!
-for _ in $(seq 100); do
-	if [ -S "$tmp/broker.sock" ] &&
-	    "$broker" --check -f "$tmp/dg.ini" >/dev/null 2>&1; then
-		break
-	fi
-	if ! kill -0 "$broker_pid" 2>/dev/null; then
-		echo "admit.sh: dg-broker did not start:" >&2
-		cat "$tmp/broker.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-if ! [ -S "$tmp/broker.sock" ]; then
-	echo "admit.sh: dg-broker made no socket in 10 s:" >&2
-	cat "$tmp/broker.log" >&2
-	exit 1
-fi
+bench_broker_start admit.sh "${pin[@]}"
 
 commit=unknown
 if git -C "$srcdir" rev-parse --short HEAD >/dev/null 2>&1; then
 	commit=$(git -C "$srcdir" rev-parse --short HEAD)
 	git -C "$srcdir" diff --quiet HEAD -- 2>/dev/null || commit="$commit+changes"
 fi
-cpus="$(nproc --all) CPUs"
-if [ "$(nproc)" != "$(nproc --all)" ]; then
-	cpus="$cpus (this run on $(nproc))"
-fi
-echo "machine: $cpus, $(sed -n 's/^model name[[:space:]]*: //p' \
-    /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+bench_machine
 options=$("$builddir/config.status" --config 2>/dev/null || true)
 echo "build: commit $commit, configure ${options:-(no options)}"
 if [ "$cpu" = none ]; then
@@ -303,12 +266,7 @@ if [ "$one" -gt 0 ]; then
 fi
 "${pin[@]}" "$bench" "${opts[@]}" "$@" || status=$?
 
-if ! kill -0 "$broker_pid" 2>/dev/null; then
-	echo "admit.sh: dg-broker died during the run:" >&2
-	cat "$tmp/broker.log" >&2
-	broker_pid=
-	exit 1
-fi
+bench_broker_alive admit.sh || exit 1
 if [ -s "$tmp/broker.log" ]; then
 	echo "broker log (warnings and errors):"
 	tail -n 20 "$tmp/broker.log"

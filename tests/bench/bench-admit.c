@@ -57,6 +57,7 @@
 
 #include "dungeongate.h"
 #include "proto.h"
+#include "bench-common.h"
 
 /* Time limits. */
 #define BENCH_IO_MS		10000	/* one connect, write or answer */
@@ -163,39 +164,11 @@ bench_alarm(int sig)
 	_exit(1);
 }
 
-/* Monotonic time in nanoseconds. */
-static int64_t
-bench_now_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* A deadline s seconds from now, in nanoseconds. */
 static int64_t
 bench_deadline(u_int s)
 {
 	return bench_now_ns() + (int64_t)s * 1000000000;
-}
-
-/* Parse a count within min..max; exits on nonsense. */
-static u_int
-bench_number(const char *s, u_int min, u_int max)
-{
-	unsigned long	 v;
-	char		*end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || !isdigit((u_char)*s) ||
-	    v < min || v > max) {
-		fprintf(stderr, "bench-admit: bad number (%u to %u): %s\n", min,
-		    max, s);
-		exit(EXIT_USAGE);
-	}
-	return (u_int)v;
 }
 
 /* A frame from the broker as printable ASCII, for a report. */
@@ -516,31 +489,6 @@ bench_broker_cpu(pid_t pid)
 	return ok ? sum : -1;
 }
 
-/* For qsort: ascending doubles. */
-static int
-bench_cmp(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The pct-th percentile (nearest rank) of n sorted values. */
-static double
-bench_percentile(const double *v, u_int n, u_int pct)
-{
-	uint64_t	 rank;
-
-	if (n == 0)
-		return 0;
-	rank = ((uint64_t)pct * n + 99) / 100;
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return v[rank - 1];
-}
-
 /* One row's admissions in one round, with its live sessions in place. */
 static void
 bench_measure(struct bench *b, struct row *r, u_int round)
@@ -809,7 +757,7 @@ bench_levels(const char *s, u_int *lv)
 			    BENCH_MAX_LEVELS);
 			exit(EXIT_USAGE);
 		}
-		lv[n] = bench_number(tok, 1, BENCH_MAX_SESSIONS);
+		lv[n] = (u_int)bench_number(tok, 1, BENCH_MAX_SESSIONS);
 		if (n > 0 && lv[n] <= lv[n - 1]) {
 			fprintf(stderr, "bench-admit: levels must increase: "
 			    "%s\n", s);
@@ -877,10 +825,10 @@ main(int argc, char **argv)
 			levels = optarg;
 			break;
 		case 'n':
-			b.count = bench_number(optarg, 1, BENCH_MAX_COUNT);
+			b.count = (u_int)bench_number(optarg, 1, BENCH_MAX_COUNT);
 			break;
 		case 'O':
-			b.one_count = bench_number(optarg, 1,
+			b.one_count = (u_int)bench_number(optarg, 1,
 			    BENCH_MAX_SESSIONS);
 			one_set = 1;
 			break;
@@ -891,7 +839,7 @@ main(int argc, char **argv)
 			b.prefix = optarg;
 			break;
 		case 'r':
-			b.rounds = bench_number(optarg, 1, BENCH_MAX_ROUNDS);
+			b.rounds = (u_int)bench_number(optarg, 1, BENCH_MAX_ROUNDS);
 			break;
 		case 's':
 			socket_path = optarg;
@@ -900,7 +848,7 @@ main(int argc, char **argv)
 			b.user = optarg;
 			break;
 		case 'w':
-			b.warmup = bench_number(optarg, 0, BENCH_MAX_COUNT);
+			b.warmup = (u_int)bench_number(optarg, 0, BENCH_MAX_COUNT);
 			break;
 		default:
 			usage();

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "dungeongate.h"
+#include "bench-common.h"
 
 #define BENCH_MARKER		"[bench-relay ready]"
 #define BENCH_GO		'g'
@@ -125,16 +126,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/* Monotonic time in nanoseconds. */
-static int64_t
-bench_now_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Milliseconds left before a deadline in nanoseconds, at least 0. */
 static int
 bench_left_ms(int64_t deadline)
@@ -146,22 +137,6 @@ bench_left_ms(int64_t deadline)
 	if (left > INT_MAX)
 		return INT_MAX;
 	return (int)left;
-}
-
-/* Parse a positive size or count; exits on nonsense. */
-static unsigned long long
-bench_number(const char *s, unsigned long long max)
-{
-	unsigned long long	 v;
-	char			*end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v == 0 || v > max) {
-		fprintf(stderr, "bench-relay: bad number: %s\n", s);
-		exit(EXIT_USAGE);
-	}
-	return v;
 }
 
 /* Put a terminal in raw mode: no echo, no signals, no output processing. */
@@ -717,31 +692,6 @@ bench_measure_spew(struct bench *b)
 	bench_stop_all(b);
 }
 
-/* For qsort: ascending doubles. */
-static int
-bench_cmp(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The pct-th percentile (nearest rank) of n sorted values. */
-static double
-bench_percentile(const double *v, u_int n, u_int pct)
-{
-	uint64_t	 rank;
-
-	if (n == 0)
-		return 0;
-	rank = ((uint64_t)pct * n + 99) / 100;
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return v[rank - 1];
-}
-
 /* Print one relay's line of the table. */
 static void
 bench_print_relay(struct relay *r)
@@ -854,7 +804,7 @@ main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--echo") == 0)
 		return bench_echo();
 	if (argc == 3 && strcmp(argv[1], "--spew") == 0)
-		return bench_spew((size_t)bench_number(argv[2], SIZE_MAX));
+		return bench_spew((size_t)bench_number(argv[2], 1, SIZE_MAX));
 
 	memset(&b, 0, sizeof b);
 	b.count = BENCH_DEFAULT_COUNT;
@@ -870,16 +820,16 @@ main(int argc, char **argv)
 			b.config = optarg;
 			break;
 		case 'n':
-			b.count = (u_int)bench_number(optarg, 1000000);
+			b.count = (u_int)bench_number(optarg, 1, 1000000);
 			break;
 		case 'r':
-			b.rounds = (u_int)bench_number(optarg, 100);
+			b.rounds = (u_int)bench_number(optarg, 1, 100);
 			break;
 		case 's':
-			b.bytes = (size_t)bench_number(optarg, SIZE_MAX / 2);
+			b.bytes = (size_t)bench_number(optarg, 1, SIZE_MAX / 2);
 			break;
 		case 'w':
-			b.warmup = (u_int)bench_number(optarg, 1000000);
+			b.warmup = (u_int)bench_number(optarg, 1, 1000000);
 			break;
 		default:
 			usage();

@@ -40,14 +40,11 @@ case $bench in
 esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench.XXXXXX")
-broker_pid=
+. "$(dirname "$0")/lib.sh"
 
 # Stop the broker by its pid and remove the temp dir, however we leave.
 cleanup() {
-	if [ -n "$broker_pid" ]; then
-		kill "$broker_pid" 2>/dev/null || true
-		wait "$broker_pid" 2>/dev/null || true
-	fi
+	bench_broker_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -84,36 +81,10 @@ memory = 16TB
 command = $bench --spew $size
 EOF
 
-if ! "$broker" --test-config -f "$tmp/dg.ini" >"$tmp/test-config.out" 2>&1
-then
-	cat "$tmp/test-config.out" >&2
-	exit 1
-fi
-
-"$broker" -D -f "$tmp/dg.ini" 2>"$tmp/broker.log" &
-broker_pid=$!
-for _ in $(seq 100); do
-	if [ -S "$tmp/broker.sock" ] &&
-	    "$broker" --check -f "$tmp/dg.ini" >/dev/null 2>&1; then
-		break
-	fi
-	if ! kill -0 "$broker_pid" 2>/dev/null; then
-		echo "run.sh: dg-broker did not start:" >&2
-		cat "$tmp/broker.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-
-echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' \
-    /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+bench_broker_start run.sh
+bench_machine
 status=0
 "$bench" -d "$session" -f "$tmp/dg.ini" -s "$size" "$@" || status=$?
 
-if ! kill -0 "$broker_pid" 2>/dev/null; then
-	echo "run.sh: dg-broker died during the run:" >&2
-	cat "$tmp/broker.log" >&2
-	broker_pid=
-	exit 1
-fi
+bench_broker_alive run.sh || exit 1
 exit $status

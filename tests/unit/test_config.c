@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "dungeongate.h"
+#include "config-text.h"
 
 #define KB	1024ULL
 #define MB	(1024ULL * KB)
@@ -81,24 +82,6 @@ load_session(const char *text, char **warnings)
 	cfg = config_load_session(tmp_path, warnings);
 	unlink(tmp_path);
 	assert_non_null(cfg);
-	return cfg;
-}
-
-/* Text that must load; the caller frees the result. */
-static struct config *
-load_ok(const char *text)
-{
-	struct config	*cfg;
-	char		*cause;
-
-	cfg = load_text(text, &cause);
-	if (cfg == NULL) {
-		print_error("refused:\n%s\ncause: %s\n", text,
-		    cause != NULL ? cause : "(none)");
-		free(cause);
-		fail_msg("a good configuration was refused");
-	}
-	assert_null(cause);
 	return cfg;
 }
 
@@ -181,7 +164,7 @@ test_defaults(void **state)
 	const struct config_game	*g;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	assert_non_null(cfg->path);
 
 	assert_string_equal(cfg->broker_socket, "/run/dungeongate/broker.sock");
@@ -259,7 +242,7 @@ test_comments(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("; a comment\n# another\n\n[broker]   ; trailing\n"
+	cfg = config_from_text_ok("; a comment\n# another\n\n[broker]   ; trailing\n"
 	    "log_level = warn          ; debug | info | warn | error\n"
 	    "\n   \n[quota:default]\ngroups =          ; none: the rest\n"
 	    "expires_after = 3s\t# hash comment\n");
@@ -463,7 +446,7 @@ test_more_good_values(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[broker]\nlog_level = error\n"
+	cfg = config_from_text_ok("[broker]\nlog_level = error\n"
 	    "[alerts]\nhigh_resource_usage = 0\n"
 	    "[connection_pool]\nmax_connections = 1000000\n"
 	    "enable_prioritization = yes\n[worker_pool]\npool_size = 1024\n");
@@ -474,14 +457,14 @@ test_more_good_values(void **state)
 	assert_int_equal(cfg->worker_pool_size, 1024);
 	config_free(cfg);
 
-	cfg = load_ok("[broker]\nlog_level = info\n[connection_pool]\n"
+	cfg = config_from_text_ok("[broker]\nlog_level = info\n[connection_pool]\n"
 	    "enable_prioritization = on\n[alerts]\nhigh_resource_usage = 1\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_INFO);
 	assert_int_equal(cfg->pool_enable_prioritization, 1);
 	assert_true(cfg->alerts_high_resource_usage == 1.0);
 	config_free(cfg);
 
-	cfg = load_ok("[broker]\nlog_level = warn\n[connection_pool]\n"
+	cfg = config_from_text_ok("[broker]\nlog_level = warn\n[connection_pool]\n"
 	    "enable_prioritization = 0\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_WARN);
 	assert_int_equal(cfg->pool_enable_prioritization, 0);
@@ -500,7 +483,7 @@ test_socket_length(void **state)
 	path[0] = '/';
 	path[107] = '\0';		/* 107 characters: fits */
 	xasprintf(&text, "[broker]\nsocket = %s\n", path);
-	cfg = load_ok(text);
+	cfg = config_from_text_ok(text);
 	assert_string_equal(cfg->broker_socket, path);
 	config_free(cfg);
 	free(text);
@@ -520,7 +503,7 @@ test_quota_groups(void **state)
 	struct config_quota	*q;
 
 	(void)state;
-	cfg = load_ok("[quota:gold]\ngroups = gold, silver bronze\n"
+	cfg = config_from_text_ok("[quota:gold]\ngroups = gold, silver bronze\n"
 	    "priority = 9\n[quota:default]\ngroups =\n");
 	assert_int_equal(cfg->nquotas, 3);
 	q = find_quota(cfg, "gold");
@@ -780,7 +763,7 @@ test_line_long_but_fits(void **state)
 	memset(line + prefix, 'c', CONFIG_MAX_LINE - prefix);
 	line[CONFIG_MAX_LINE] = '\0';
 	xasprintf(&text, "[broker]\n%s\r\nsocket = /tmp/x.sock\n", line);
-	cfg = load_ok(text);
+	cfg = config_from_text_ok(text);
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
 	assert_string_equal(cfg->broker_socket, "/tmp/x.sock");
 	config_free(cfg);
@@ -799,7 +782,7 @@ test_reader_indented_section(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[broker]\nlog_level = debug\n  [limits]\n"
+	cfg = config_from_text_ok("[broker]\nlog_level = debug\n  [limits]\n"
 	    "\tmax_ptys = 7\n    [alerts]\n  high_connection_count = 3\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(cfg->limits_max_ptys, 7);
@@ -818,12 +801,12 @@ test_reader_bom(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("\xef\xbb\xbf[broker]\nlog_level = warn\n");
+	cfg = config_from_text_ok("\xef\xbb\xbf[broker]\nlog_level = warn\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_WARN);
 	config_free(cfg);
-	cfg = load_ok("\xef\xbb\xbf; only a comment\n");
+	cfg = config_from_text_ok("\xef\xbb\xbf; only a comment\n");
 	config_free(cfg);
-	cfg = load_ok("\xef\xbb\xbf");
+	cfg = config_from_text_ok("\xef\xbb\xbf");
 	config_free(cfg);
 	refused("[broker]\n\xef\xbb\xbflog_level = warn\n", "2:");
 	refused("\xef\xbb\xbf\xef\xbb\xbf[broker]\n", "1:");
@@ -874,7 +857,7 @@ test_reader_long_section_names(void **state)
 	name[32] = '\0';
 	xasprintf(&text, "[game:%s]\ncommand = /bin/x\n[quota:%s]\n", name,
 	    name);
-	cfg = load_ok(text);
+	cfg = config_from_text_ok(text);
 	assert_non_null(config_find_game(cfg, name));
 	assert_non_null(config_find_quota(cfg, name));
 	config_free(cfg);
@@ -892,7 +875,7 @@ test_reader_crlf(void **state)
 	int		 failed = 0;
 
 	(void)state;
-	cfg = load_ok("[broker]\r\nlog_level = debug\r\nsocket = /tmp/a.sock"
+	cfg = config_from_text_ok("[broker]\r\nlog_level = debug\r\nsocket = /tmp/a.sock"
 	    "\r\n\r\n[limits]   ; system\r\nmax_ptys = 3\r\n[game:x]\r\n"
 	    "command = /bin/x -u %u\r\nname = X\r\n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
@@ -940,7 +923,7 @@ test_reader_inline_comments(void **state)
 	const struct config_game	*g;
 
 	(void)state;
-	cfg = load_ok("[limits] ; the system\nmax_ptys = 9 ; games\n"
+	cfg = config_from_text_ok("[limits] ; the system\nmax_ptys = 9 ; games\n"
 	    "max_connections = 8\t# tab then hash\n"
 	    "[game:x]   # a game\ncommand = /bin/x -a;b #c\n"
 	    "env = A=x#y ; z\nname = Game;1 # the name\n"
@@ -974,10 +957,10 @@ test_reader_comments_only(void **state)
 	u_int		 i;
 
 	(void)state;
-	empty = load_ok("");
+	empty = config_from_text_ok("");
 	out2 = print_config(empty);
 	for (i = 0; i < nitems(texts); i++) {
-		cfg = load_ok(texts[i]);
+		cfg = config_from_text_ok(texts[i]);
 		out = print_config(cfg);
 		assert_string_equal(strchr(out, '\n'), strchr(out2, '\n'));
 		free(out);
@@ -994,7 +977,7 @@ test_reader_empty_sections(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[broker]\n[limits]\n[alerts]\n[quota:gold]\n"
+	cfg = config_from_text_ok("[broker]\n[limits]\n[alerts]\n[quota:gold]\n"
 	    "[connection_pool]\n[worker_pool]\n[broker]\n");
 	assert_non_null(config_find_quota(cfg, "gold"));
 	assert_int_equal(cfg->ngames, 1);
@@ -1080,7 +1063,7 @@ test_reader_key_names(void **state)
 	failed += check_refused(text, "2:", "key name") != 0;
 	free(text);
 	/* The first = splits: the rest belongs to the value. */
-	cfg = load_ok("[game:x]\ncommand=/bin/x\nenv=A=B=C\n");
+	cfg = config_from_text_ok("[game:x]\ncommand=/bin/x\nenv=A=B=C\n");
 	assert_string_equal(cfg->games[0].command, "/bin/x");
 	assert_string_equal(cfg->games[0].env[0], "A=B=C");
 	config_free(cfg);
@@ -1095,7 +1078,7 @@ test_reader_blanks(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("\t[broker]\t\n\tlog_level\t=\tdebug\t\n"
+	cfg = config_from_text_ok("\t[broker]\t\n\tlog_level\t=\tdebug\t\n"
 	    "  socket   =    /tmp/b.sock   \n[game:x]\n"
 	    "command =   /bin/x   -u   %u  \n");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
@@ -1580,7 +1563,7 @@ test_game_replaces_builtin(void **state)
 	const struct config_game	*g;
 
 	(void)state;
-	cfg = load_ok("[game:crawl]\nname = Dungeon Crawl\nkey = c\n"
+	cfg = config_from_text_ok("[game:crawl]\nname = Dungeon Crawl\nkey = c\n"
 	    "command = /usr/games/crawl -name %u\n");
 	assert_int_equal(cfg->ngames, 1);
 	assert_null(config_find_game(cfg, "nethack"));
@@ -1594,7 +1577,7 @@ test_game_replaces_builtin(void **state)
 	config_free(cfg);
 
 	/* A file's [game:nethack] does not inherit the built-in's lines. */
-	cfg = load_ok("[game:nethack]\ncommand = /opt/nethack/nethack\n");
+	cfg = config_from_text_ok("[game:nethack]\ncommand = /opt/nethack/nethack\n");
 	assert_int_equal(cfg->ngames, 1);
 	g = config_find_game(cfg, "nethack");
 	assert_non_null(g);
@@ -1605,7 +1588,7 @@ test_game_replaces_builtin(void **state)
 	config_free(cfg);
 
 	/* Several games, in file order. */
-	cfg = load_ok("[game:zork]\ncommand = /usr/games/zork\n"
+	cfg = config_from_text_ok("[game:zork]\ncommand = /usr/games/zork\n"
 	    "[game:crawl]\ncommand = /usr/games/crawl\n"
 	    "[game:adom]\ncommand = /usr/games/adom\n");
 	assert_int_equal(cfg->ngames, 3);
@@ -1634,7 +1617,7 @@ test_game_too_many(void **state)
 		free(text);
 		text = more;
 	}
-	cfg = load_ok(text);
+	cfg = config_from_text_ok(text);
 	assert_int_equal(cfg->ngames, CONFIG_MAX_GAMES);
 	assert_keys_usable_free(cfg);
 	xasprintf(&more, "%s[game:extra]\ncommand = /bin/g\n", text);
@@ -1653,7 +1636,7 @@ test_game_keys(void **state)
 	const struct config_game	*g;
 
 	(void)state;
-	cfg = load_ok("[game:x]\ncommand = /bin/x\nname = Crawl 0.31\n"
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\nname = Crawl 0.31\n"
 	    "key = c\nrcfile = .crawlrc/init.txt\nenv = A=1\n");
 	g = config_find_game(cfg, "x");
 	assert_non_null(g);
@@ -1692,7 +1675,7 @@ test_game_text_utf8(void **state)
 	int		 failed = 0;
 
 	(void)state;
-	cfg = load_ok("[game:x]\ncommand = /bin/x -n J\xc3\xa9u\n"
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x -n J\xc3\xa9u\n"
 	    "name = J\xc3\xa9u\nenv = A=J\xc3\xa9u\n");
 	assert_string_equal(cfg->games[0].name, "J\xc3\xa9u");
 	config_free(cfg);
@@ -1755,7 +1738,7 @@ test_game_auto_keys(void **state)
 
 	(void)state;
 	/* Explicit keys are kept, the others get distinct free ones. */
-	cfg = load_ok("[game:crawl]\ncommand = /bin/crawl\n"
+	cfg = config_from_text_ok("[game:crawl]\ncommand = /bin/crawl\n"
 	    "[game:chess]\ncommand = /bin/chess\nkey = c\n"
 	    "[game:ccc]\ncommand = /bin/ccc\n"
 	    "[game:rogue]\ncommand = /bin/rogue\n"
@@ -1765,7 +1748,7 @@ test_game_auto_keys(void **state)
 	assert_keys_usable_free(cfg);
 
 	/* An explicit key later in the file is not taken by an earlier game. */
-	cfg = load_ok("[game:zork]\ncommand = /bin/zork\n"
+	cfg = config_from_text_ok("[game:zork]\ncommand = /bin/zork\n"
 	    "[game:zap]\ncommand = /bin/zap\nkey = z\n");
 	assert_int_equal(config_find_game(cfg, "zap")->key, 'z');
 	assert_keys_usable_free(cfg);
@@ -1904,7 +1887,7 @@ test_game_env(void **state)
 	u_int				 i;
 
 	(void)state;
-	cfg = load_ok("[game:x]\ncommand = /bin/x\nenv = A=1\n"
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\nenv = A=1\n"
 	    "env = B_2=%u at %h, 100%%\nenv = _C=\n");
 	g = config_find_game(cfg, "x");
 	assert_non_null(g);
@@ -1930,7 +1913,7 @@ test_game_env(void **state)
 		free(text);
 		text = more;
 	}
-	cfg = load_ok(text);
+	cfg = config_from_text_ok(text);
 	assert_int_equal(cfg->games[0].nenv, CONFIG_MAX_ENV);
 	config_free(cfg);
 	xasprintf(&more, "%senv = TOO=many\n", text);
@@ -1948,7 +1931,7 @@ test_command_template(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[game:x]\n"
+	cfg = config_from_text_ok("[game:x]\n"
 	    "command = /usr/games/x -u %u -d %h/.x --pct 100%% %u%h\n");
 	assert_string_equal(cfg->games[0].command,
 	    "/usr/games/x -u %u -d %h/.x --pct 100%% %u%h");
@@ -2100,15 +2083,15 @@ test_max_connections(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[connection_pool]\nmax_connections = 100\n"
+	cfg = config_from_text_ok("[connection_pool]\nmax_connections = 100\n"
 	    "[limits]\nmax_connections = 50\n");
 	assert_int_equal(config_max_connections(cfg), 50);
 	config_free(cfg);
-	cfg = load_ok("[connection_pool]\nmax_connections = 50\n"
+	cfg = config_from_text_ok("[connection_pool]\nmax_connections = 50\n"
 	    "[limits]\nmax_connections = 100\n");
 	assert_int_equal(config_max_connections(cfg), 50);
 	config_free(cfg);
-	cfg = load_ok("[connection_pool]\nmax_connections = 7\n"
+	cfg = config_from_text_ok("[connection_pool]\nmax_connections = 7\n"
 	    "[limits]\nmax_connections = 7\n");
 	assert_int_equal(config_max_connections(cfg), 7);
 	config_free(cfg);
@@ -2204,7 +2187,7 @@ test_print_only_schema(void **state)
 	int		 failed = 0;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	out = print_config(cfg);
 	assert_null(strstr(out, "not yet"));
 	for (i = 0; i < nitems(printed); i++) {
@@ -2251,9 +2234,9 @@ test_print_round_trip(void **state)
 
 	(void)state;
 	for (i = 0; i < nitems(texts); i++) {
-		cfg = load_ok(texts[i]);
+		cfg = config_from_text_ok(texts[i]);
 		out = print_config(cfg);
-		again = load_ok(out);
+		again = config_from_text_ok(out);
 		out2 = print_config(again);
 		/* Skip the first line, which names the file. */
 		body = strchr(out, '\n');
@@ -2349,7 +2332,7 @@ test_type_round_trip(void **state)
 
 	(void)state;
 	/* Coverage: every key of the schema has a case. */
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	out = print_config(cfg);
 	config_free(cfg);
 	lines = xstrdup(out);
@@ -2378,7 +2361,7 @@ test_type_round_trip(void **state)
 		    strcmp(rtcases[i].key, "command") != 0 ?
 		    "command = /bin/x\n" : "", rtcases[i].key,
 		    rtcases[i].value);
-		cfg = load_ok(text);
+		cfg = config_from_text_ok(text);
 		free(text);
 		out = print_config(cfg);
 		line = printed_line(out, rtcases[i].section, rtcases[i].key);
@@ -2391,7 +2374,7 @@ test_type_round_trip(void **state)
 			    want);
 			failed++;
 		}
-		again = load_ok(out);
+		again = config_from_text_ok(out);
 		out2 = print_config(again);
 		if (strcmp(strchr(out, '\n'), strchr(out2, '\n')) != 0) {
 			print_error("%s.%s = %s does not read back the same\n",
@@ -2427,7 +2410,7 @@ test_shipped_file(void **state)
 		free(cause);
 		fail_msg("the shipped configuration does not load");
 	}
-	empty = load_ok("");
+	empty = config_from_text_ok("");
 	out = print_config(cfg);
 	out2 = print_config(empty);
 	assert_string_equal(strchr(out, '\n'), strchr(out2, '\n'));

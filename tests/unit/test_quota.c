@@ -20,40 +20,13 @@
 #include <cmocka.h>
 
 #include "broker.h"
+#include "config-text.h"
 #include "dies.h"
 
 #define KB	1024ULL
 #define MB	(1024ULL * KB)
 #define GB	(1024ULL * MB)
 #define HOUR	(3600LL * 1000)
-
-/* Load text as a configuration file that must be accepted. */
-static struct config *
-load_ok(const char *text)
-{
-	struct config	*cfg;
-	char		 path[] = "/tmp/dg-test-quota-XXXXXX";
-	char		*cause = NULL;
-	FILE		*f;
-	int		 fd;
-
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	cfg = config_load(path, &cause);
-	unlink(path);
-	if (cfg == NULL) {
-		print_error("refused:\n%s\ncause: %s\n", text,
-		    cause != NULL ? cause : "(none)");
-		free(cause);
-		fail_msg("a good configuration was refused");
-	}
-	assert_null(cause);
-	return cfg;
-}
 
 /* A tier that must exist. */
 static const struct config_quota *
@@ -109,7 +82,7 @@ test_tier_builtin(void **state)
 	char		*near[] = { "dgvi", "dgvipx", "DGVIP", "dgvip " };
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	assert_string_equal(tier_of(cfg, NULL, 0), "default");
 	assert_string_equal(tier_of(cfg, none, nitems(none)), "default");
 	assert_string_equal(tier_of(cfg, vip, nitems(vip)), "vip");
@@ -136,7 +109,7 @@ test_tier_highest_priority(void **state)
 	char		*gx[] = { "staff", "wheel" };
 
 	(void)state;
-	cfg = load_ok(
+	cfg = config_from_text_ok(
 	    "[quota:bronze]\n"
 	    "groups = bronzers\n"
 	    "priority = 2\n"
@@ -172,14 +145,14 @@ test_tier_tie_file_order(void **state)
 	char		*abc[] = { "ga", "gb", "gc" };
 
 	(void)state;
-	cfg = load_ok(
+	cfg = config_from_text_ok(
 	    "[quota:alpha]\ngroups = ga\npriority = 3\n"
 	    "[quota:beta]\ngroups = gb\npriority = 3\n");
 	assert_string_equal(tier_of(cfg, ab, 2), "alpha");
 	assert_string_equal(tier_of(cfg, ba, 2), "alpha");
 	config_free(cfg);
 
-	cfg = load_ok(
+	cfg = config_from_text_ok(
 	    "[quota:beta]\ngroups = gb\npriority = 3\n"
 	    "[quota:alpha]\ngroups = ga\npriority = 3\n");
 	assert_string_equal(tier_of(cfg, ab, 2), "beta");
@@ -187,7 +160,7 @@ test_tier_tie_file_order(void **state)
 	config_free(cfg);
 
 	/* A later, higher tier still wins over an earlier tie. */
-	cfg = load_ok(
+	cfg = config_from_text_ok(
 	    "[quota:alpha]\ngroups = ga\npriority = 3\n"
 	    "[quota:beta]\ngroups = gb\npriority = 3\n"
 	    "[quota:gamma]\ngroups = gc\npriority = 4\n");
@@ -204,7 +177,7 @@ test_tier_low_priority_match(void **state)
 	char		*other[] = { "players" };
 
 	(void)state;
-	cfg = load_ok("[quota:guest]\ngroups = guests\npriority = 0\n"
+	cfg = config_from_text_ok("[quota:guest]\ngroups = guests\npriority = 0\n"
 	    "max_connections = 1\n");
 	assert_string_equal(tier_of(cfg, guests, 1), "guest");
 	assert_string_equal(tier_of(cfg, other, 1), "default");
@@ -220,12 +193,12 @@ test_tier_redefined_vip(void **state)
 	char		*new[] = { "patrons" };
 
 	(void)state;
-	cfg = load_ok("[quota:vip]\ngroups = patrons\n");
+	cfg = config_from_text_ok("[quota:vip]\ngroups = patrons\n");
 	assert_string_equal(tier_of(cfg, old, 1), "default");
 	assert_string_equal(tier_of(cfg, new, 1), "vip");
 	config_free(cfg);
 
-	cfg = load_ok("[quota:vip]\ngroups =\n");
+	cfg = config_from_text_ok("[quota:vip]\ngroups =\n");
 	assert_string_equal(tier_of(cfg, old, 1), "default");
 	config_free(cfg);
 }
@@ -237,11 +210,11 @@ test_tier_expires_after(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	assert_int_equal(tier(cfg, "default")->expires_after, 24 * HOUR);
 	assert_int_equal(tier(cfg, "vip")->expires_after, 168 * HOUR);
 	config_free(cfg);
-	cfg = load_ok("[quota:brief]\ngroups = brief\nexpires_after = 90s\n");
+	cfg = config_from_text_ok("[quota:brief]\ngroups = brief\nexpires_after = 90s\n");
 	assert_int_equal(tier(cfg, "brief")->expires_after, 90 * 1000);
 	config_free(cfg);
 }
@@ -281,7 +254,7 @@ test_class_of_builtin_tiers(void **state)
 	struct config	*cfg;
 
 	(void)state;
-	cfg = load_ok("[quota:guest]\ngroups = guests\npriority = 0\n");
+	cfg = config_from_text_ok("[quota:guest]\ngroups = guests\npriority = 0\n");
 	assert_int_equal(quota_class(0, tier(cfg, "default")->priority),
 	    CLASS_NORMAL);
 	assert_int_equal(quota_class(0, tier(cfg, "vip")->priority),
@@ -337,7 +310,7 @@ test_session_limit(void **state)
 	char				*msg;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	def = tier(cfg, "default");
 	assert_int_equal(def->max_connections, 10);
 	memset(&u, 0, sizeof u);
@@ -388,7 +361,7 @@ test_session_limit_one(void **state)
 	char				*msg;
 
 	(void)state;
-	cfg = load_ok("[quota:solo]\ngroups = solo\nmax_connections = 1\n");
+	cfg = config_from_text_ok("[quota:solo]\ngroups = solo\nmax_connections = 1\n");
 	q = tier(cfg, "solo");
 	memset(&u, 0, sizeof u);
 	assert_int_equal(session(&u, q, cfg, &msg), 0);
@@ -415,7 +388,7 @@ test_session_over_limit_message(void **state)
 	int				 rc;
 
 	(void)state;
-	cfg = load_ok("[quota:bronze]\ngroups = bronzers\n"
+	cfg = config_from_text_ok("[quota:bronze]\ngroups = bronzers\n"
 	    "max_connections = 3\n");
 	q = tier(cfg, "bronze");
 	memset(&u, 0, sizeof u);
@@ -497,7 +470,7 @@ test_lease_defaults(void **state)
 	struct held			 u;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	def = tier(cfg, "default");
 	assert_int_equal(def->max_ptys, 5);
 	assert_int_equal(def->max_memory, 256 * MB);
@@ -531,7 +504,7 @@ test_lease_user_ptys(void **state)
 	char				*msg;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	def = tier(cfg, "default");
 	memset(&u, 0, sizeof u);
 	u.ptys = 4;
@@ -558,7 +531,7 @@ test_lease_zero_ptys(void **state)
 	struct held	 u;
 
 	(void)state;
-	cfg = load_ok("[quota:watcher]\ngroups = watchers\nmax_ptys = 0\n");
+	cfg = config_from_text_ok("[quota:watcher]\ngroups = watchers\nmax_ptys = 0\n");
 	memset(&u, 0, sizeof u);
 	lease_is("user_ptys", &u, tier(cfg, "watcher"), cfg, 0, 0, MB);
 	config_free(cfg);
@@ -573,7 +546,7 @@ test_lease_ptys_full(void **state)
 	struct held			 u;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	def = tier(cfg, "default");
 	memset(&u, 0, sizeof u);
 	lease_is("", &u, def, cfg, 499, 0, 64 * MB);
@@ -581,7 +554,7 @@ test_lease_ptys_full(void **state)
 	lease_is("ptys_full", &u, def, cfg, 501, 0, 64 * MB);
 	config_free(cfg);
 
-	cfg = load_ok("[limits]\nmax_ptys = 3\n");
+	cfg = config_from_text_ok("[limits]\nmax_ptys = 3\n");
 	def = tier(cfg, "default");
 	lease_is("", &u, def, cfg, 2, 0, 64 * MB);
 	lease_is("ptys_full", &u, def, cfg, 3, 0, 64 * MB);
@@ -598,7 +571,7 @@ test_lease_user_memory(void **state)
 	char				*msg;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	def = tier(cfg, "default");
 	memset(&u, 0, sizeof u);
 	/* Exactly the tier's 256MB is allowed; a byte more is not. */
@@ -630,7 +603,7 @@ test_lease_game_memory(void **state)
 	struct held			 u;
 
 	(void)state;
-	cfg = load_ok(
+	cfg = config_from_text_ok(
 	    "[game:big]\ncommand = /usr/games/big\nmemory = 300MB\n"
 	    "[game:small]\ncommand = /usr/games/small\nmemory = 16MB\n");
 	big = config_find_game(cfg, "big");
@@ -660,7 +633,7 @@ test_lease_memory_full(void **state)
 	struct held			 u;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	def = tier(cfg, "default");
 	memset(&u, 0, sizeof u);
 	lease_is("", &u, def, cfg, 10, 8 * GB - 64 * MB, 64 * MB);
@@ -669,7 +642,7 @@ test_lease_memory_full(void **state)
 	lease_is("memory_full", &u, def, cfg, 10, 8 * GB, 64 * MB);
 	config_free(cfg);
 
-	cfg = load_ok("[limits]\nmax_memory = 100MB\n");
+	cfg = config_from_text_ok("[limits]\nmax_memory = 100MB\n");
 	def = tier(cfg, "default");
 	lease_is("", &u, def, cfg, 1, 36 * MB, 64 * MB);
 	lease_is("memory_full", &u, def, cfg, 1, 36 * MB + 1, 64 * MB);
@@ -685,7 +658,7 @@ test_lease_precedence(void **state)
 	struct held			 u;
 
 	(void)state;
-	cfg = load_ok("[limits]\nmax_ptys = 10\nmax_memory = 1GB\n"
+	cfg = config_from_text_ok("[limits]\nmax_ptys = 10\nmax_memory = 1GB\n"
 	    "[quota:small]\ngroups = small\nmax_ptys = 2\n"
 	    "max_memory = 100MB\n");
 	q = tier(cfg, "small");
@@ -737,7 +710,7 @@ test_explain_sentences(void **state)
 	struct quota_usage		 use;
 
 	(void)state;
-	cfg = load_ok("[limits]\nmax_ptys = 7\n");
+	cfg = config_from_text_ok("[limits]\nmax_ptys = 7\n");
 	def = tier(cfg, "default");
 	memset(&use, 0, sizeof use);
 
@@ -803,7 +776,7 @@ test_explain_other(void **state)
 	struct explain_arg	 ea;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	ea.q = tier(cfg, "default");
 	ea.cfg = cfg;
 	ea.v = V_NONE;

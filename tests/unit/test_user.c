@@ -20,40 +20,13 @@
 #include <cmocka.h>
 
 #include "broker.h"
+#include "config-text.h"
 #include "dies.h"
 
 #define HOUR	(3600LL * 1000)
 
 /* A start that is not zero, as a monotonic clock's is not. */
 #define T0	987654321LL
-
-/* Load text as a configuration file that must be accepted. */
-static struct config *
-load_ok(const char *text)
-{
-	struct config	*cfg;
-	char		 path[] = "/tmp/dg-test-user-XXXXXX";
-	char		*cause = NULL;
-	FILE		*f;
-	int		 fd;
-
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	cfg = config_load(path, &cause);
-	unlink(path);
-	if (cfg == NULL) {
-		print_error("refused:\n%s\ncause: %s\n", text,
-		    cause != NULL ? cause : "(none)");
-		free(cause);
-		fail_msg("a good configuration was refused");
-	}
-	assert_null(cause);
-	return cfg;
-}
 
 /* The name of the user's tier under cfg. */
 static const char *
@@ -191,7 +164,7 @@ test_user_forget_policy(void **state)
 	char		*groups[] = { "dgadmin", "dgvip" };
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	users_init(&us);
 	u = users_get(&us, 1000);
 	set_groups(u, "alice", groups, nitems(groups), T0 + HOUR);
@@ -240,7 +213,7 @@ test_user_is_admin(void **state)
 	char		*none[] = { "users" };
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	assert_string_equal(cfg->broker_admin_group, "dgadmin");
 	users_init(&us);
 
@@ -272,8 +245,8 @@ test_user_admin_follows_reload(void **state)
 	char		*gb[] = { "staff", "users" };
 
 	(void)state;
-	before = load_ok("");
-	after = load_ok("[broker]\nadmin_group = staff\n");
+	before = config_from_text_ok("");
+	after = config_from_text_ok("[broker]\nadmin_group = staff\n");
 	users_init(&us);
 	alice = users_get(&us, 1000);
 	set_groups(alice, "alice", ga, nitems(ga), T0 + HOUR);
@@ -309,12 +282,12 @@ test_user_tier_follows_reload(void **state)
 	char		*gv[] = { "dgvip" };
 
 	(void)state;
-	one = load_ok("[quota:gold]\ngroups = goldies\npriority = 8\n"
+	one = config_from_text_ok("[quota:gold]\ngroups = goldies\npriority = 8\n"
 	    "max_connections = 3\n");
 	/* goldies no longer gold; dgvip now gold, above vip. */
-	two = load_ok("[quota:gold]\ngroups = dgvip\npriority = 8\n");
+	two = config_from_text_ok("[quota:gold]\ngroups = dgvip\npriority = 8\n");
 	/* No gold tier at all, and vip for the goldies. */
-	three = load_ok("[quota:vip]\ngroups = goldies\n");
+	three = config_from_text_ok("[quota:vip]\ngroups = goldies\n");
 	users_init(&us);
 	u = users_get(&us, 1000);
 	set_groups(u, "alice", gu, nitems(gu), T0 + HOUR);
@@ -460,7 +433,7 @@ test_user_requests_player(void **state)
 	u_int		 i;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	users_init(&us);
 
 	/* One more a 1/rate later, not a millisecond sooner. */
@@ -504,7 +477,7 @@ test_user_requests_admin(void **state)
 	(void)state;
 	assert_true(BROKER_ADMIN_BURST_ADMIN > BROKER_ADMIN_BURST);
 	assert_true(BROKER_ADMIN_RATE_ADMIN > BROKER_ADMIN_RATE);
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	users_init(&us);
 	u = used_up(&us, 1000, groups, 1, cfg, BROKER_ADMIN_BURST_ADMIN);
 	assert_int_equal(user_request_allowed(u, cfg, T0 + every - 1), 0);
@@ -532,7 +505,7 @@ test_user_requests_separate(void **state)
 	struct user	*a, *b;
 
 	(void)state;
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	users_init(&us);
 	a = users_get(&us, 1000);
 	b = users_get(&us, 1001);
@@ -555,8 +528,8 @@ test_user_requests_rights_change(void **state)
 	char		*groups[] = { "staff" };
 
 	(void)state;
-	player = load_ok("");
-	admin = load_ok("[broker]\nadmin_group = staff\n");
+	player = config_from_text_ok("");
+	admin = config_from_text_ok("[broker]\nadmin_group = staff\n");
 	users_init(&us);
 	u = users_get(&us, 1000);
 	set_groups(u, "alice", groups, 1, T0 + 24 * HOUR);
@@ -662,7 +635,7 @@ test_users_sweep_reload_distrusts(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof c);
-	cfg = load_ok("");
+	cfg = config_from_text_ok("");
 	users_init(&us);
 	u = users_get(&us, 1000);
 	set_groups(u, "alice", groups, 1, T0 + 24 * HOUR);
