@@ -154,6 +154,7 @@ int64_t		 util_wall_ms(void);
 struct timeval	 util_timeval_ms(int64_t);
 void		 util_random_id(char, char *, size_t);
 int		 util_valid_text(const char *);
+int		 util_write_all(int, const void *, size_t);
 #define UTIL_ESCAPE_QUOTE		0x1	/* " becomes \" too */
 #define UTIL_ESCAPE_KEEP_BACKSLASH	0x2	/* \ stays as it is */
 size_t		 util_escape_buf(char *, size_t, const char *, int);

@@ -475,27 +475,18 @@ int
 proto_write(int fd, const json_t *msg, char **cause)
 {
 	uint8_t	*frame;
-	size_t	 len, off = 0;
-	ssize_t	 n;
+	size_t	 len;
+	int	 rc;
 
 	if ((frame = proto_pack(msg, &len)) == NULL) {
 		xasprintf(cause, "message too large");
 		return -1;
 	}
-	while (off < len) {
-		n = write(fd, frame + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xasprintf(cause, "write: %s", n == 0 ? "closed" :
-			    strerror(errno));
-			free(frame);
-			return -1;
-		}
-		off += (size_t)n;
-	}
+	if ((rc = util_write_all(fd, frame, len)) != 0)
+		xasprintf(cause, "write: %s", errno == EPIPE ? "closed" :
+		    strerror(errno));
 	free(frame);
-	return 0;
+	return rc;
 }
 
 /* Read exactly len bytes before the deadline (monotonic ms). */

@@ -146,6 +146,48 @@ session_set_state(struct session *s, enum session_state state)
 	session_keys_update(s);
 }
 
+/* What a write of the player's queue came to. */
+enum user_write {
+	USER_EMPTY,		/* all of it went */
+	USER_SHARE,		/* the bandwidth share holds the rest */
+	USER_BLOCKED,		/* the terminal takes no more now */
+	USER_GONE		/* the terminal failed */
+};
+
+/* How many bytes the next paced write waits for. */
+static size_t
+session_user_chunk(struct session *s)
+{
+	size_t	 len = evbuffer_get_length(s->to_user);
+
+	return len < SESSION_USER_CHUNK ? len : SESSION_USER_CHUNK;
+}
+
+/* Write the player's queue as far as the terminal and the share allow. */
+static enum user_write
+session_user_write_some(struct session *s, int64_t now)
+{
+	size_t	 len, avail;
+	int	 n;
+
+	while ((len = evbuffer_get_length(s->to_user)) > 0) {
+		if ((avail = bucket_available(&s->bandwidth, now)) == 0)
+			return USER_SHARE;
+		n = evbuffer_write_atmost(s->to_user, STDOUT_FILENO,
+		    (ev_ssize_t)(avail < len ? avail : len));
+		if (n > 0) {
+			session_user_sent(s, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno == EAGAIN)
+			return USER_BLOCKED;
+		return USER_GONE;
+	}
+	return USER_EMPTY;
+}
+
 /*
  * Write what waits for the player, as far as the terminal and the share
  * take it. Then what waits for room goes on: a redraw once the queue is
@@ -155,33 +197,23 @@ session_set_state(struct session *s, enum session_state state)
 void
 session_user_flush(struct session *s)
 {
-	size_t	 len, avail;
-	int	 n;
+	size_t	 len;
 
 	if (s->user_gone) {
 		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
 		event_del(s->tty_write_ev);
 		return;
 	}
-	while ((len = evbuffer_get_length(s->to_user)) > 0) {
-		avail = bucket_available(&s->bandwidth, util_now_ms());
-		if (avail == 0) {
-			session_bandwidth_wait(s, len < SESSION_USER_CHUNK ?
-			    len : SESSION_USER_CHUNK);
-			break;
-		}
-		n = evbuffer_write_atmost(s->to_user, STDOUT_FILENO,
-		    (ev_ssize_t)(avail < len ? avail : len));
-		if (n > 0) {
-			session_user_sent(s, (size_t)n);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == 0 || errno == EAGAIN) {
-			event_add(s->tty_write_ev, NULL);
-			break;
-		}
+	switch (session_user_write_some(s, util_now_ms())) {
+	case USER_EMPTY:
+		break;
+	case USER_SHARE:
+		session_bandwidth_wait(s, session_user_chunk(s));
+		break;
+	case USER_BLOCKED:
+		event_add(s->tty_write_ev, NULL);
+		break;
+	case USER_GONE:
 		/* EIO, EPIPE: the ssh side of the terminal is gone. */
 		s->user_gone = 1;
 		evbuffer_drain(s->to_user, evbuffer_get_length(s->to_user));
@@ -190,7 +222,7 @@ session_user_flush(struct session *s)
 		session_hangup(s, NULL);
 		return;
 	}
-	if (len == 0) {
+	if ((len = evbuffer_get_length(s->to_user)) == 0) {
 		event_del(s->tty_write_ev);
 		if (s->redraw) {
 			s->redraw = 0;
@@ -1010,32 +1042,25 @@ session_user_drain(struct session *s)
 	struct pollfd	 pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
 	int64_t		 deadline = util_now_ms() + SESSION_EXIT_WRITE_MS;
 	int64_t		 now, left, wait;
-	size_t		 len, avail;
-	int		 n;
 
-	while (!s->user_gone && (len = evbuffer_get_length(s->to_user)) > 0) {
+	while (!s->user_gone) {
 		now = util_now_ms();
 		if ((left = deadline - now) <= 0)
 			return;
-		avail = bucket_available(&s->bandwidth, now);
-		if (avail == 0) {
-			wait = bucket_wait_for(&s->bandwidth, now, len <
-			    SESSION_USER_CHUNK ? len : SESSION_USER_CHUNK);
+		switch (session_user_write_some(s, now)) {
+		case USER_EMPTY:
+		case USER_GONE:
+			return;
+		case USER_SHARE:
+			wait = bucket_wait_for(&s->bandwidth, now,
+			    session_user_chunk(s));
 			poll(NULL, 0, (int)(wait < left ? wait : left));
-			continue;
+			break;
+		case USER_BLOCKED:
+			if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+				return;
+			break;
 		}
-		n = evbuffer_write_atmost(s->to_user, STDOUT_FILENO,
-		    (ev_ssize_t)(avail < len ? avail : len));
-		if (n > 0) {
-			session_user_sent(s, (size_t)n);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == 0 || errno != EAGAIN)
-			return;
-		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
-			return;
 	}
 }
 

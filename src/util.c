@@ -283,3 +283,28 @@ util_escape(const char *s, size_t max)
 	util_escape_buf(buf, len + 1, s, 0);
 	return buf;
 }
+
+/*
+ * Write all of buf to a blocking descriptor. Returns 0, or -1 with errno
+ * (EPIPE when the descriptor took nothing).
+ */
+int
+util_write_all(int fd, const void *buf, size_t len)
+{
+	const u_char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EPIPE;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

@@ -223,28 +223,6 @@ bench_connect(struct bench *b, uid_t uid)
 	return fd;
 }
 
-/* Write all of a frame; 0, or -1 with errno. */
-static int
-bench_write(int fd, const void *buf, size_t len)
-{
-	const u_char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EPIPE;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Open a session as uid: connect, hello, and its ticket, which must
  * count online sessions (this one too) and name the user. Returns the
@@ -267,7 +245,7 @@ bench_session(struct bench *b, uid_t uid, const char *name, u_int online,
 		bench_die("%s: cannot connect as %s: %s", what, name,
 		    strerror(errno));
 	t0 = bench_now_ns();
-	if (bench_write(fd, b->hello, b->hello_len) != 0)
+	if (util_write_all(fd, b->hello, b->hello_len) != 0)
 		bench_die("%s: cannot send the hello of %s: %s", what, name,
 		    strerror(errno));
 	if (proto_read(fd, BENCH_IO_MS, PROTO_MAX_FROM_BROKER,
@@ -331,7 +309,7 @@ bench_close_sessions(struct bench *b, int *fds, u_int from, u_int n,
 	u_int	 i;
 
 	for (i = from; i < from + n; i++) {
-		if (bench_write(fds[i], b->goodbye, b->goodbye_len) != 0)
+		if (util_write_all(fds[i], b->goodbye, b->goodbye_len) != 0)
 			bench_die("%s: cannot send the goodbye of %s: %s", what,
 			    distinct ? bench_name(b, i) : b->one_user,
 			    strerror(errno));
@@ -445,7 +423,7 @@ bench_admit(struct bench *b, uid_t uid, const char *name, const char *what)
 
 	fd = bench_session(b, uid, name, b->ndlive + b->nolive + 1, &lat,
 	    what);
-	if (bench_write(fd, b->goodbye, b->goodbye_len) != 0)
+	if (util_write_all(fd, b->goodbye, b->goodbye_len) != 0)
 		bench_die("%s: cannot send the goodbye of %s: %s", what, name,
 		    strerror(errno));
 	bench_wait_closed(fd, name, what);

@@ -153,25 +153,6 @@ bench_raw(int fd)
 	return tcsetattr(fd, TCSANOW, &tio);
 }
 
-/* Write all of a buffer to a blocking descriptor. */
-static int
-bench_write_all(int fd, const void *buf, size_t len)
-{
-	const u_char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Inside the relay: echo every byte until the quit key. */
 static int
 bench_echo(void)
@@ -181,7 +162,7 @@ bench_echo(void)
 
 	if (bench_raw(STDIN_FILENO) != 0)
 		return 1;
-	if (bench_write_all(STDOUT_FILENO, BENCH_MARKER,
+	if (util_write_all(STDOUT_FILENO, BENCH_MARKER,
 	    strlen(BENCH_MARKER)) != 0)
 		return 1;
 	for (;;) {
@@ -193,7 +174,7 @@ bench_echo(void)
 		q = memchr(buf, BENCH_QUIT, (size_t)n);
 		if (q != NULL)
 			n = q - buf;
-		if (bench_write_all(STDOUT_FILENO, buf, (size_t)n) != 0)
+		if (util_write_all(STDOUT_FILENO, buf, (size_t)n) != 0)
 			return 1;
 		if (q != NULL)
 			return 0;
@@ -213,7 +194,7 @@ bench_spew(size_t bytes)
 		chunk[i] = (u_char)('a' + i % 26);
 	if (bench_raw(STDIN_FILENO) != 0)
 		return 1;
-	if (bench_write_all(STDOUT_FILENO, BENCH_MARKER,
+	if (util_write_all(STDOUT_FILENO, BENCH_MARKER,
 	    strlen(BENCH_MARKER)) != 0)
 		return 1;
 	for (;;) {
@@ -228,7 +209,7 @@ bench_spew(size_t bytes)
 			continue;
 		for (left = bytes; left > 0; left -= len) {
 			len = left < BENCH_CHUNK ? left : BENCH_CHUNK;
-			if (bench_write_all(STDOUT_FILENO, chunk, len) != 0)
+			if (util_write_all(STDOUT_FILENO, chunk, len) != 0)
 				return 1;
 		}
 	}

@@ -91,6 +91,22 @@ keys_in() { [ "$(session_field "$1" bytes_in)" -ge "$2" ] 2>/dev/null; }
 # Send keys into a client's stdin (descriptor $1), never blocking for good.
 send_keys() { timeout 10 sh -c "printf '%s' '$2' >&$1"; }
 
+# Judge what watch_session saw of a paste: PART RC PID WHAT. Returns 1
+# when the part cannot go on (the session passed the bound or died).
+paste_judged() {
+	local part=$1 rc=$2 pid=$3 what=$4
+	case $rc in
+	0) e2e_pass "$part $what: the session stays under $BOUND_KB kB ($PEAK_KB kB)" ;;
+	1) e2e_fail "$part the session passed $BOUND_KB kB ($PEAK_KB kB) on $what"
+	   kill -KILL "$pid" 2>/dev/null
+	   return 1 ;;
+	2) e2e_fail "$part the paste did not settle in 120 s (peak $PEAK_KB kB)" ;;
+	3) e2e_fail "$part the session died during the paste"
+	   return 1 ;;
+	esac
+	return 0
+}
+
 # ---- (a) a client that does not read ------------------------------------
 
 part_a() {
@@ -115,15 +131,8 @@ part_a() {
 	watch_session "$a_pid" 120 a_done
 	rc=$?
 	e2e_log "(a) peak resident $PEAK_KB kB, keys in so far $(session_field "$U1" bytes_in)"
-	case $rc in
-	0) e2e_pass "(a) 3 MB of keys to a client that does not read: the session stays under $BOUND_KB kB ($PEAK_KB kB)" ;;
-	1) e2e_fail "(a) the session passed $BOUND_KB kB ($PEAK_KB kB) on 3 MB of keys to a client that does not read"
-	   kill -KILL "$a_pid" 2>/dev/null
-	   return ;;
-	2) e2e_fail "(a) the paste did not settle in 120 s (peak $PEAK_KB kB)" ;;
-	3) e2e_fail "(a) the session died during the paste"
-	   return ;;
-	esac
+	paste_judged "(a)" "$rc" "$a_pid" \
+	    "3 MB of keys to a client that does not read" || return
 	e2e_ok "(a) the session lives on" 'kill -0 "$a_pid"'
 	e2e_ok "(a) the broker lives on" 'kill -0 "$BROKER_PID"'
 	e2e_eq "(a) the broker still counts the session" \
@@ -163,15 +172,7 @@ part_b() {
 	watch_session "$b_pid" 120 keys_in "$U2" $((1024 * 1024))
 	rc=$?
 	e2e_log "(b) peak resident $PEAK_KB kB, keys in $(session_field "$U2" bytes_in)"
-	case $rc in
-	0) e2e_pass "(b) 1 MB pasted through tmux: the session stays under $BOUND_KB kB ($PEAK_KB kB)" ;;
-	1) e2e_fail "(b) the session passed $BOUND_KB kB ($PEAK_KB kB) on a 1 MB paste"
-	   kill -KILL "$b_pid" 2>/dev/null
-	   return ;;
-	2) e2e_fail "(b) the 1 MB paste did not all arrive in 120 s (peak $PEAK_KB kB)" ;;
-	3) e2e_fail "(b) the session died during the paste"
-	   return ;;
-	esac
+	paste_judged "(b)" "$rc" "$b_pid" "1 MB pasted through tmux" || return
 	e2e_keys b x
 	e2e_expect_screen "(b) the menu answers after the paste" b \
 	    "There is no choice 'x'" 30

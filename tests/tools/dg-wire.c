@@ -34,24 +34,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/* Write all of buf, or say why not. */
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < len) {
-		n = write(fd, (const char *)buf + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 /* Send a hex string's bytes. */
 static int
 send_hex(int fd, const char *hex)
@@ -71,7 +53,7 @@ send_hex(int fd, const char *hex)
 			usage();
 		buf[i] = (u_char)v;
 	}
-	rc = write_all(fd, buf, len / 2);
+	rc = util_write_all(fd, buf, len / 2);
 	free(buf);
 	return rc;
 }
@@ -84,9 +66,9 @@ send_json(int fd, const char *json)
 	size_t	 len = strlen(json);
 
 	proto_header_encode(hdr, PROTO_FRAME_JSON, (uint32_t)len);
-	if (write_all(fd, hdr, sizeof hdr) != 0)
+	if (util_write_all(fd, hdr, sizeof hdr) != 0)
 		return -1;
-	return write_all(fd, json, len);
+	return util_write_all(fd, json, len);
 }
 
 /* Read one frame and print it; 0, or 1 at EOF, 2 at timeout. */
