@@ -1,8 +1,10 @@
 /*
  * Health (--check): one line per component, judged from what the broker
- * already holds (its tables and the last /proc sample), and the worst of
- * them. Only the games' programs are looked at anew, on a worker, since
- * that touches the disk. Open to any peer, within its request rate.
+ * already holds (its tables and the sampler's last look at the system,
+ * the games' programs included), and the worst of them. Only a request
+ * that comes before the first sample of a new configuration waits, for
+ * that sample and no longer than HEALTH_SAMPLE_WAIT_MS. Open to any peer,
+ * within its request rate.
  */
 #include "config.h"
 
@@ -10,7 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "broker.h"
+
+/* How long --check waits for the first sample of a new configuration. */
+#define HEALTH_SAMPLE_WAIT_MS	2000
+/* A last look at the system older than this makes the broker degraded. */
+#define HEALTH_SAMPLE_STALE_MS	5000
 
 static const char *health_names[] = { "healthy", "degraded", "unhealthy" };
 
@@ -21,16 +30,6 @@ health_name(enum health h)
 	return health_names[h];
 }
 
-/* A check of the games' programs, run on a worker (it touches disk). */
-struct game_check {
-	struct broker	*broker;
-	uint64_t	 client;
-	u_int		 ngames;
-	char		*ids[CONFIG_MAX_GAMES];
-	char		*programs[CONFIG_MAX_GAMES];
-	int		 ok[CONFIG_MAX_GAMES];
-};
-
 /* Add one component line to a health reply. */
 static void
 health_add(json_t *components, enum health *worst, const char *name,
@@ -40,31 +39,6 @@ health_add(json_t *components, enum health *worst, const char *name,
 	    "name", name, "status", health_names[h], "detail", detail));
 	if (h > *worst)
 		*worst = h;
-}
-
-/* On a worker: can each game's program be run? */
-static void
-game_check_run(void *arg)
-{
-	struct game_check	*gc = arg;
-	u_int			 i;
-
-	for (i = 0; i < gc->ngames; i++)
-		gc->ok[i] = access(gc->programs[i], X_OK) == 0;
-}
-
-/* Free a game check. */
-static void
-game_check_free(void *arg)
-{
-	struct game_check	*gc = arg;
-	u_int			 i;
-
-	for (i = 0; i < gc->ngames; i++) {
-		free(gc->ids[i]);
-		free(gc->programs[i]);
-	}
-	free(gc);
 }
 
 /* The queue: degraded when someone has waited high_queue_time. */
@@ -146,29 +120,71 @@ health_resources(struct broker *b, json_t *components, enum health *worst)
 	free(detail);
 }
 
-/*
- * Every component's line and the worst judgement: from the broker's
- * tables and sample, and from a finished check of the games' programs
- * (gc NULL: that check did not come back in time).
- */
+/* The games: can each one's program be run (from the sample)? */
+static void
+health_games(struct broker *b, json_t *components, enum health *worst)
+{
+	const struct config	*cfg = b->cfg;
+	char			**argv, *cause, *detail, *bad = NULL, *tmp;
+	u_int			 i;
+
+	if (b->sample.generation != b->cfg_generation ||
+	    b->sample.ngames != cfg->ngames) {
+		health_add(components, worst, "games", DEGRADED,
+		    "could not check the game programs in time");
+		return;
+	}
+	for (i = 0; i < cfg->ngames; i++) {
+		if (b->sample.game_ok[i])
+			continue;
+		if (config_expand_command(cfg->games[i].command, "user", "/",
+		    &argv, &cause) != 0)
+			fatalx("validated command does not expand: %s", cause);
+		xasprintf(&tmp, "%s%s%s: %s is not executable",
+		    bad != NULL ? bad : "", bad != NULL ? "; " : "",
+		    cfg->games[i].id, argv[0]);
+		config_free_argv(argv);
+		free(bad);
+		bad = tmp;
+	}
+	if (bad != NULL) {
+		health_add(components, worst, "games", DEGRADED, bad);
+		free(bad);
+		return;
+	}
+	xasprintf(&detail, "%u game%s ready, %u playing", cfg->ngames,
+	    cfg->ngames == 1 ? "" : "s", b->leases.count);
+	health_add(components, worst, "games", HEALTHY, detail);
+	free(detail);
+}
+
+/* Every component's line and the worst judgement. */
 static json_t *
-health_build(struct broker *b, const struct game_check *gc,
-    enum health *worst)
+health_build(struct broker *b, enum health *worst)
 {
 	const struct config	*cfg = b->cfg;
 	json_t			*components;
 	enum health		 h;
 	const char		*why = NULL;
-	char			*detail, *bad = NULL, *tmp;
-	u_int			 i;
+	char			*detail;
+	int64_t			 age = util_now_ms() - b->sample.at;
 
 	*worst = HEALTHY;
 	components = json_array();
 
-	xasprintf(&detail, "pid %ld, up %llds, protocol %d, %u connected",
-	    (long)getpid(), (long long)((util_wall_ms() - b->started) / 1000),
-	    PROTO_VERSION, b->nclients);
-	health_add(components, worst, "broker", HEALTHY, detail);
+	if (age > HEALTH_SAMPLE_STALE_MS) {
+		xasprintf(&detail, "pid %ld, up %llds, protocol %d, %u "
+		    "connected; its last look at the system is %llds old",
+		    (long)getpid(), (long long)((util_wall_ms() - b->started) /
+		    1000), PROTO_VERSION, b->nclients,
+		    (long long)(age / 1000));
+		health_add(components, worst, "broker", DEGRADED, detail);
+	} else {
+		xasprintf(&detail, "pid %ld, up %llds, protocol %d, %u "
+		    "connected", (long)getpid(), (long long)((util_wall_ms() -
+		    b->started) / 1000), PROTO_VERSION, b->nclients);
+		health_add(components, worst, "broker", HEALTHY, detail);
+	}
 	free(detail);
 
 	h = HEALTHY;
@@ -192,81 +208,92 @@ health_build(struct broker *b, const struct game_check *gc,
 
 	health_queue(b, components, worst);
 	health_resources(b, components, worst);
-
-	if (gc == NULL) {
-		health_add(components, worst, "games", DEGRADED,
-		    "could not check the game programs in time");
-		return components;
-	}
-	for (i = 0; i < gc->ngames; i++) {
-		if (gc->ok[i])
-			continue;
-		xasprintf(&tmp, "%s%s%s: %s is not executable",
-		    bad != NULL ? bad : "", bad != NULL ? "; " : "",
-		    gc->ids[i], gc->programs[i]);
-		free(bad);
-		bad = tmp;
-	}
-	if (bad != NULL)
-		health_add(components, worst, "games", DEGRADED, bad);
-	else {
-		xasprintf(&detail, "%u game%s ready, %u playing", gc->ngames,
-		    gc->ngames == 1 ? "" : "s", b->leases.count);
-		health_add(components, worst, "games", HEALTHY, detail);
-		free(detail);
-	}
-	free(bad);
+	health_games(b, components, worst);
 	return components;
 }
 
-/* The games' check is back (or timed out): answer --check. */
+/* Answer one --check. */
 static void
-game_check_done(void *arg, int timed_out)
+health_reply(struct client *c)
 {
-	struct game_check	*gc = arg;
-	struct broker		*b = gc->broker;
-	struct client		*c;
-	json_t			*components;
-	enum health		 worst;
+	json_t		*components;
+	enum health	 worst;
 
-	if ((c = client_find(b, gc->client)) != NULL && !c->dead) {
-		c->busy = 0;
-		components = health_build(b, timed_out ? NULL : gc, &worst);
-		client_send(c, json_pack("{s:s, s:s, s:o}", "type", "health",
-		    "status", health_names[worst], "components", components));
-	}
-	/* A timed-out check is released when its worker lets go. */
-	if (!timed_out)
-		game_check_free(gc);
+	c->busy = 0;
+	components = health_build(c->broker, &worst);
+	client_send(c, json_pack("{s:s, s:s, s:o}", "type", "health",
+	    "status", health_names[worst], "components", components));
 }
 
-/* Start a health check; the games' programs are looked at on a worker. */
+/* Answer every --check that waits, with what the broker holds now. */
+static void
+health_answer_waiting(struct broker *b)
+{
+	struct idmap_cursor	 cur;
+	struct client		*c;
+	uint64_t		*ids, id;
+	u_int			 n = 0, i;
+
+	ids = xcalloc(idmap_size(&b->health_waiting) + 1, sizeof *ids);
+	memset(&cur, 0, sizeof cur);
+	while (idmap_next(&b->health_waiting, &cur, &id, NULL))
+		ids[n++] = id;
+	idmap_clear(&b->health_waiting, NULL);
+	evtimer_del(b->health_timer);
+	for (i = 0; i < n; i++) {
+		if ((c = client_find(b, ids[i])) != NULL && !c->dead &&
+		    c->state == CLIENT_ADMIN)
+			health_reply(c);
+	}
+	free(ids);
+}
+
+/* A sample has come in: answer who waited for it. */
+void
+health_sampled(struct broker *b)
+{
+	if (b->sample.generation == b->cfg_generation &&
+	    idmap_size(&b->health_waiting) > 0)
+		health_answer_waiting(b);
+}
+
+/* The sample of a new configuration is late: answer without it. */
+static void
+health_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	health_answer_waiting(arg);
+}
+
+/*
+ * Answer --check now, unless the configuration changed since the last
+ * sample: then wait for the next one (asked for at once), briefly.
+ */
 void
 health_check(struct client *c)
 {
-	struct broker		*b = c->broker;
-	struct game_check	*gc;
-	char			**argv, *cause;
-	u_int			 i;
+	struct broker	*b = c->broker;
+	struct timeval	 tv;
 
-	gc = xcalloc(1, sizeof *gc);
-	gc->broker = b;
-	gc->client = c->id;
-	for (i = 0; i < b->cfg->ngames; i++) {
-		if (config_expand_command(b->cfg->games[i].command, "user",
-		    "/", &argv, &cause) != 0)
-			fatalx("validated command does not expand: %s", cause);
-		gc->ids[i] = xstrdup(b->cfg->games[i].id);
-		gc->programs[i] = xstrdup(argv[0]);
-		config_free_argv(argv);
+	if (b->sample.generation == b->cfg_generation) {
+		health_reply(c);
+		return;
 	}
-	gc->ngames = b->cfg->ngames;
 	c->busy = 1;
-	if (workers_submit(b->workers, game_check_run, game_check_done,
-	    game_check_free, gc) != 0) {
-		/* Answer without the games rather than not at all. */
-		game_check_done(gc, 1);
-		game_check_free(gc);
+	idmap_put(&b->health_waiting, c->id, c);
+	if (b->health_timer == NULL)
+		b->health_timer = evtimer_new(b->base, health_timer_cb, b);
+	if (!evtimer_pending(b->health_timer, NULL)) {
+		tv = util_timeval_ms(HEALTH_SAMPLE_WAIT_MS);
+		evtimer_add(b->health_timer, &tv);
 	}
+	sample_request(b);
 }
 
+/* Free what health keeps. */
+void
+health_free(struct broker *b)
+{
+	idmap_clear(&b->health_waiting, NULL);
+	if (b->health_timer != NULL)
+		event_free(b->health_timer);
+}

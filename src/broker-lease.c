@@ -74,7 +74,7 @@ lease_acquire(struct leases *ls, uid_t uid, const char *game,
 	lu->memory += memory;
 	ls->count++;
 	ls->memory += memory;
-	ls->since_sample++;
+	ls->granted++;
 	return l;
 }
 

@@ -1,24 +1,51 @@
 /*
- * The resource sampler: once a second a worker reads what the broker
- * needs from /proc (the kernel's PTYs in use and their limit, the
- * broker's own open descriptors), and decisions, --check and --status
- * answer from the last sample. Nothing on the event loop reads /proc.
+ * The resource sampler: a thread of its own reads what the broker needs
+ * from the system once a second (the kernel's PTYs in use and their
+ * limit, the broker's own open descriptors, whether each game's program
+ * can be run), and decisions, --check and --status answer from the last
+ * sample. Nothing on the event loop reads /proc or touches the disk for
+ * them, and work that fills the worker pool (slow lookups) cannot hold
+ * the samples back.
+ *
+ * The loop asks for a sample (with the programs of the configuration in
+ * force, and that configuration's generation) and the thread hands the
+ * result back through a pipe, as the worker pool does.
  */
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "broker.h"
 
-/* One sample being taken on a worker. */
-struct sample_job {
-	struct broker	*broker;
-	struct sample	 s;
+struct sampler {
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 stopping;
+	int		 wake[2];
+	struct event	*wake_ev;
+	struct event	*tick;
+
+	/* What the loop asked for (under lock). */
+	int		 requested;
+	uint64_t	 generation;
+	uint64_t	 granted;	/* leases granted until the request */
+	u_int		 nprograms;
+	char		*programs[CONFIG_MAX_GAMES];
+
+	/* What the thread found (under lock). */
+	int		 ready;
+	struct sample	 result;
 };
 
 /* Read one unsigned number from a /proc file; 0 or -1. */
@@ -53,100 +80,221 @@ sample_open_fds(void)
 	return n > 0 ? n - 1 : 0;	/* less the one opendir holds */
 }
 
-/* Take a sample (on a worker, or before the loop starts). */
+/* Take a sample: /proc, and whether each program can be run. */
 static void
-sample_take(struct sample *s)
+sample_take(struct sample *s, char *const *programs, u_int nprograms,
+    uint64_t generation)
 {
+	u_int	 i;
+
 	memset(s, 0, sizeof *s);
 	s->kernel_ptys =
 	    sample_read_uint("/proc/sys/kernel/pty/nr", &s->pty_nr) == 0 &&
 	    sample_read_uint("/proc/sys/kernel/pty/max", &s->pty_max) == 0;
 	s->open_fds = sample_open_fds();
+	for (i = 0; i < nprograms; i++)
+		s->game_ok[i] = access(programs[i], X_OK) == 0;
+	s->ngames = nprograms;
+	s->generation = generation;
 	s->at = util_now_ms();
 }
 
-/* On a worker. */
-static void
-sample_run(void *arg)
+/* The sampler's thread: one sample per request, until told to stop. */
+static void *
+sample_main(void *arg)
 {
-	struct sample_job	*j = arg;
+	struct sampler	*sp = arg;
+	struct sample	 s;
+	char		*programs[CONFIG_MAX_GAMES];
+	uint64_t	 generation, granted;
+	u_int		 n, i;
+	char		 c = 's';
 
-	sample_take(&j->s);
+	pthread_mutex_lock(&sp->lock);
+	for (;;) {
+		while (!sp->requested && !sp->stopping)
+			pthread_cond_wait(&sp->cond, &sp->lock);
+		if (sp->stopping)
+			break;
+		sp->requested = 0;
+		n = sp->nprograms;
+		for (i = 0; i < n; i++)
+			programs[i] = xstrdup(sp->programs[i]);
+		generation = sp->generation;
+		granted = sp->granted;
+		pthread_mutex_unlock(&sp->lock);
+
+		sample_take(&s, programs, n, generation);
+		s.granted = granted;
+		for (i = 0; i < n; i++)
+			free(programs[i]);
+
+		pthread_mutex_lock(&sp->lock);
+		sp->result = s;
+		sp->ready = 1;
+		pthread_mutex_unlock(&sp->lock);
+		while (write(sp->wake[1], &c, 1) == -1 && errno == EINTR)
+			;
+		pthread_mutex_lock(&sp->lock);
+	}
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
 }
 
-/* The worker let go of a sample nobody waits for. */
-static void
-sample_release(void *arg)
+/* The program each game of the configuration in force runs. */
+static u_int
+sample_programs(const struct config *cfg, char **programs)
 {
-	struct sample_job	*j = arg;
+	char	**argv, *cause;
+	u_int	  i;
 
-	j->broker->sampling = 0;
-	free(j);
+	for (i = 0; i < cfg->ngames; i++) {
+		if (config_expand_command(cfg->games[i].command, "user", "/",
+		    &argv, &cause) != 0)
+			fatalx("validated command does not expand: %s", cause);
+		programs[i] = xstrdup(argv[0]);
+		config_free_argv(argv);
+	}
+	return cfg->ngames;
 }
 
-/* Back on the loop: the sample becomes the broker's. */
-static void
-sample_done(void *arg, int timed_out)
+/* Ask the thread for a sample of the configuration in force. */
+void
+sample_request(struct broker *b)
 {
-	struct sample_job	*j = arg;
+	struct sampler	*sp = b->sampler;
+	char		*programs[CONFIG_MAX_GAMES];
+	u_int		 n, i;
 
-	if (timed_out)
-		return;		/* released when the worker lets go */
-	j->broker->sample = j->s;
-	sample_release(j);
+	n = sample_programs(b->cfg, programs);
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < sp->nprograms; i++)
+		free(sp->programs[i]);
+	for (i = 0; i < n; i++)
+		sp->programs[i] = programs[i];
+	sp->nprograms = n;
+	sp->generation = b->cfg_generation;
+	sp->granted = b->leases.granted;
+	sp->requested = 1;
+	pthread_cond_signal(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
 }
 
-/* Once a second: ask a worker for a sample, unless one is under way. */
+/* A sample is back: it becomes the broker's. */
+static void
+sample_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct broker	*b = arg;
+	struct sampler	*sp = b->sampler;
+	char		 buf[64];
+	int		 ready;
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	pthread_mutex_lock(&sp->lock);
+	if ((ready = sp->ready)) {
+		b->sample = sp->result;
+		sp->ready = 0;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	if (ready)
+		health_sampled(b);
+}
+
+/* Once a second: a fresh sample. */
 static void
 sample_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct broker		*b = arg;
-	struct sample_job	*j;
-
-	if (b->sampling)
-		return;
-	j = xcalloc(1, sizeof *j);
-	j->broker = b;
-	if (workers_submit(b->workers, sample_run, sample_done,
-	    sample_release, j) != 0) {
-		free(j);
-		return;		/* the workers are full: keep the last one */
-	}
-	b->sampling = 1;
-	b->leases.since_sample = 0;
-}
-
-/* Take a first sample now and one every BROKER_SAMPLE_MS on a worker. */
-void
-sample_start(struct broker *b)
-{
-	struct timeval	 tv = util_timeval_ms(BROKER_SAMPLE_MS);
-
-	sample_take(&b->sample);
-	b->sample_ev = event_new(b->base, -1, EV_PERSIST, sample_tick_cb, b);
-	event_add(b->sample_ev, &tv);
-}
-
-/* Stop sampling. */
-void
-sample_stop(struct broker *b)
-{
-	if (b->sample_ev != NULL) {
-		event_free(b->sample_ev);
-		b->sample_ev = NULL;
-	}
+	sample_request(arg);
 }
 
 /*
- * Kernel PTYs in use (as sampled, plus the games granted since) and
- * their limit. Returns 0, or -1 when the kernel does not say.
+ * Take a first sample now, before serving, and start the thread that
+ * takes one every BROKER_SAMPLE_MS.
+ */
+void
+sample_start(struct broker *b)
+{
+	struct sampler	*sp;
+	struct timeval	 tv = util_timeval_ms(BROKER_SAMPLE_MS);
+	char		*programs[CONFIG_MAX_GAMES];
+	u_int		 n, i;
+
+	n = sample_programs(b->cfg, programs);
+	sample_take(&b->sample, programs, n, b->cfg_generation);
+	b->sample.granted = b->leases.granted;
+	for (i = 0; i < n; i++)
+		free(programs[i]);
+
+	sp = b->sampler = xcalloc(1, sizeof *sp);
+	pthread_mutex_init(&sp->lock, NULL);
+	pthread_cond_init(&sp->cond, NULL);
+	if (pipe2(sp->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+		fatal("pipe2");
+	if (pthread_create(&sp->thread, NULL, sample_main, sp) != 0)
+		fatalx("cannot start the sampler thread");
+	sp->wake_ev = event_new(b->base, sp->wake[0], EV_READ | EV_PERSIST,
+	    sample_wake_cb, b);
+	event_add(sp->wake_ev, NULL);
+	sp->tick = event_new(b->base, -1, EV_PERSIST, sample_tick_cb, b);
+	event_add(sp->tick, &tv);
+}
+
+/*
+ * Stop the thread, waiting up to timeout ms for a sample under way (a
+ * program on a hung file system may hold it); a thread that does not
+ * stop in time is left to the exit. Returns 0, or -1 when it was left.
+ */
+int
+sample_stop(struct broker *b, uint64_t timeout)
+{
+	struct sampler	*sp = b->sampler;
+	struct timespec	 ts;
+	u_int		 i;
+
+	if (sp == NULL)
+		return 0;
+	event_free(sp->tick);
+	event_free(sp->wake_ev);
+	pthread_mutex_lock(&sp->lock);
+	sp->stopping = 1;
+	pthread_cond_signal(&sp->cond);
+	pthread_mutex_unlock(&sp->lock);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(timeout / 1000);
+	ts.tv_nsec += (long)(timeout % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	if (pthread_timedjoin_np(sp->thread, NULL, &ts) != 0) {
+		log_warn("the sampler is still busy at exit", NULL);
+		pthread_detach(sp->thread);
+		b->sampler = NULL;
+		return -1;
+	}
+	for (i = 0; i < sp->nprograms; i++)
+		free(sp->programs[i]);
+	close(sp->wake[0]);
+	close(sp->wake[1]);
+	pthread_cond_destroy(&sp->cond);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
+	b->sampler = NULL;
+	return 0;
+}
+
+/*
+ * Kernel PTYs in use (as sampled, plus the games granted since it was
+ * asked for) and their limit. Returns 0, or -1 when the kernel does not
+ * say.
  */
 int
 sample_pty_room(const struct broker *b, u_int *nr, u_int *max)
 {
 	if (!b->sample.kernel_ptys)
 		return -1;
-	*nr = b->sample.pty_nr + b->leases.since_sample;
+	*nr = b->sample.pty_nr + (u_int)(b->leases.granted - b->sample.granted);
 	*max = b->sample.pty_max;
 	return 0;
 }

@@ -336,6 +336,8 @@ broker_reload_done(void *arg, int timed_out)
 
 	b->cfg = r->cfg;
 	r->cfg = NULL;
+	b->cfg_generation++;
+	sample_request(b);
 	log_set_level(b->cfg->broker_log_level);
 	pool_resize(&b->pool, config_max_connections(b->cfg));
 	queue_configure(&b->queue, b->cfg->pool_queue_size,
@@ -538,6 +540,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	TAILQ_INIT(&b->clients);
 	idmap_init(&b->client_ids);
 	idmap_init(&b->pending);
+	idmap_init(&b->health_waiting);
+	b->cfg_generation = 1;
 	pool_init(&b->pool, config_max_connections(cfg));
 	leases_init(&b->leases);
 	users_init(&b->users);
@@ -579,10 +583,11 @@ broker_main(struct config *cfg, const char *path, int foreground)
 
 	/* No loop turn follows: clients are freed as they are dropped. */
 	b->stopped = 1;
-	sample_stop(b);
 	while ((c = TAILQ_FIRST(&b->clients)) != NULL)
 		client_drop(c);
 	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
+	if (sample_stop(b, b->cfg->worker_shutdown_timeout) != 0)
+		left++;
 	unlink(b->cfg->broker_socket);
 	close(b->listen_fd);
 	log_info("stopped", "workers_busy=%u", left);
@@ -595,6 +600,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		event_free(b->sig_hup);
 		workers_free(b->workers);
 		wait_free(b);
+		health_free(b);
 		users_free(&b->users);
 		pool_free(&b->pool);
 		leases_free(&b->leases);

@@ -20,6 +20,7 @@ struct event_base;
 struct bufferevent;
 struct broker;
 struct client;
+struct sampler;
 
 /* How long a refused session is asked to wait before trying again. */
 #define BROKER_RETRY_AFTER	30
@@ -134,7 +135,7 @@ struct leases {
 	struct lease_list list;
 	u_int		 count;
 	uint64_t	 memory;	/* granted to all live games */
-	u_int		 since_sample;	/* leases granted since the last sample */
+	uint64_t	 granted;	/* leases ever granted */
 	struct idmap	 by_uid;	/* uid: struct lease_user */
 };
 
@@ -265,17 +266,22 @@ int		 queue_eta(const struct queue *, u_int, int64_t);
 void		 queue_free(struct queue *);
 
 /* broker-sample.c */
-/* What the broker last read from /proc (on a worker, once a second). */
+/* What the sampler's thread last read, once a second. */
 struct sample {
-	int64_t		 at;		/* monotonic ms; 0: never */
+	int64_t		 at;		/* monotonic ms */
+	uint64_t	 generation;	/* of the configuration it looked at */
+	uint64_t	 granted;	/* leases granted when it was asked for */
 	int		 kernel_ptys;	/* the kernel said */
 	u_int		 pty_nr;	/* kernel PTYs in use */
 	u_int		 pty_max;
 	u_int		 open_fds;	/* the broker's own */
+	u_int		 ngames;
+	int		 game_ok[CONFIG_MAX_GAMES]; /* its program can run */
 };
 
 void		 sample_start(struct broker *);
-void		 sample_stop(struct broker *);
+void		 sample_request(struct broker *);
+int		 sample_stop(struct broker *, uint64_t);
 int		 sample_pty_room(const struct broker *, u_int *, u_int *);
 
 /* broker-client.c */
@@ -406,8 +412,12 @@ struct broker {
 
 	/* broker-sample.c */
 	struct sample	 sample;
-	struct event	*sample_ev;
-	int		 sampling;	/* a sample is with the workers */
+	struct sampler	*sampler;
+	uint64_t	 cfg_generation; /* counts configurations put in force */
+
+	/* broker-health.c: --check requests waiting for a fresh sample. */
+	struct idmap	 health_waiting;
+	struct event	*health_timer;
 
 	int64_t		 started;	/* wall ms */
 	uint64_t	 bad_frames;
@@ -448,6 +458,8 @@ uint64_t	 share_of(struct broker *, struct client *);
 /* broker-health.c */
 enum health { HEALTHY, DEGRADED, UNHEALTHY };
 void		 health_check(struct client *);
+void		 health_sampled(struct broker *);
+void		 health_free(struct broker *);
 const char	*health_name(enum health);
 
 /* broker-status.c */

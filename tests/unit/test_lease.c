@@ -98,7 +98,7 @@ test_leases_init(void **state)
 	leases_init(&ls);
 	assert_int_equal(ls.count, 0);
 	assert_true(ls.memory == 0);
-	assert_int_equal(ls.since_sample, 0);
+	assert_int_equal(ls.granted, 0);
 	assert_true(TAILQ_EMPTY(&ls.list));
 	assert_null(lease_find_game(&ls, 1000, "nethack"));
 	assert_int_equal(leases_user_count(&ls, 1000), 0);
@@ -127,7 +127,7 @@ test_lease_acquire(void **state)
 	assert_lease_id(l->id);
 	assert_int_equal(ls.count, 1);
 	assert_true(ls.memory == 64 * MB);
-	assert_int_equal(ls.since_sample, 1);
+	assert_int_equal(ls.granted, 1);
 	assert_int_equal(leases_user_count(&ls, 1000), 1);
 	assert_true(leases_user_memory(&ls, 1000) == 64 * MB);
 	assert_ptr_equal(TAILQ_FIRST(&ls.list), l);
@@ -159,7 +159,7 @@ test_lease_one_per_user_game(void **state)
 	assert_null(lease_acquire(&ls, 1000, "nethack", 2, 1, 0));
 	assert_int_equal(ls.count, 1);
 	assert_true(ls.memory == 64 * MB);
-	assert_int_equal(ls.since_sample, 1);
+	assert_int_equal(ls.granted, 1);
 	assert_int_equal(leases_user_count(&ls, 1000), 1);
 	assert_true(leases_user_memory(&ls, 1000) == 64 * MB);
 
@@ -191,7 +191,7 @@ test_lease_one_per_user_game(void **state)
 	assert_int_equal(leases_user_count(&ls, 1001), 1);
 	assert_int_equal(leases_user_count(&ls, 0), 1);
 	assert_true(ls.memory == 161 * MB);
-	assert_int_equal(ls.since_sample, 6);
+	assert_int_equal(ls.granted, 6);
 	check_totals(&ls);
 	leases_free(&ls);
 }
@@ -254,7 +254,7 @@ test_lease_release(void **state)
 	assert_int_equal(idmap_size(&ls.by_uid), 0);
 	assert_int_equal(leases_count_game(&ls, "nethack"), 0);
 	/* Releasing counts nothing as granted since the last sample. */
-	assert_int_equal(ls.since_sample, 5);
+	assert_int_equal(ls.granted, 5);
 	leases_free(&ls);
 }
 
