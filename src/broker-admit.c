@@ -188,6 +188,38 @@ admit_hello(struct client *c, json_t *hello)
 	free(message);
 }
 
+/*
+ * The configuration changed: queued sessions take the class their tier
+ * and rights now give, keeping their arrival order within it.
+ */
+void
+admit_reclass(struct broker *b)
+{
+	const struct config_quota	*q;
+	struct client			*c;
+	enum quota_class		 class;
+	int				 moved = 0;
+
+	TAILQ_FOREACH(c, &b->clients, entry) {
+		if (c->state != CLIENT_QUEUED || c->dead)
+			continue;
+		q = user_tier(c->u, b->cfg);
+		class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
+		if (class == c->class)
+			continue;
+		if (queue_reclass(&b->queue, c->id, class) != 0)
+			fatalx("queued client %llu is not in the queue",
+			    (unsigned long long)c->id);
+		log_info("queue class changed", "user=%s pid=%ld class=%s "
+		    "was=%s", client_name(c), (long)c->pid,
+		    quota_class_name(class), quota_class_name(c->class));
+		c->class = class;
+		moved = 1;
+	}
+	if (moved)
+		wait_changed(b);
+}
+
 /* Admit queued sessions while the pool has room, best class first. */
 void
 admit_from_queue(struct broker *b)

@@ -114,7 +114,7 @@ client_send(struct client *c, json_t *msg)
 	size_t		 len;
 
 	if (msg == NULL) {
-		/* Every string is checked text, so this is a bug; keep serving. */
+		/* Every string is checked text: a bug; keep serving. */
 		log_error("message could not be built; dropping peer",
 		    "client=%llu user=%s", (unsigned long long)c->id,
 		    client_name(c));
@@ -266,13 +266,19 @@ void
 client_drop(struct client *c)
 {
 	struct broker	*b = c->broker;
+	int		 pending;
 
 	if (c->dead)
 		return;
-	client_release(c);
-	if (client_state_pending(c->state))
-		idmap_count_add(&b->pending, c->uid, -1);
+	/*
+	 * Dead first: what releasing calls (a share pushed to the user's
+	 * sessions, this one among them) must not send to it or drop it.
+	 */
+	pending = client_state_pending(c->state);
 	c->dead = 1;
+	client_release(c);
+	if (pending)
+		idmap_count_add(&b->pending, c->uid, -1);
 	user_detach(c->u, c);
 	TAILQ_REMOVE(&b->clients, c, entry);
 	idmap_remove(&b->client_ids, c->id);
@@ -421,7 +427,7 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 			json_incref(msg);
 			c->hello = msg;
 			bufferevent_disable(c->bev, EV_READ);
-			/* It said hello in time; worker_timeout bounds the rest. */
+			/* In time: worker_timeout bounds the rest. */
 			evtimer_del(c->expiry);
 			return;
 		}
@@ -511,7 +517,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		if (rc < 0) {
 			b->bad_frames++;
 			log_warn(rc == -1 ? "bad frame" : "bad message",
-			    "client=%llu uid=%lu pid=%ld error=%s", (unsigned long long)c->id,
+			    "client=%llu uid=%lu pid=%ld error=%s",
+			    (unsigned long long)c->id,
 			    (u_long)c->uid, (long)c->pid, log_quote(cause));
 			client_close(c, "error", rc == -1 ? REASON_BAD_FRAME :
 			    REASON_BAD_MESSAGE, cause);

@@ -16,6 +16,9 @@
 
 #include "broker.h"
 
+/* The longest user name a ticket may carry (see proto.c). */
+#define LOOKUP_NAME_MAX	64
+
 /* A lookup handed to a worker. */
 struct lookup {
 	struct broker	*broker;
@@ -49,8 +52,8 @@ lookup_name_ok(const char *name)
 	char	*shown;
 	int	 ok;
 
-	if (*name == '\0' || strpbrk(name, " \t=\"") != NULL ||
-	    !util_valid_text(name))
+	if (*name == '\0' || strlen(name) > LOOKUP_NAME_MAX ||
+	    strpbrk(name, " \t=\"") != NULL || !util_valid_text(name))
 		return 0;
 	shown = util_escape(name, 256);
 	ok = strcmp(shown, name) == 0;
@@ -132,7 +135,7 @@ lookup_done(void *arg, int timed_out)
 	struct lookup			*lk = arg;
 	struct broker			*b = lk->broker;
 	struct client			*c;
-	const struct config_quota	*q;
+	const struct config_quota	*q, *was;
 
 	c = client_find(b, lk->client);
 	if (c == NULL || c->dead || c->state == CLIENT_CLOSING ||
@@ -151,6 +154,7 @@ lookup_done(void *arg, int timed_out)
 			lookup_free(lk);
 		return;
 	}
+	was = user_tier(c->u, b->cfg);
 	if (!lk->found) {
 		user_forget_policy(c->u);
 		c->u->unusable = lk->unusable;
@@ -162,6 +166,9 @@ lookup_done(void *arg, int timed_out)
 		    lk->user, q->name, user_is_admin(c->u, b->cfg),
 		    lk->ngroups);
 	}
+	/* The user's live sessions take the new tier's shares now. */
+	if (user_tier(c->u, b->cfg) != was)
+		share_user_changed(b, c->u);
 	lookup_free(lk);
 	client_looked_up(c);
 }

@@ -24,6 +24,7 @@ queue_init(struct queue *q, u_int max, int prioritize)
 	memset(q, 0, sizeof *q);
 	for (i = 0; i < CLASS_COUNT; i++)
 		TAILQ_INIT(&q->classes[i]);
+	TAILQ_INIT(&q->by_deadline);
 	q->max = max;
 	q->prioritize = prioritize;
 	idmap_init(&q->by_uid);
@@ -36,6 +37,26 @@ queue_configure(struct queue *q, u_int max, int prioritize)
 {
 	q->max = max;
 	q->prioritize = prioritize;
+}
+
+/*
+ * Keep the deadline list in order. Deadlines are arrival plus the
+ * queue_timeout of the time, so a new one is nearly always the latest:
+ * the walk back stops at once, unless a reload shortened the timeout.
+ */
+static void
+queue_insert_deadline(struct queue *q, struct qentry *e)
+{
+	struct qentry	*f;
+
+	TAILQ_FOREACH_REVERSE(f, &q->by_deadline, qentries, dl_entry) {
+		if (f->deadline <= e->deadline)
+			break;
+	}
+	if (f == NULL)
+		TAILQ_INSERT_HEAD(&q->by_deadline, e, dl_entry);
+	else
+		TAILQ_INSERT_AFTER(&q->by_deadline, f, e, dl_entry);
 }
 
 /* Queue a client of uid; -1 when the queue is full. */
@@ -60,6 +81,7 @@ queue_push(struct queue *q, uint64_t client, uid_t uid,
 	e->since = now;
 	e->deadline = now + timeout;
 	TAILQ_INSERT_TAIL(&q->classes[class], e, entry);
+	queue_insert_deadline(q, e);
 	q->count[class]++;
 	q->size++;
 	idmap_count_add(&q->by_uid, uid, 1);
@@ -93,6 +115,7 @@ queue_take(struct queue *q, struct qentry *e, int64_t now)
 	int64_t	 waited = now - e->since;
 
 	TAILQ_REMOVE(&q->classes[e->class], e, entry);
+	TAILQ_REMOVE(&q->by_deadline, e, dl_entry);
 	q->count[e->class]--;
 	q->size--;
 	idmap_count_add(&q->by_uid, e->uid, -1);
@@ -228,35 +251,52 @@ queue_expire(struct queue *q, int64_t now)
 {
 	struct qentry	*e;
 	uint64_t	 client;
-	u_int		 i;
 
-	for (i = 0; i < CLASS_COUNT; i++) {
-		TAILQ_FOREACH(e, &q->classes[i], entry) {
-			if (e->deadline <= now) {
-				client = e->client;
-				queue_take(q, e, now);
-				return client;
-			}
-		}
-	}
-	return 0;
+	if ((e = TAILQ_FIRST(&q->by_deadline)) == NULL || e->deadline > now)
+		return 0;
+	client = e->client;
+	queue_take(q, e, now);
+	return client;
 }
 
 /* The earliest deadline, or -1 when the queue is empty. */
 int64_t
 queue_next_deadline(const struct queue *q)
 {
-	const struct qentry	*e;
-	int64_t			 next = -1;
-	u_int			 i;
+	const struct qentry	*e = TAILQ_FIRST(&q->by_deadline);
 
-	for (i = 0; i < CLASS_COUNT; i++) {
-		TAILQ_FOREACH(e, &q->classes[i], entry) {
-			if (next == -1 || e->deadline < next)
-				next = e->deadline;
-		}
+	return e != NULL ? e->deadline : -1;
+}
+
+/*
+ * Move a client to another class (its tier or rights changed), keeping
+ * its place by arrival among that class. Returns 0, or -1 when it is not
+ * queued.
+ */
+int
+queue_reclass(struct queue *q, uint64_t client, enum quota_class class)
+{
+	struct qentry	*e, *f;
+
+	if ((u_int)class >= CLASS_COUNT)
+		fatalx("queue_reclass: class %d", (int)class);
+	if ((e = queue_find(q, client)) == NULL)
+		return -1;
+	if (e->class == class)
+		return 0;
+	TAILQ_REMOVE(&q->classes[e->class], e, entry);
+	q->count[e->class]--;
+	e->class = class;
+	TAILQ_FOREACH_REVERSE(f, &q->classes[class], qentries, entry) {
+		if (f->seq < e->seq)
+			break;
 	}
-	return next;
+	if (f == NULL)
+		TAILQ_INSERT_HEAD(&q->classes[class], e, entry);
+	else
+		TAILQ_INSERT_AFTER(&q->classes[class], f, e, entry);
+	q->count[class]++;
+	return 0;
 }
 
 /* A slot came free: remember when, to estimate waits. */
@@ -306,6 +346,7 @@ queue_free(struct queue *q)
 	for (i = 0; i < CLASS_COUNT; i++) {
 		while ((e = TAILQ_FIRST(&q->classes[i])) != NULL) {
 			TAILQ_REMOVE(&q->classes[i], e, entry);
+			TAILQ_REMOVE(&q->by_deadline, e, dl_entry);
 			free(e);
 		}
 		q->count[i] = 0;

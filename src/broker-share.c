@@ -28,6 +28,16 @@ share_moved(uint64_t sent, uint64_t now)
 	return sent == 0 || now > sent + slack || now + slack < sent;
 }
 
+/*
+ * A split of at least a byte a second: more sessions than the limit has
+ * bytes must not make every split look moved (0 means never sent).
+ */
+static uint64_t
+share_at_least_one(uint64_t v)
+{
+	return v > 0 ? v : 1;
+}
+
 /* The user's quota split over their sessions. */
 static uint64_t
 share_user_part(struct broker *b, struct user *u)
@@ -35,7 +45,7 @@ share_user_part(struct broker *b, struct user *u)
 	const struct config_quota	*q = user_tier(u, b->cfg);
 	u_int				 n = pool_user(&b->pool, u->uid);
 
-	return q->max_bandwidth / (n > 0 ? n : 1);
+	return share_at_least_one(q->max_bandwidth / (n > 0 ? n : 1));
 }
 
 /* The system's limit split over every session. */
@@ -44,7 +54,8 @@ share_system_part(struct broker *b)
 {
 	u_int	 n = b->pool.used;
 
-	return b->cfg->limits_max_bandwidth / (n > 0 ? n : 1);
+	return share_at_least_one(b->cfg->limits_max_bandwidth /
+	    (n > 0 ? n : 1));
 }
 
 /* A session's share now, in bytes per second (at least 1). */
@@ -57,7 +68,7 @@ share_of(struct broker *b, struct client *c)
 	share = quota_bandwidth_share(q->max_bandwidth,
 	    pool_user(&b->pool, c->uid), b->cfg->limits_max_bandwidth,
 	    b->pool.used);
-	return share > 0 ? share : 1;
+	return share_at_least_one(share);
 }
 
 /* Tell a session its share if it has moved from what it was told. */
@@ -66,7 +77,7 @@ share_push(struct broker *b, struct client *c)
 {
 	uint64_t	 share;
 
-	if (c->state != CLIENT_SESSION || c->dead)
+	if (c->state != CLIENT_SESSION || c->dead || !c->holds_slot)
 		return;
 	share = share_of(b, c);
 	if (!share_moved(c->bandwidth, share))
@@ -120,6 +131,13 @@ share_admitted(struct client *c)
 
 	share_push(b, c);
 	share_check(b, c->u);
+}
+
+/* The user's tier changed (a new answer from policy): push their shares. */
+void
+share_user_changed(struct broker *b, struct user *u)
+{
+	share_push_user(b, u);
 }
 
 /* A session of the user was released: others may move. */

@@ -15,7 +15,8 @@
 
 /* One session's line in --status. */
 static json_t *
-status_session(struct broker *b, struct client *c, int64_t now)
+status_session(struct broker *b, struct client *c, int64_t now,
+    const struct idmap *places)
 {
 	json_t	*o, *history;
 	char	*remote;
@@ -55,7 +56,7 @@ status_session(struct broker *b, struct client *c, int64_t now)
 		    json_string("reported by the session"));
 	if (c->state == CLIENT_QUEUED)
 		json_object_set_new(o, "queue_position", json_integer(
-		    (json_int_t)queue_position(&b->queue, c->id)));
+		    (json_int_t)idmap_count(places, c->id)));
 	if (c->state == CLIENT_SESSION)
 		json_object_set_new(o, "bandwidth", json_integer(
 		    (json_int_t)c->bandwidth));
@@ -99,12 +100,20 @@ status_user(struct broker *b, struct user *u)
 	    "cpu_cores", q->max_cpu_cores);
 }
 
+/* Note one queued client's place in line. */
+static void
+status_place(const struct qentry *e, u_int pos, void *arg)
+{
+	idmap_count_add(arg, e->client, (int)pos);
+}
+
 /* Everything the broker holds, for --status. */
 json_t *
 status_json(struct broker *b)
 {
 	const struct config	*cfg = b->cfg;
 	struct idmap_cursor	 cur;
+	struct idmap		 places;
 	struct client		*c, *holder;
 	struct user		*u;
 	json_t			*sessions, *games, *leases, *users, *classes;
@@ -114,6 +123,9 @@ status_json(struct broker *b)
 	u_int			 i, admins = 0, pending = 0, nr = 0, kmax = 0;
 	void			*v;
 
+	/* Every place in line from one walk of the queue. */
+	idmap_init(&places);
+	queue_walk(&b->queue, status_place, &places);
 	sessions = json_array();
 	TAILQ_FOREACH(c, &b->clients, entry) {
 		if (c->state == CLIENT_ADMIN)
@@ -123,8 +135,9 @@ status_json(struct broker *b)
 		else if (c->state == CLIENT_SESSION ||
 		    c->state == CLIENT_QUEUED)
 			json_array_append_new(sessions,
-			    status_session(b, c, now));
+			    status_session(b, c, now, &places));
 	}
+	idmap_clear(&places, NULL);
 	users = json_array();
 	memset(&cur, 0, sizeof cur);
 	while (idmap_next(&b->users.by_uid, &cur, NULL, &v)) {
@@ -148,7 +161,8 @@ status_json(struct broker *b)
 		holder = client_find(b, l->client);
 		json_array_append_new(leases, json_pack("{s:s, s:s, s:i, s:s, "
 		    "s:I, s:I}", "id", l->id, "user", holder != NULL ?
-		    client_name(holder) : "-", "uid", (int)l->uid, "game", l->game,
+		    client_name(holder) : "-", "uid", (int)l->uid, "game",
+		    l->game,
 		    "memory", (json_int_t)l->memory,
 		    "seconds", (json_int_t)((now - l->started) / 1000)));
 	}

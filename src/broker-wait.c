@@ -46,18 +46,22 @@ static void
 wait_schedule(struct broker *b, int64_t tell_ms)
 {
 	struct timeval	 tv;
-	int64_t		 next;
+	int64_t		 next, now;
 
 	if ((next = queue_next_deadline(&b->queue)) == -1) {
 		evtimer_del(b->queue_timer);
 		evtimer_del(b->queue_tell);
 		return;
 	}
-	tv = util_timeval_ms(next - util_now_ms());
+	now = util_now_ms();
+	tv = util_timeval_ms(next - now);
 	evtimer_add(b->queue_timer, &tv);
-	if (!evtimer_pending(b->queue_tell, NULL)) {
+	/* A pass comes within tell_ms: sooner than a later one pending. */
+	if (!evtimer_pending(b->queue_tell, NULL) ||
+	    b->queue_tell_at > now + tell_ms) {
 		tv = util_timeval_ms(tell_ms);
 		evtimer_add(b->queue_tell, &tv);
+		b->queue_tell_at = now + tell_ms;
 	}
 }
 

@@ -345,6 +345,7 @@ broker_reload_done(void *arg, int timed_out)
 	/* Names, homes and groups are asked again at each user's next login. */
 	users_sweep(&b->users, util_now_ms(), 1);
 	broker_set_budget(b);
+	admit_reclass(b);
 	admit_from_queue(b);
 	share_push_all(b);
 	workers_configure(b->workers, b->cfg->worker_pool_size,

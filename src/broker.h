@@ -26,8 +26,11 @@ struct sampler;
 #define BROKER_RETRY_AFTER	30
 /* Grace beyond idle_timeout before the broker revokes a silent ticket. */
 #define BROKER_EXPIRY_GRACE_MS	(60 * 1000)
-/* Most bytes queued to a peer that does not read before it is dropped. */
-#define BROKER_MAX_OUTPUT	(4 * 1024 * 1024)
+/*
+ * Most bytes queued to a session that does not read before it is dropped
+ * (it is sent a few small frames; an admin tool gets one big reply).
+ */
+#define BROKER_MAX_OUTPUT	(1024 * 1024)
 /* Time a peer has to send its hello, and to take a closing message. */
 #define BROKER_HELLO_TIMEOUT	10
 #define BROKER_CLOSE_TIMEOUT	5
@@ -230,12 +233,14 @@ struct qentry {
 	uint64_t	 seq;		/* arrival order */
 	int64_t		 since;		/* monotonic ms */
 	int64_t		 deadline;
-	TAILQ_ENTRY(qentry) entry;
+	TAILQ_ENTRY(qentry) entry;	/* in its class, by arrival */
+	TAILQ_ENTRY(qentry) dl_entry;	/* in by_deadline */
 };
 TAILQ_HEAD(qentries, qentry);
 
 struct queue {
 	struct qentries	 classes[CLASS_COUNT];
+	struct qentries	 by_deadline;	/* every entry, earliest first */
 	u_int		 count[CLASS_COUNT];
 	u_int		 size;
 	u_int		 max;
@@ -254,6 +259,7 @@ int		 queue_push(struct queue *, uint64_t, uid_t, enum quota_class,
 		     int64_t, int64_t);
 uint64_t	 queue_pop(struct queue *, int64_t, int64_t *);
 int		 queue_remove(struct queue *, uint64_t, int64_t);
+int		 queue_reclass(struct queue *, uint64_t, enum quota_class);
 u_int		 queue_position(const struct queue *, uint64_t);
 u_int		 queue_user(const struct queue *, uid_t);
 void		 queue_walk(const struct queue *,
@@ -403,6 +409,7 @@ struct broker {
 	struct queue	 queue;
 	struct event	*queue_timer;	/* broker-wait.c: the earliest deadline */
 	struct event	*queue_tell;	/* broker-wait.c: places and estimates */
+	int64_t		 queue_tell_at;	/* monotonic ms it is due */
 	struct users	 users;
 	struct leases	 leases;
 	struct workers	*workers;
@@ -437,6 +444,7 @@ int		 lookup_start(struct client *);
 void		 admit_hello(struct client *, json_t *);
 void		 admit_release(struct client *);
 void		 admit_from_queue(struct broker *);
+void		 admit_reclass(struct broker *);
 void		 admit_play(struct client *, json_t *);
 void		 admit_game_end(struct client *, json_t *);
 void		 admit_keepalive(struct client *, json_t *);
@@ -453,6 +461,7 @@ void		 wait_free(struct broker *);
 void		 share_admitted(struct client *);
 void		 share_released(struct broker *, struct user *);
 void		 share_push_all(struct broker *);
+void		 share_user_changed(struct broker *, struct user *);
 uint64_t	 share_of(struct broker *, struct client *);
 
 /* broker-health.c */

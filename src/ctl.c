@@ -92,7 +92,7 @@ ctl_check(const struct config *cfg, const char *errors)
 	if (type != MSG_HEALTH) {
 		json_unpack(reply, "{s:s, s:s}", "message", &detail, "reason",
 		    &reason);
-		/* Refused for asking too often: the broker's health is unknown. */
+		/* Refused for asking too often: health unknown. */
 		printf("broker: %s (%s)\n", reason != NULL &&
 		    strcmp(reason, REASON_RATE_LIMITED) == 0 ? "unknown" :
 		    "unhealthy", detail);

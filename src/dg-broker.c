@@ -11,6 +11,7 @@
 
 #include "broker.h"
 
+/* Say how to call it, and stop. */
 static __dead void
 usage(void)
 {
@@ -23,6 +24,7 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
+/* Run the broker, or one of its admin commands. */
 int
 main(int argc, char **argv)
 {

@@ -12,6 +12,7 @@
 
 #include "session.h"
 
+/* Say how to call it, and stop. */
 static __dead void
 usage(void)
 {
@@ -19,6 +20,7 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
+/* Check the command and the terminal, then run the session. */
 int
 main(int argc, char **argv)
 {

@@ -441,7 +441,7 @@ session_game_over(struct session *s)
 
 	menu_reset_terminal(s);
 	if (s->state == STATE_HANGUP) {
-		/* A player still there (idle) reads the farewell on a clean screen. */
+		/* A player still there (idle) gets the farewell clean. */
 		session_user_write(s, "\033[H\033[2J", 7);
 		free(notice);
 		session_finish(s, s->exit_status, NULL);

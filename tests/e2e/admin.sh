@@ -138,6 +138,105 @@ e2e_ok "the log has the escape" 'grep -qF "remote=\"203.0.113.9:22\\u{202e}gnp.e
 e2e_ok "and no bidi override" '! grep -qF "$RLO" "$T/broker.log"'
 kill "$bidi"; wait "$bidi" 2>/dev/null
 
+# A session that does not read while its user's share keeps moving (a
+# second session of the same account comes and goes, thousands of
+# times): the broker drops it once, when its output passes the bound,
+# and lives on with its counts right.
+e2e_config "[quota:default]
+max_connections = 10"
+e2e_ok "reload to room for two sessions of one account" e2e_reload
+"$WIRE" "$SOCK" -t 60000 -j "$HELLO" -c -c -w "$T/never" > "$T/deaf.out" &
+deaf=$!
+E2E_PIDS="$E2E_PIDS $deaf"
+e2e_wait 5 grep -q '"type":"limits"' "$T/deaf.out" || e2e_fail "the deaf session is admitted"
+kill -STOP "$deaf"
+python3 - "$SOCK" "$T/broker.log" > "$T/churn.out" 2>&1 <<'PY'
+import json, socket, struct, sys, time
+def frame(o):
+    b = json.dumps(o).encode()
+    return struct.pack(">IB", len(b), 1) + b
+hello = frame({"type": "hello", "version": 1, "client": "session"})
+bye = frame({"type": "goodbye"})
+def read_frame(s):
+    buf = b""
+    while len(buf) < 5:
+        c = s.recv(5 - len(buf))
+        if not c:
+            return None
+        buf += c
+    n = struct.unpack(">I", buf[:4])[0]
+    body = b""
+    while len(body) < n:
+        c = s.recv(n - len(body))
+        if not c:
+            return None
+        body += c
+    return json.loads(body)
+end = time.time() + 60
+cycles = 0
+while time.time() < end and cycles < 40000:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(hello)
+    m = read_frame(s)
+    if m is None or m["type"] != "ticket":
+        print("no ticket after", cycles, m)
+        sys.exit(1)
+    s.sendall(bye)
+    while read_frame(s) is not None:
+        pass
+    s.close()
+    cycles += 1
+    # Enough once the broker has let the deaf session go.
+    if cycles % 500 == 0 and "peer does not read" in open(sys.argv[2]).read():
+        break
+print("cycles", cycles)
+PY
+e2e_log "churn: $(cat "$T/churn.out")"
+e2e_ok "the churn was served throughout" 'grep -q "^cycles" "$T/churn.out"'
+e2e_ok "the deaf session was dropped" 'grep -q "peer does not read; dropping it" "$T/broker.log"'
+e2e_eq "once" "$(grep -c 'peer does not read; dropping it' "$T/broker.log")" 1
+e2e_ok "the broker lives on" 'kill -0 "$BROKER_PID"'
+e2e_ok "and counts no session" 'e2e_wait 5 e2e_status_is .connection_pool.active 0'
+kill -CONT "$deaf"; kill "$deaf"; wait "$deaf" 2>/dev/null
+
+# A queued session takes the class a reload gives its account: admin
+# rights move it ahead of those who came before it.
+e2e_config "[connection_pool]
+max_connections = 1
+queue_size = 5
+queue_timeout = 60s"
+e2e_ok "reload to a pool of one" e2e_reload
+"$WIRE" "$SOCK" -t 60000 -j "$HELLO" > "$T/holder.out" &
+holder=$!
+E2E_PIDS="$E2E_PIDS $holder"
+e2e_wait 5 grep -q '"type":"ticket"' "$T/holder.out" || e2e_fail "a session holds the pool"
+as_bg "$U2" "$WIRE" "$SOCK" -t 60000 -j "$HELLO" > "$T/first.out" &
+first=$!
+E2E_PIDS="$E2E_PIDS $first"
+e2e_wait 5 grep -q '"position":1' "$T/first.out" || e2e_fail "a player queues first"
+as_bg "$U1" "$WIRE" "$SOCK" -t 60000 -j "$HELLO" > "$T/second.out" &
+second=$!
+E2E_PIDS="$E2E_PIDS $second"
+e2e_wait 5 grep -q '"position":2' "$T/second.out" || e2e_fail "another queues second"
+e2e_config "[connection_pool]
+max_connections = 1
+queue_size = 5
+queue_timeout = 60s"
+sed -i "s/^admin_group = $E2E_ADMIN_GROUP\$/admin_group = $OPS/" "$CONF"
+e2e_ok "reload making the second player's group the admins" e2e_reload
+e2e_ok "the new admin moves to the head of the line" \
+    'e2e_wait 5 grep -qE "\"class\":\"critical\".*\"position\":1," "$T/second.out"'
+e2e_ok "and the first player is told it is second now" \
+    'e2e_wait 5 grep -q "\"position\":2" "$T/first.out"'
+e2e_eq "--status agrees" "$(e2e_status | jq -c '.queue.by_class')" \
+    '{"low":0,"normal":1,"high":0,"critical":1}'
+kill "$holder"
+e2e_ok "the freed slot goes to the new admin" 'e2e_wait 5 grep -q "\"type\":\"ticket\"" "$T/second.out"'
+kill "$first" "$second" 2>/dev/null; wait "$holder" "$first" "$second" 2>/dev/null
+e2e_config "$base"
+e2e_ok "reload back" e2e_reload
+
 # Stop with peers of every kind: a menu session, a queued one (the pool
 # is made full), an admin tool that asked nothing yet, a connection that
 # never says hello, and new connections arriving while it stops.
