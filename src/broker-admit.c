@@ -60,6 +60,9 @@ admit_ticket(struct client *c)
 		key[1] = '\0';
 		g = json_pack("{s:s, s:s, s:s}", "id", cfg->games[i].id,
 		    "name", cfg->games[i].name, "key", key);
+		if (*cfg->games[i].rcfile != '\0')
+			json_object_set_new(g, "rcfile",
+			    json_string(cfg->games[i].rcfile));
 		json_array_append_new(games, g);
 	}
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}",
@@ -252,12 +255,14 @@ admit_lease_end(struct client *c, const char *reason, long long status,
 	struct broker	*b = c->broker;
 	struct lease	*l = c->lease;
 
-	log_info("game ended", "user=%s ticket=%s lease=%s game=%s reason=%s "
+	log_info(c->editing ? "editor ended" : "game ended", "user=%s "
+	    "ticket=%s lease=%s game=%s reason=%s "
 	    "status=%lld signal=%lld seconds=%lld", client_name(c), c->ticket,
 	    l->id, l->game, reason, status, sig,
 	    (long long)((util_wall_ms() - l->started) / 1000));
 	lease_release(&b->leases, l);
 	c->lease = NULL;
+	c->editing = 0;
 }
 
 /* Give back what a leaving client holds: its place, game and slot. */
@@ -290,6 +295,18 @@ admit_release(struct client *c)
 		admit_from_queue(b);
 	}
 	broker_drain_check(b);
+}
+
+/* The options file of a game in home, absolute, or NULL when it has none. */
+static char *
+admit_rcfile(const struct config_game *g, const char *home)
+{
+	char	*path;
+
+	if (*g->rcfile == '\0')
+		return NULL;
+	xasprintf(&path, "%s/%s", home, g->rcfile);
+	return path;
 }
 
 /* The lease message: the command line, environment and limits. */
@@ -328,21 +345,68 @@ admit_lease_msg(struct client *c, const struct config_game *g,
 		"as", (json_int_t)g->memory,
 	    "cpu_millicores", (int)(q->max_cpu_cores * 1000 + 0.5));
 	/* (max_cpu_cores is at least 0.001: at least one millicore.) */
-	if (*g->rcfile != '\0') {
-		xasprintf(&e, "%s/%s", home, g->rcfile);
+	if ((e = admit_rcfile(g, home)) != NULL) {
 		json_object_set_new(msg, "rcfile", json_string(e));
+		json_object_set_new(msg, "rc_max_size",
+		    json_integer(BROKER_RC_MAX_SIZE));
+		if (*g->rc_template != '\0')
+			json_object_set_new(msg, "rc_template",
+			    json_string(g->rc_template));
 		free(e);
 	}
 	return msg;
 }
 
 /*
- * Start a game: one live game per user per game, within the user's PTY
- * and memory quotas, the system's PTY and memory limits and what the
- * kernel has left (from the last sample, and the games started since).
+ * The edit lease message: the editor's fixed command, the options file,
+ * its template and cap, and the limits: the editor's memory slice, and
+ * no file it writes past the cap.
  */
-void
-admit_play(struct client *c, json_t *msg)
+static json_t *
+admit_edit_msg(struct client *c, const struct config_game *g,
+    const struct config_quota *q, struct lease *l)
+{
+	static const char *const args[] = BROKER_EDITOR_ARGS;
+	json_t		*argv, *msg;
+	char		*path;
+	u_int		 i;
+
+	argv = json_array();
+	json_array_append_new(argv, json_string(BROKER_EDITOR));
+	for (i = 0; i < nitems(args); i++)
+		json_array_append_new(argv, json_string(args[i]));
+	if ((path = admit_rcfile(g, c->u->home)) == NULL)
+		fatalx("edit lease for a game without an options file");
+	msg = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:i, "
+	    "s:{s:i, s:i, s:I, s:i}, s:i}",
+	    "type", "edit_lease",
+	    "id", l->id,
+	    "game", g->id,
+	    "name", g->name,
+	    "argv", argv,
+	    "home", c->u->home,
+	    "rcfile", path,
+	    "rc_max_size", BROKER_RC_MAX_SIZE,
+	    "rlimits", "core", 0, "nofile", BROKER_GAME_NOFILE,
+		"as", (json_int_t)BROKER_EDIT_MEMORY,
+		"fsize", BROKER_RC_MAX_SIZE,
+	    "cpu_millicores", (int)(q->max_cpu_cores * 1000 + 0.5));
+	free(path);
+	if (*g->rc_template != '\0')
+		json_object_set_new(msg, "rc_template",
+		    json_string(g->rc_template));
+	return msg;
+}
+
+/*
+ * Start a game, or the editor of its options: one live game per user per
+ * game (and one editor), within the user's PTY and memory quotas, the
+ * system's PTY and memory limits and what the kernel has left (from the
+ * last sample, and the games started since). The editor runs in a PTY
+ * like a game, so it holds a PTY lease like one, with its own slice.
+ */
+static void
+admit_lease(struct client *c, json_t *msg, int edit)
 {
 	struct broker			*b = c->broker;
 	const struct config_quota	*q = user_tier(c->u, b->cfg);
@@ -351,7 +415,8 @@ admit_play(struct client *c, json_t *msg)
 	struct lease			*l;
 	const char			*id;
 	json_int_t			 cols, rows;
-	char				*message;
+	char				*message, *name;
+	uint64_t			 memory;
 	u_int				 nr, max;
 	enum violation			 v;
 
@@ -376,21 +441,41 @@ admit_play(struct client *c, json_t *msg)
 		free(message);
 		return;
 	}
-	if (lease_find_game(&b->leases, c->uid, g->id) != NULL) {
-		admit_violation(b, V_GAME_BUSY);
-		xasprintf(&message, "You already have a game of %s running in "
-		    "another session; it has to end before you start another.",
-		    g->name);
-		admit_refuse_game(c, violation_name(V_GAME_BUSY), message);
+	if (edit && *g->rcfile == '\0') {
+		xasprintf(&message, "%s has no options file to edit.", g->name);
+		admit_refuse_game(c, REASON_NO_RCFILE, message);
 		free(message);
 		return;
 	}
+	if (edit) {
+		xasprintf(&name, "%s%s", BROKER_EDIT_PREFIX, g->id);
+		memory = BROKER_EDIT_MEMORY;
+	} else {
+		name = xstrdup(g->id);
+		memory = g->memory;
+	}
+	if (lease_find_game(&b->leases, c->uid, name) != NULL) {
+		admit_violation(b, V_GAME_BUSY);
+		if (edit)
+			xasprintf(&message, "You are already editing your "
+			    "options for %s in another session; close that "
+			    "editor first.", g->name);
+		else
+			xasprintf(&message, "You already have a game of %s "
+			    "running in another session; it has to end before "
+			    "you start another.", g->name);
+		admit_refuse_game(c, violation_name(V_GAME_BUSY), message);
+		free(message);
+		free(name);
+		return;
+	}
 	use = admit_usage(b, c->uid);
-	if ((v = quota_check_lease(q, b->cfg, &use, g->memory)) != V_NONE) {
+	if ((v = quota_check_lease(q, b->cfg, &use, memory)) != V_NONE) {
 		admit_violation(b, v);
-		message = quota_explain(v, q, b->cfg, &use, g->memory);
+		message = quota_explain(v, q, b->cfg, &use, memory);
 		admit_refuse_game(c, violation_name(v), message);
 		free(message);
+		free(name);
 		return;
 	}
 	if (sample_pty_room(b, &nr, &max) == 0 &&
@@ -402,19 +487,38 @@ admit_play(struct client *c, json_t *msg)
 		admit_refuse_game(c, violation_name(V_PTYS_EXHAUSTED),
 		    "DungeonGate's host has run out of terminals for games; "
 		    "please try again later.");
+		free(name);
 		return;
 	}
 
-	l = lease_acquire(&b->leases, c->uid, g->id, c->id, g->memory,
+	l = lease_acquire(&b->leases, c->uid, name, c->id, memory,
 	    util_wall_ms());
+	free(name);
 	if (l == NULL)
 		fatalx("lease refused after the check");
 	c->lease = l;
-	client_set_activity(c, ACT_PLAYING);
-	log_info("game started", "user=%s ticket=%s lease=%s game=%s size=%ux%u "
-	    "memory=%llu", client_name(c), c->ticket, l->id, g->id, c->cols,
-	    c->rows, (unsigned long long)l->memory);
-	client_send(c, admit_lease_msg(c, g, q, l));
+	c->editing = edit;
+	client_set_activity(c, edit ? ACT_EDITING : ACT_PLAYING);
+	log_info(edit ? "editor started" : "game started", "user=%s ticket=%s "
+	    "lease=%s game=%s size=%ux%u memory=%llu", client_name(c),
+	    c->ticket, l->id, g->id, c->cols, c->rows,
+	    (unsigned long long)l->memory);
+	client_send(c, edit ? admit_edit_msg(c, g, q, l) :
+	    admit_lease_msg(c, g, q, l));
+}
+
+/* Start a game. */
+void
+admit_play(struct client *c, json_t *msg)
+{
+	admit_lease(c, msg, 0);
+}
+
+/* Start the editor of a game's options file. */
+void
+admit_edit(struct client *c, json_t *msg)
+{
+	admit_lease(c, msg, 1);
 }
 
 /* The session's game has exited: end its lease. */
@@ -486,6 +590,6 @@ admit_keepalive(struct client *c, json_t *msg)
 	if ((int64_t)idle * 1000 >= idle_after)
 		client_set_activity(c, ACT_IDLE);
 	else
-		client_set_activity(c, c->lease != NULL ? ACT_PLAYING :
-		    ACT_MENU);
+		client_set_activity(c, c->lease == NULL ? ACT_MENU :
+		    c->editing ? ACT_EDITING : ACT_PLAYING);
 }

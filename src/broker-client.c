@@ -58,7 +58,7 @@ client_name(const struct client *c)
 }
 
 static const char *activity_names[ACT_COUNT] = {
-	"connecting", "queued", "menu", "playing", "idle"
+	"connecting", "queued", "menu", "playing", "idle", "editing"
 };
 
 /* An activity's name, for --status. */
@@ -439,6 +439,9 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		switch (type) {
 		case MSG_PLAY:
 			admit_play(c, msg);
+			return;
+		case MSG_EDIT:
+			admit_edit(c, msg);
 			return;
 		case MSG_GAME_END:
 			admit_game_end(c, msg);

@@ -45,6 +45,20 @@ struct sampler;
 #define BROKER_ACCEPT_PAUSE	1
 /* Limits every game gets, whatever the tier. */
 #define BROKER_GAME_NOFILE	1024
+/*
+ * Editing a game's options: the editor and how it runs, fixed here and
+ * sent in the edit lease (the session appends the file it checked).
+ * rnano is nano in restricted mode; --restricted says so again whatever
+ * the program's name, and --ignorercfiles keeps every nanorc out.
+ */
+#define BROKER_EDITOR		"/usr/bin/rnano"
+#define BROKER_EDITOR_ARGS	{ "--restricted", "--ignorercfiles", "--" }
+/* The editor's memory slice (RLIMIT_AS), held like a game's. */
+#define BROKER_EDIT_MEMORY	(32ULL * 1024 * 1024)
+/* The largest options file: edited, copied from a template, or saved. */
+#define BROKER_RC_MAX_SIZE	(64 * 1024)
+/* The lease of the editor of game ID is named EDIT_PREFIX ID. */
+#define BROKER_EDIT_PREFIX	"edit:"
 /* Games are refused while fewer kernel PTYs than this are left. */
 #define BROKER_PTY_RESERVE	16
 /* How often the broker forgets users it no longer needs (seconds). */
@@ -306,6 +320,7 @@ enum activity {
 	ACT_MENU,
 	ACT_PLAYING,
 	ACT_IDLE,
+	ACT_EDITING,
 	ACT_COUNT
 };
 #define ACTIVITY_HISTORY	16
@@ -355,6 +370,7 @@ struct client {
 	char		*cpu_mechanism;
 
 	struct lease	*lease;
+	int		 editing;	/* the lease is an editor's */
 
 	TAILQ_ENTRY(client) entry;
 };
@@ -446,6 +462,7 @@ void		 admit_release(struct client *);
 void		 admit_from_queue(struct broker *);
 void		 admit_reclass(struct broker *);
 void		 admit_play(struct client *, json_t *);
+void		 admit_edit(struct client *, json_t *);
 void		 admit_game_end(struct client *, json_t *);
 void		 admit_keepalive(struct client *, json_t *);
 void		 admit_violation(struct broker *, enum violation);

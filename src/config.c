@@ -44,6 +44,7 @@ enum ctype {
 	CT_COMMAND,	/* argv template */
 	CT_ENV,		/* NAME=VALUE, repeats (config_game only) */
 	CT_RCFILE,	/* a path relative to the home directory, or empty */
+	CT_TEMPLATE,	/* an absolute path, or empty */
 	CT_COUNT
 };
 
@@ -155,6 +156,7 @@ static const struct ckey ckeys[] = {
 	M("key", CT_KEY, key, NULL, 0, 0),
 	M("command", CT_COMMAND, command, NULL, 0, 0),
 	M("rcfile", CT_RCFILE, rcfile, NULL, 0, 0),
+	M("rc_template", CT_TEMPLATE, rc_template, NULL, 0, 0),
 	M("env", CT_ENV, env, NULL, 0, 0),
 	M("memory", CT_SIZE, memory, "64MB", 1024 * 1024, 64 * TB),
 };
@@ -793,6 +795,16 @@ parse_rcfile(const struct ckey *k, void *base, const char *value)
 	return 0;
 }
 
+/* Parse the absolute path of a file to copy, or nothing. */
+static int
+parse_template(const struct ckey *k, void *base, const char *value)
+{
+	if (*value != '\0' && (value[0] != '/' || !valid_text(value, 1024)))
+		return -1;
+	set_string(k, base, value);
+	return 0;
+}
+
 /* Format a string field; a field never set prints as nothing. */
 static char *
 format_string(const struct ckey *k, const void *base, u_int i)
@@ -1049,6 +1061,9 @@ static const struct ctype_ops ctypes[] = {
 	[CT_RCFILE] = { "a file name relative to the player's home "
 	    "(.nethackrc), without ..", 0,
 	    parse_rcfile, format_string, free_string, NULL },
+	[CT_TEMPLATE] = { "an absolute path of at most 1024 characters, or "
+	    "nothing", 0,
+	    parse_template, format_string, free_string, NULL },
 };
 _Static_assert(nitems(ctypes) == CT_COUNT, "one entry per value type");
 
@@ -1163,6 +1178,7 @@ game_get(struct config *cfg, const char *id, int create)
 	g->id = xstrdup(id);
 	g->name = xstrdup(id);
 	g->rcfile = xstrdup("");
+	g->rc_template = xstrdup("");
 	ckeys_set_defaults(SC_GAME, g);
 	return g;
 }
@@ -1263,6 +1279,8 @@ cparse_key(struct cparse *cp, const char *name, const char *value)
 	cp->seen[k - ckeys] = 1;
 	if (k->type == CT_KEY)
 		((struct config_game *)cp->base)->key_line = cp->lineno;
+	if (k->type == CT_TEMPLATE)
+		((struct config_game *)cp->base)->rc_template_line = cp->lineno;
 	if (ops->parse(k, cp->base, value) != 0) {
 		range = ops->range != NULL ? ops->range(k) : xstrdup("");
 		cparse_error(cp, name, "bad value \"%s\": expected %s%s",
@@ -1571,6 +1589,11 @@ config_check(struct cparse *cp)
 		if (g->command == NULL)
 			cparse_error(cp, "command", "missing: every game "
 			    "needs a command");
+		if (*g->rc_template != '\0' && *g->rcfile == '\0') {
+			cp->lineno = g->rc_template_line;
+			cparse_error(cp, "rc_template", "the game has no "
+			    "rcfile to start from it");
+		}
 		if (g->key != '\0') {
 			cp->lineno = g->key_line;
 			for (j = 0; j < i; j++) {

@@ -74,6 +74,8 @@ struct config_game {
 	char		 key;
 	char		*command;
 	char		*rcfile;
+	char		*rc_template;	/* absolute, or empty */
+	int		 rc_template_line;
 	uint64_t	 memory;	/* RLIMIT_AS of each game */
 	char		*env[CONFIG_MAX_ENV];
 	u_int		 nenv;

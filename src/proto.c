@@ -88,6 +88,7 @@ static const struct pfield f_game[] = {
 	STR1("id", 1, 32, C_ID),
 	STR1("name", 1, 64, C_TEXT),
 	STR1("key", 1, 1, C_TOKEN),
+	STR1("rcfile", 0, 255, C_TEXT),
 	END
 };
 static const struct pfield f_ticket[] = {
@@ -119,7 +120,29 @@ static const struct pfield f_lease[] = {
 	ARR("env", 1, 0, 64, F_STRING, C_TEXT, NULL),
 	STR1("home", 1, 4096, C_TEXT),
 	STR("rcfile", 0, 4096, C_TEXT),
+	STR("rc_template", 0, 1024, C_TEXT),
+	INT("rc_max_size", 0, 1, 1LL << 30),
 	OBJ("rlimits", 1, f_rlimits),
+	INT("cpu_millicores", 1, 1, 1024 * 1000),
+	END
+};
+static const struct pfield f_edit_rlimits[] = {
+	INT("core", 1, 0, 1LL << 62),
+	INT("nofile", 1, 0, 1LL << 30),
+	INT("as", 1, 1, 1LL << 62),
+	INT("fsize", 1, 1, 1LL << 30),
+	END
+};
+static const struct pfield f_edit_lease[] = {
+	STR1("id", 1, 64, C_TOKEN),
+	STR1("game", 1, 32, C_ID),
+	STR1("name", 1, 64, C_TEXT),
+	ARR("argv", 1, 1, 32, F_STRING, C_TEXT, NULL),
+	STR1("home", 1, 4096, C_TEXT),
+	STR1("rcfile", 1, 4096, C_TEXT),
+	STR("rc_template", 0, 1024, C_TEXT),
+	INT("rc_max_size", 1, 1, 1LL << 30),
+	OBJ("rlimits", 1, f_edit_rlimits),
 	INT("cpu_millicores", 1, 1, 1024 * 1000),
 	END
 };
@@ -171,6 +194,7 @@ static const struct pfield f_bye[] = {
 static const struct pmsg pmsgs[] = {
 	{ "hello", MSG_HELLO, PROTO_TO_BROKER, f_hello },
 	{ "play", MSG_PLAY, PROTO_TO_BROKER, f_play },
+	{ "edit", MSG_EDIT, PROTO_TO_BROKER, f_play },
 	{ "game_end", MSG_GAME_END, PROTO_TO_BROKER, f_game_end },
 	{ "keepalive", MSG_KEEPALIVE, PROTO_TO_BROKER, f_keepalive },
 	{ "goodbye", MSG_GOODBYE, PROTO_TO_BROKER, f_none },
@@ -190,6 +214,7 @@ static const struct pmsg pmsgs[] = {
 	{ "limits", MSG_LIMITS, PROTO_FROM_BROKER, f_limits },
 	{ "notice", MSG_NOTICE, PROTO_FROM_BROKER, f_notice },
 	{ "draining", MSG_DRAINING, PROTO_FROM_BROKER, f_draining },
+	{ "edit_lease", MSG_EDIT_LEASE, PROTO_FROM_BROKER, f_edit_lease },
 };
 
 /* Write a frame header for a payload of len bytes. */

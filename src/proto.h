@@ -38,6 +38,7 @@ enum proto_msg {
 	MSG_STATUS,
 	MSG_RELOAD,
 	MSG_DRAIN,
+	MSG_EDIT,
 	/* from the broker */
 	MSG_TICKET,
 	MSG_REFUSED,
@@ -50,7 +51,8 @@ enum proto_msg {
 	MSG_QUEUED,
 	MSG_LIMITS,
 	MSG_NOTICE,
-	MSG_DRAINING
+	MSG_DRAINING,
+	MSG_EDIT_LEASE
 };
 
 /* Refusal and error reasons: stable strings for scripts and tests. */
@@ -71,6 +73,18 @@ enum proto_msg {
 #define REASON_BUSY		"busy"
 #define REASON_RELOAD_FAILED	"reload_failed"
 #define REASON_RATE_LIMITED	"rate_limited"
+#define REASON_NO_RCFILE	"no_rcfile"
+
+/*
+ * Editing a game's options: the session sends "edit" (like "play": a
+ * game and the window size); the broker answers "edit_lease" with the
+ * editor's command, the options file (absolute, under home), the
+ * template it starts from when missing, the size cap and the limits
+ * (fsize is the cap). The session opens and checks the file itself and
+ * appends PROTO_EDIT_FILE, the descriptor it checked, to the command.
+ */
+#define PROTO_EDIT_FD		3
+#define PROTO_EDIT_FILE		"/dev/fd/3"
 
 void		 proto_header_encode(uint8_t *, uint8_t, uint32_t);
 int		 proto_header_decode(const uint8_t *, size_t, uint8_t *,

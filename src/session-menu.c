@@ -11,8 +11,26 @@
 #include "session.h"
 
 /* Lines of the menu around the games: title, rule, blank, heading,
- * blank, quit, blank, notice, prompt. */
+ * blank, quit, blank, notice, prompt; and edit, when a game has options. */
 #define MENU_CHROME	9
+
+/* The games whose options file the menu's e edits. */
+static u_int
+menu_editable(struct session *s, json_t **only)
+{
+	json_t	*g;
+	size_t	 i;
+	u_int	 n = 0;
+
+	json_array_foreach(s->games, i, g) {
+		if (json_object_get(g, "rcfile") == NULL)
+			continue;
+		if (only != NULL)
+			*only = g;
+		n++;
+	}
+	return n;
+}
 
 /* Append one line, cut to the terminal's width without splitting UTF-8. */
 static void
@@ -66,7 +84,8 @@ menu_draw(struct session *s)
 	struct evbuffer	*b;
 	json_t		*g;
 	u_int		 ngames = (u_int)json_array_size(s->games);
-	u_int		 avail, ncols, nrows, width, r, c, i;
+	u_int		 avail, ncols, nrows, width, r, c, i, chrome;
+	int		 edit = menu_editable(s, NULL) > 0;
 	char		*cell, *row, *tmp, *rule;
 
 	b = evbuffer_new();
@@ -84,7 +103,8 @@ menu_draw(struct session *s)
 	menu_line(b, s->cols, "");
 	menu_line(b, s->cols, "  Games");
 
-	avail = s->rows > MENU_CHROME + 1 ? s->rows - MENU_CHROME : 1;
+	chrome = MENU_CHROME + (edit ? 1 : 0);
+	avail = s->rows > chrome + 1 ? s->rows - chrome : 1;
 	ncols = ngames == 0 ? 1 : (ngames + avail - 1) / avail;
 	nrows = ngames == 0 ? 0 : (ngames + ncols - 1) / ncols;
 	/* A window narrower than the columns still gets two-cell columns. */
@@ -111,6 +131,8 @@ menu_draw(struct session *s)
 	if (ngames == 0)
 		menu_line(b, s->cols, "    (no games are offered)");
 	menu_line(b, s->cols, "");
+	if (edit)
+		menu_line(b, s->cols, "    e) Edit a game's options");
 	menu_line(b, s->cols, "    q) Quit");
 	menu_line(b, s->cols, "");
 	if (s->notice != NULL)
@@ -137,14 +159,76 @@ menu_reset_terminal(struct session *s)
 	session_user_write(s, reset, sizeof reset - 1);
 }
 
-/* One key pressed at the menu; the menu is drawn after all keys of a read. */
-void
-menu_key(struct session *s, u_char key)
+/* The game whose menu key this is, or NULL. */
+static json_t *
+menu_find_key(struct session *s, u_char key)
 {
 	json_t		*g;
 	const char	*k;
 	size_t		 i;
 
+	json_array_foreach(s->games, i, g) {
+		k = json_string_value(json_object_get(g, "key"));
+		if ((u_char)k[0] == key)
+			return g;
+	}
+	return NULL;
+}
+
+/* The key after e, with more than one game to choose from. */
+static void
+menu_pick_key(struct session *s, u_char key)
+{
+	json_t	*g;
+
+	s->menu_pick = 0;
+	free(s->notice);
+	s->notice = NULL;
+	if ((g = menu_find_key(s, key)) != NULL &&
+	    json_object_get(g, "rcfile") != NULL) {
+		session_edit(s, json_string_value(json_object_get(g, "id")));
+		return;
+	}
+	if (g != NULL)
+		xasprintf(&s->notice, "%s has no options file to edit.",
+		    json_string_value(json_object_get(g, "name")));
+	s->redraw = 1;
+}
+
+/* e: edit the options of the one game that has them, or ask which. */
+static void
+menu_edit(struct session *s)
+{
+	json_t	*only = NULL;
+	u_int	 n = menu_editable(s, &only);
+
+	free(s->notice);
+	s->notice = NULL;
+	if (n == 1) {
+		session_edit(s, json_string_value(json_object_get(only, "id")));
+		return;
+	}
+	if (n == 0)
+		s->notice = xstrdup("No game here has an options file to "
+		    "edit.");
+	else {
+		s->notice = xstrdup("Edit the options of which game? Press "
+		    "its key; any other key goes back.");
+		s->menu_pick = 1;
+	}
+	s->redraw = 1;
+}
+
+/* One key pressed at the menu; the menu is drawn after all keys of a read. */
+void
+menu_key(struct session *s, u_char key)
+{
+	json_t	*g;
+
+	if (s->menu_pick) {
+		menu_pick_key(s, key);
+		return;
+	}
 	switch (key) {
 	case 'q':
 	case 'Q':
@@ -160,14 +244,13 @@ menu_key(struct session *s, u_char key)
 	case '\n':
 	case ' ':
 		return;
+	case 'e':
+		menu_edit(s);
+		return;
 	}
-	json_array_foreach(s->games, i, g) {
-		k = json_string_value(json_object_get(g, "key"));
-		if ((u_char)k[0] == key) {
-			session_play(s, json_string_value(json_object_get(g,
-			    "id")));
-			return;
-		}
+	if ((g = menu_find_key(s, key)) != NULL) {
+		session_play(s, json_string_value(json_object_get(g, "id")));
+		return;
 	}
 	free(s->notice);
 	if (key >= 0x20 && key < 0x7f)

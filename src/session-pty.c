@@ -198,22 +198,82 @@ strv_free(char **v)
 	free(v);
 }
 
+/* Fill in what the lease says of its options file. */
+static void
+pty_rcfile_init(struct rcfile *rf, json_t *lease)
+{
+	memset(rf, 0, sizeof *rf);
+	rf->home = json_string_value(json_object_get(lease, "home"));
+	rf->path = json_string_value(json_object_get(lease, "rcfile"));
+	rf->template = json_string_value(json_object_get(lease,
+	    "rc_template"));
+	rf->max = (size_t)json_integer_value(json_object_get(lease,
+	    "rc_max_size"));
+	rf->uid = getuid();
+	/* Without a cap, nothing is copied. */
+	if (rf->max == 0)
+		rf->template = NULL;
+}
+
+/* Log what making the options file came to. */
+static void
+pty_rcfile_log(struct session *s, struct rcfile *rf)
+{
+	if (rf->warning != NULL)
+		log_warn("options template not copied", "user=%s path=%s "
+		    "error=%s", log_quote(s->user), log_quote(rf->path),
+		    log_quote(rf->warning));
+	if (rf->made)
+		log_info("options file made", "user=%s path=%s template=%s",
+		    log_quote(s->user), log_quote(rf->path),
+		    log_quote(rf->template != NULL && rf->warning == NULL ?
+		    rf->template : ""));
+	free(rf->warning);
+	rf->warning = NULL;
+}
+
 /*
- * Make the game's options file when it is missing, so the game does not
- * stop to complain. Never follows a symlink.
+ * Make the game's options file when it is missing, as a copy of the
+ * server's template when it has one, so the game does not stop to
+ * complain and new players start from the recommended options. Never
+ * follows a link below the home, never replaces a file.
  */
 static void
-pty_make_rcfile(const char *path)
+pty_make_rcfile(struct session *s, json_t *lease)
 {
-	int	 fd;
+	struct rcfile	 rf;
+	char		*cause;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd != -1)
-		close(fd);
-	else if (errno != EEXIST)
-		log_warn("cannot create options file", "path=%s error=%s",
-		    log_quote(path), log_quote(strerror(errno)));
+	pty_rcfile_init(&rf, lease);
+	if (rf.path == NULL)
+		return;
+	if (rcfile_ensure(&rf, &cause) != 0) {
+		log_warn("cannot create options file", "user=%s path=%s "
+		    "error=%s", log_quote(s->user), log_quote(rf.path),
+		    log_quote(cause));
+		free(cause);
+	}
+	pty_rcfile_log(s, &rf);
+}
+
+/*
+ * The options file for the editor, made when missing, opened and checked
+ * (session-rcfile.c). Returns its descriptor, or -1 with *cause for the
+ * player.
+ */
+int
+pty_open_rcfile(struct session *s, json_t *lease, char **cause)
+{
+	struct rcfile	 rf;
+	int		 fd;
+
+	pty_rcfile_init(&rf, lease);
+	fd = rcfile_open(&rf, cause);
+	pty_rcfile_log(s, &rf);
+	if (fd == -1)
+		log_warn("options file refused", "user=%s path=%s reason=%s",
+		    log_quote(s->user), log_quote(rf.path), log_quote(*cause));
+	return fd;
 }
 
 /* Close every descriptor from lowest up, except keep. */
@@ -256,13 +316,46 @@ pty_limit(int resource, json_int_t value)
 	return setrlimit(resource, &rl);
 }
 
-/* In the child: become the game. Never returns. */
+/*
+ * In the child, for the editor: its options file, checked by the session,
+ * becomes descriptor PROTO_EDIT_FD, which the command names. The error
+ * pipe moves out of its way (*errfd follows it). Returns 0, or -1.
+ */
+static int
+pty_child_rcfile(int rcfd, int *errfd)
+{
+	struct stat	 a, b;
+	int		 fd;
+
+	if (*errfd == PROTO_EDIT_FD) {
+		if ((fd = fcntl(*errfd, F_DUPFD_CLOEXEC,
+		    PROTO_EDIT_FD + 1)) == -1)
+			return -1;
+		*errfd = fd;
+	}
+	if (rcfd == PROTO_EDIT_FD) {
+		if (fcntl(rcfd, F_SETFD, 0) == -1)
+			return -1;
+	} else if (dup2(rcfd, PROTO_EDIT_FD) == -1)
+		return -1;
+	/* The name the editor opens must lead to this very file. */
+	if (fstat(PROTO_EDIT_FD, &a) != 0 || stat(PROTO_EDIT_FILE, &b) != 0)
+		return -1;
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/* In the child: become the game (or the editor). Never returns. */
 static __dead void
-pty_child(int slave, int errfd, char **argv, char **env, const char *home,
-    json_t *rlimits)
+pty_child(int slave, int errfd, int rcfd, char **argv, char **env,
+    const char *home, json_t *rlimits)
 {
 	sigset_t	 set;
-	int		 sig, err;
+	json_t		*fsize;
+	int		 sig, err, lowest;
 
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -275,7 +368,13 @@ pty_child(int slave, int errfd, char **argv, char **env, const char *home,
 	    dup2(slave, STDOUT_FILENO) == -1 ||
 	    dup2(slave, STDERR_FILENO) == -1)
 		goto fail;
-	pty_close_from(3, errfd);
+	lowest = 3;
+	if (rcfd != -1) {
+		if (pty_child_rcfile(rcfd, &errfd) != 0)
+			goto fail;
+		lowest = PROTO_EDIT_FD + 1;
+	}
+	pty_close_from(lowest, errfd);
 
 	if (pty_limit(RLIMIT_CORE, json_integer_value(json_object_get(rlimits,
 	    "core"))) != 0 || pty_limit(RLIMIT_NOFILE,
@@ -283,6 +382,15 @@ pty_child(int slave, int errfd, char **argv, char **env, const char *home,
 	    pty_limit(RLIMIT_AS, json_integer_value(json_object_get(rlimits,
 	    "as"))) != 0)
 		goto fail;
+	/*
+	 * A write past the file size limit fails with EFBIG rather than
+	 * killing the editor, so it can say so and keep the text.
+	 */
+	if ((fsize = json_object_get(rlimits, "fsize")) != NULL) {
+		if (pty_limit(RLIMIT_FSIZE, json_integer_value(fsize)) != 0)
+			goto fail;
+		signal(SIGXFSZ, SIG_IGN);
+	}
 
 	if (chdir(home) != 0 && chdir("/") != 0)
 		goto fail;
@@ -303,21 +411,22 @@ pty_spawn(struct session *s, json_t *lease, struct game *g, char **cause)
 	struct winsize	 ws;
 	sigset_t	 all, old;
 	char		**argv, **env;
-	const char	*rcfile;
 	json_t		*v;
 	size_t		 i, argc;
 	int		 master, slave, errpipe[2], err;
 	ssize_t		 n;
 	pid_t		 pid;
 
-	rcfile = json_string_value(json_object_get(lease, "rcfile"));
-	if (rcfile != NULL)
-		pty_make_rcfile(rcfile);
+	/* The editor's file is made and checked before; a game's here. */
+	if (g->rc_fd == -1)
+		pty_make_rcfile(s, lease);
 
 	argc = json_array_size(json_object_get(lease, "argv"));
-	argv = xcalloc(argc + 1, sizeof *argv);
+	argv = xcalloc(argc + 2, sizeof *argv);
 	json_array_foreach(json_object_get(lease, "argv"), i, v)
 		argv[i] = xstrdup(json_string_value(v));
+	if (g->rc_fd != -1)
+		argv[argc] = xstrdup(PROTO_EDIT_FILE);
 	env = pty_environment(lease, s->user, s->term);
 
 	memset(&ws, 0, sizeof ws);
@@ -341,7 +450,7 @@ pty_spawn(struct session *s, json_t *lease, struct game *g, char **cause)
 	if (pid == 0) {
 		close(master);
 		close(errpipe[0]);
-		pty_child(slave, errpipe[1], argv, env,
+		pty_child(slave, errpipe[1], g->rc_fd, argv, env,
 		    json_string_value(json_object_get(lease, "home")),
 		    json_object_get(lease, "rlimits"));
 	}

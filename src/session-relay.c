@@ -372,8 +372,9 @@ relay_start(struct session *s)
 	    relay_game_write_cb, s);
 	event_add(g->read_ev, NULL);
 	relay_cpu_start(s);
-	log_info("game started", "user=%s ticket=%s lease=%s game=%s pid=%ld",
-	    s->user, s->ticket, g->lease, g->id, (long)g->pid);
+	log_info(g->editing ? "editor started" : "game started", "user=%s "
+	    "ticket=%s lease=%s game=%s pid=%ld", s->user, s->ticket, g->lease,
+	    g->id, (long)g->pid);
 }
 
 /* Pass the player's new window size to the game's PTY. */
@@ -515,6 +516,8 @@ relay_free(struct session *s)
 		evbuffer_free(g->to_game);
 	if (g->master != -1)
 		close(g->master);
+	if (g->rc_fd != -1)
+		close(g->rc_fd);
 	free(g->id);
 	free(g->name);
 	free(g);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -407,15 +408,53 @@ session_hangup(struct session *s, const char *farewell)
 	}
 }
 
+/* Ask the broker for a lease on a game, or on the editor of its options. */
+static void
+session_request(struct session *s, const char *type, const char *id)
+{
+	free(s->notice);
+	s->notice = NULL;
+	s->request_edit = strcmp(type, "edit") == 0;
+	session_set_state(s, STATE_REQUEST);
+	session_send(s, json_pack("{s:s, s:s, s:i, s:i}", "type", type,
+	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows));
+}
+
 /* Ask the broker for a lease on a game. */
 void
 session_play(struct session *s, const char *id)
 {
-	free(s->notice);
-	s->notice = NULL;
-	session_set_state(s, STATE_REQUEST);
-	session_send(s, json_pack("{s:s, s:s, s:i, s:i}", "type", "play",
-	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows));
+	session_request(s, "play", id);
+}
+
+/* Ask the broker for the editor of a game's options file. */
+void
+session_edit(struct session *s, const char *id)
+{
+	session_request(s, "edit", id);
+}
+
+/* What the editor did to the options file, for the menu's notice. */
+static char *
+session_edit_outcome(struct game *g)
+{
+	struct stat	 sb;
+	char		*notice;
+
+	if (fstat(g->rc_fd, &sb) != 0)
+		xasprintf(&notice, "The editor of your %s options ended.",
+		    g->name);
+	else if (sb.st_mtim.tv_sec == g->rc_mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == g->rc_mtime.tv_nsec)
+		xasprintf(&notice, "Your %s options are unchanged.", g->name);
+	else if (sb.st_size >= g->rc_max)
+		xasprintf(&notice, "Your %s options file is at the %lld KB "
+		    "limit: what went past it was not saved.", g->name,
+		    (long long)g->rc_max / 1024);
+	else
+		xasprintf(&notice, "Your %s options are saved; your next game "
+		    "uses them.", g->name);
+	return notice;
 }
 
 /* The game has exited and its output is drained. */
@@ -431,11 +470,13 @@ session_game_over(struct session *s)
 	    g->lease, "status", g->status);
 	if (g->signal != 0) {
 		json_object_set_new(msg, "signal", json_integer(g->signal));
-		xasprintf(&notice, "%s was stopped by signal %d.", g->name,
-		    g->signal);
+		xasprintf(&notice, "%s%s was stopped by signal %d.",
+		    g->editing ? "The editor of " : "", g->name, g->signal);
 	} else if (g->status != 0)
-		xasprintf(&notice, "%s ended with status %d.", g->name,
-		    g->status);
+		xasprintf(&notice, "%s%s ended with status %d.",
+		    g->editing ? "The editor of " : "", g->name, g->status);
+	else if (g->editing)
+		notice = session_edit_outcome(g);
 	session_send(s, msg);
 	relay_free(s);
 
@@ -604,11 +645,33 @@ session_ticket(struct session *s, json_t *msg)
 	}
 }
 
-/* The broker granted a lease: start the game. */
+/* A game or the editor did not start: the lease goes back, the menu comes. */
 static void
-session_lease(struct session *s, json_t *msg)
+session_lease_failed(struct session *s, char *line)
+{
+	session_send(s, json_pack("{s:s, s:s, s:i}", "type", "game_end",
+	    "lease", s->game->lease, "status", -1));
+	relay_free(s);
+	if (s->cmd == CMD_PLAY) {
+		session_finish(s, SESSION_EXIT_REFUSED, line);
+		free(line);
+		return;
+	}
+	session_set_state(s, STATE_MENU);
+	free(s->notice);
+	s->notice = line;
+	session_redraw(s);
+}
+
+/*
+ * The broker granted a lease: start the game, or the editor on the
+ * options file once it is made and checked.
+ */
+static void
+session_lease(struct session *s, json_t *msg, int editing)
 {
 	struct game	*g;
+	struct stat	 sb;
 	char		*cause, *line;
 
 	g = xcalloc(1, sizeof *g);
@@ -618,29 +681,37 @@ session_lease(struct session *s, json_t *msg)
 	g->name = xstrdup(json_string_value(json_object_get(msg, "name")));
 	g->cpu_millicores = (u_int)json_integer_value(json_object_get(msg,
 	    "cpu_millicores"));
+	g->editing = editing;
 	g->master = -1;
+	g->rc_fd = -1;
 	s->game = g;
+
+	if (editing) {
+		if ((g->rc_fd = pty_open_rcfile(s, msg, &cause)) == -1) {
+			session_lease_failed(s, cause);
+			return;
+		}
+		if (fstat(g->rc_fd, &sb) == 0)
+			g->rc_mtime = sb.st_mtim;
+		g->rc_max = (off_t)json_integer_value(json_object_get(msg,
+		    "rc_max_size"));
+	}
 
 	/* Clear the menu away before the game draws. */
 	session_user_write(s, "\033[H\033[2J", 7);
 	if (pty_spawn(s, msg, g, &cause) != 0) {
-		log_error("game failed to start", "user=%s game=%s error=%s",
+		log_error(editing ? "editor failed to start" :
+		    "game failed to start", "user=%s game=%s error=%s",
 		    s->user, g->id, log_quote(cause));
-		session_send(s, json_pack("{s:s, s:s, s:i}", "type",
-		    "game_end", "lease", g->lease, "status", -1));
-		xasprintf(&line, "%s could not start: %s. Please tell the "
-		    "server admin.", g->name, cause);
+		if (editing)
+			xasprintf(&line, "The editor of your %s options could "
+			    "not start: %s. Please tell the server admin.",
+			    g->name, cause);
+		else
+			xasprintf(&line, "%s could not start: %s. Please tell "
+			    "the server admin.", g->name, cause);
 		free(cause);
-		relay_free(s);
-		if (s->cmd == CMD_PLAY) {
-			session_finish(s, SESSION_EXIT_REFUSED, line);
-			free(line);
-			return;
-		}
-		session_set_state(s, STATE_MENU);
-		free(s->notice);
-		s->notice = line;
-		session_redraw(s);
+		session_lease_failed(s, line);
 		return;
 	}
 	/* A menu still to be drawn is not drawn over the game. */
@@ -779,8 +850,10 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 		}
 		break;
 	case MSG_LEASE:
-		if (s->state == STATE_REQUEST) {
-			session_lease(s, msg);
+	case MSG_EDIT_LEASE:
+		if (s->state == STATE_REQUEST &&
+		    s->request_edit == (type == MSG_EDIT_LEASE)) {
+			session_lease(s, msg, type == MSG_EDIT_LEASE);
 			return;
 		}
 		break;
@@ -908,8 +981,9 @@ session_idle_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	d = config_format_duration((uint64_t)idle_ms);
 	xasprintf(&line, "You were idle for %s, so DungeonGate closed your "
-	    "session.%s", d, s->game != NULL ?
-	    "\nYour game was hung up, which makes it save." : "");
+	    "session.%s", d, s->game == NULL ? "" : s->game->editing ?
+	    "\nThe editor was closed; changes you had not saved are lost." :
+	    "\nYour game was hung up, which makes it save.");
 	log_info("idle timeout", "user=%s ticket=%s playing=%d", s->user,
 	    s->ticket, s->game != NULL);
 	s->exit_status = SESSION_EXIT_OK;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <termios.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -82,6 +83,10 @@ struct game {
 	char		 lease[ID_LEN + 16];
 	char		*id;
 	char		*name;
+	int		 editing;	/* the editor of the game's options */
+	int		 rc_fd;		/* the editor's file, checked; or -1 */
+	struct timespec	 rc_mtime;	/* its time when the editor started */
+	off_t		 rc_max;	/* the cap on its size */
 	pid_t		 pid;
 	int		 master;
 	int		 exited;	/* waitpid reported it */
@@ -115,6 +120,8 @@ struct session {
 
 	enum session_cmd cmd;
 	char		*direct_game;	/* from `play GAME` */
+	int		 request_edit;	/* the lease asked for is an editor's */
+	int		 menu_pick;	/* e asks whose options to edit */
 
 	/* The player's terminal. */
 	char		*term;
@@ -178,6 +185,7 @@ void		 session_redraw(struct session *);
 void		 session_hangup(struct session *, const char *);
 void		 session_finish(struct session *, int, const char *);
 void		 session_play(struct session *, const char *);
+void		 session_edit(struct session *, const char *);
 void		 session_game_over(struct session *);
 void		 session_report(struct session *);
 
@@ -185,6 +193,19 @@ void		 session_report(struct session *);
 int		 command_parse(const char *, enum session_cmd *, char **,
 		     char **);
 char		*command_printable(const char *, size_t);
+
+/* session-rcfile.c */
+struct rcfile {
+	const char	*home;
+	const char	*path;		/* absolute, below home */
+	const char	*template;	/* copied when missing; NULL: none */
+	size_t		 max;		/* bytes */
+	uid_t		 uid;		/* whose it must be */
+	int		 made;		/* it was made now */
+	char		*warning;	/* why the template was not used */
+};
+int		 rcfile_ensure(struct rcfile *, char **);
+int		 rcfile_open(struct rcfile *, char **);
 
 /* session-tty.c */
 int		 tty_raw(void);
@@ -199,6 +220,7 @@ void		 menu_reset_terminal(struct session *);
 
 /* session-pty.c */
 char		**pty_environment(json_t *, const char *, const char *);
+int		 pty_open_rcfile(struct session *, json_t *, char **);
 int		 pty_spawn(struct session *, json_t *, struct game *, char **);
 
 /* session-relay.c */

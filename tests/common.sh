@@ -3,7 +3,7 @@
 # What building and testing DungeonGate needs from Debian 12.
 DG_PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
-	openssh-server openssh-client nethack-console tmux jq procps passwd"
+	openssh-server openssh-client nethack-console nano tmux jq procps passwd"
 
 # Install the packages (as root, without questions).
 dg_install_deps() {

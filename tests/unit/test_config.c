@@ -1664,6 +1664,50 @@ test_game_keys(void **state)
 	    "3:game:x.rcfile");
 }
 
+/* A game's options template: an absolute path, only with an rcfile. */
+static void
+test_game_rc_template(void **state)
+{
+	struct config			*cfg;
+	const struct config_game	*g;
+
+	(void)state;
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\n"
+	    "rcfile = .xrc\nrc_template = /etc/dungeongate/x.rc\n");
+	g = config_find_game(cfg, "x");
+	assert_non_null(g);
+	assert_string_equal(g->rc_template, "/etc/dungeongate/x.rc");
+	config_free(cfg);
+
+	/* Empty, or not given: none. */
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\n"
+	    "rcfile = .xrc\nrc_template =\n");
+	assert_string_equal(config_find_game(cfg, "x")->rc_template, "");
+	config_free(cfg);
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\n");
+	assert_string_equal(config_find_game(cfg, "x")->rc_template, "");
+	config_free(cfg);
+	cfg = config_from_text_ok("");
+	assert_string_equal(config_find_game(cfg, "nethack")->rc_template,
+	    "");
+	config_free(cfg);
+
+	refused("[game:x]\ncommand = /bin/x\nrcfile = .xrc\n"
+	    "rc_template = x.rc\n", "4:game:x.rc_template: bad value");
+	refused("[game:x]\ncommand = /bin/x\nrcfile = .xrc\n"
+	    "rc_template = /etc/x\x01rc\n", "4:game:x.rc_template: bad value");
+	refused("[game:x]\ncommand = /bin/x\nrcfile = .xrc\n"
+	    "rc_template = /etc/x\xffrc\n", "4:game:x.rc_template: bad value");
+	refused("[game:x]\ncommand = /bin/x\nrcfile = .xrc\n"
+	    "rc_template = /a\nrc_template = /b\n",
+	    "5:game:x.rc_template: set twice");
+	/* A template for a game with no options file would never be read. */
+	refused("[game:x]\ncommand = /bin/x\n\nrc_template = /etc/x.rc\n",
+	    "4:game:x.rc_template: the game has no rcfile");
+	refused("[game:x]\ncommand = /bin/x\nrc_template = /etc/x.rc\n"
+	    "rcfile =\n", "3:game:x.rc_template: the game has no rcfile");
+}
+
 /*
  * Game text goes on the wire as JSON strings, so it must be UTF-8: the
  * name, the command's words and env values.
@@ -2296,6 +2340,7 @@ static const struct {
 	{ "game:x", "key", "k", "k" },
 	{ "game:x", "command", "/bin/x  -u %u", "/bin/x  -u %u" },
 	{ "game:x", "rcfile", ".xrc", ".xrc" },
+	{ "game:x", "rc_template", "/etc/x rc", "/etc/x rc" },
 	{ "game:x", "env", "A=%h", "A=%h" },
 	{ "game:x", "memory", "131072KB", "128MB" },
 };
@@ -2356,10 +2401,13 @@ test_type_round_trip(void **state)
 	free(out);
 
 	for (i = 0; i < nitems(rtcases); i++) {
-		xasprintf(&text, "[%s]\n%s%s = %s\n", rtcases[i].section,
+		/* A game needs its command, and a template its rcfile. */
+		xasprintf(&text, "[%s]\n%s%s%s = %s\n", rtcases[i].section,
 		    strcmp(rtcases[i].section, "game:x") == 0 &&
 		    strcmp(rtcases[i].key, "command") != 0 ?
-		    "command = /bin/x\n" : "", rtcases[i].key,
+		    "command = /bin/x\n" : "",
+		    strcmp(rtcases[i].key, "rc_template") == 0 ?
+		    "rcfile = .xrc\n" : "", rtcases[i].key,
 		    rtcases[i].value);
 		cfg = config_from_text_ok(text);
 		free(text);
@@ -2470,6 +2518,7 @@ main(void)
 		cmocka_unit_test(test_game_replaces_builtin),
 		cmocka_unit_test(test_game_too_many),
 		cmocka_unit_test(test_game_keys),
+		cmocka_unit_test(test_game_rc_template),
 		cmocka_unit_test(test_game_text_utf8),
 		cmocka_unit_test(test_game_reserved_keys),
 		cmocka_unit_test(test_game_duplicate_keys),

@@ -42,6 +42,8 @@ static const struct sample samples[] = {
 	  { "term", "cols", "rows", "remote", "command", NULL } },
 	{ "{\"type\":\"play\",\"game\":\"nethack\",\"cols\":80,\"rows\":24}",
 	  PROTO_TO_BROKER, MSG_PLAY, { NULL } },
+	{ "{\"type\":\"edit\",\"game\":\"nethack\",\"cols\":80,\"rows\":24}",
+	  PROTO_TO_BROKER, MSG_EDIT, { NULL } },
 	{ "{\"type\":\"game_end\",\"lease\":\"l-0123456789abcdef\","
 	  "\"status\":0,\"signal\":0}",
 	  PROTO_TO_BROKER, MSG_GAME_END, { "status", "signal", NULL } },
@@ -63,9 +65,21 @@ static const struct sample samples[] = {
 	  "\"argv\":[\"/usr/games/nethack\",\"-u\",\"alice\"],"
 	  "\"env\":[\"NETHACKOPTIONS=@/home/alice/.nethackrc\"],"
 	  "\"home\":\"/home/alice\",\"rcfile\":\"/home/alice/.nethackrc\","
+	  "\"rc_template\":\"/etc/dungeongate/nethackrc\","
+	  "\"rc_max_size\":65536,"
 	  "\"rlimits\":{\"core\":0,\"nofile\":1024,\"as\":67108864},"
 	  "\"cpu_millicores\":500}",
-	  PROTO_FROM_BROKER, MSG_LEASE, { "rcfile", NULL } },
+	  PROTO_FROM_BROKER, MSG_LEASE, { "rcfile", "rc_template",
+	  "rc_max_size", NULL } },
+	{ "{\"type\":\"edit_lease\",\"id\":\"l-0123456789abcdef\","
+	  "\"game\":\"nethack\",\"name\":\"NetHack 3.6\","
+	  "\"argv\":[\"/usr/bin/rnano\",\"--restricted\",\"--\"],"
+	  "\"home\":\"/home/alice\",\"rcfile\":\"/home/alice/.nethackrc\","
+	  "\"rc_template\":\"/etc/dungeongate/nethackrc\","
+	  "\"rc_max_size\":65536,"
+	  "\"rlimits\":{\"core\":0,\"nofile\":1024,\"as\":33554432,"
+	  "\"fsize\":65536},\"cpu_millicores\":500}",
+	  PROTO_FROM_BROKER, MSG_EDIT_LEASE, { "rc_template", NULL } },
 	{ "{\"type\":\"queued\",\"position\":3,\"eta\":40,"
 	  "\"class\":\"normal\",\"online\":1000}",
 	  PROTO_FROM_BROKER, MSG_QUEUED, { NULL } },
@@ -978,6 +992,69 @@ test_parse_nul(void **state)
 	checks_done();
 }
 
+/*
+ * Editing: the menu's games say which have an options file; the edit
+ * lease names the file, its cap and the file size limit, all checked.
+ */
+static void
+test_parse_edit(void **state)
+{
+	(void)state;
+	checks_start();
+	/* A game of the ticket may name its options file. */
+	field_ok(MSG_TICKET, "games", json_pack("[{s:s, s:s, s:s, s:s}]",
+	    "id", "nethack", "name", "NetHack 3.6", "key", "p", "rcfile",
+	    ".nethackrc"));
+	field_bad(MSG_TICKET, "games", json_pack("[{s:s, s:s, s:s, s:s}]",
+	    "id", "nethack", "name", "NetHack 3.6", "key", "p", "rcfile", ""));
+	field_bad(MSG_TICKET, "games", json_pack("[{s:s, s:s, s:s, s:s}]",
+	    "id", "nethack", "name", "NetHack 3.6", "key", "p", "rcfile",
+	    ".rc\x1b[2J"));
+	field_bad(MSG_TICKET, "games", json_pack("[{s:s, s:s, s:s, s:o}]",
+	    "id", "nethack", "name", "NetHack 3.6", "key", "p", "rcfile",
+	    str_of(256, 'r')));
+
+	/* edit asks like play. */
+	field_bad(MSG_EDIT, "game", json_string("NetHack"));
+	field_bad(MSG_EDIT, "game", json_string("../x"));
+	field_bad(MSG_EDIT, "cols", json_integer(0));
+	field_bad(MSG_EDIT, "rows", json_integer(1001));
+
+	/*
+	 * The edit lease: the file and the cap are required (the sample's
+	 * mutations leave each out), and checked.
+	 */
+	field_bad(MSG_EDIT_LEASE, "rcfile", json_string(""));
+	field_bad(MSG_EDIT_LEASE, "rcfile", json_string("/home/a/.rc\n"));
+	field_bad(MSG_EDIT_LEASE, "rcfile", str_of(4097, 'r'));
+	field_bad(MSG_EDIT_LEASE, "rc_max_size", json_integer(0));
+	field_bad(MSG_EDIT_LEASE, "rc_max_size", json_integer(
+	    (1LL << 30) + 1));
+	field_bad(MSG_EDIT_LEASE, "rc_template", json_string("/etc/x\x07"));
+	field_bad(MSG_EDIT_LEASE, "rc_template", str_of(1025, 't'));
+	field_ok(MSG_EDIT_LEASE, "rc_template", json_string(""));
+	/* The editor gets none of a game's environment lines. */
+	field_bad(MSG_EDIT_LEASE, "env", json_pack("[s]", "SPELL=/bin/sh"));
+	/* Its limits include the file size, within bounds. */
+	field_bad(MSG_EDIT_LEASE, "rlimits", json_pack("{s:i, s:i, s:i}",
+	    "core", 0, "nofile", 1024, "as", 1));
+	field_bad(MSG_EDIT_LEASE, "rlimits", json_pack("{s:i, s:i, s:i, s:i}",
+	    "core", 0, "nofile", 1024, "as", 1, "fsize", 0));
+	field_bad(MSG_EDIT_LEASE, "rlimits", json_pack("{s:i, s:i, s:i, s:I}",
+	    "core", 0, "nofile", 1024, "as", 1, "fsize",
+	    (json_int_t)(1LL << 30) + 1));
+	field_bad(MSG_EDIT_LEASE, "argv", json_array());
+	field_bad(MSG_EDIT_LEASE, "argv", json_pack("[s, s]", "/usr/bin/rnano",
+	    "-\x1b"));
+	/* A game's lease may carry a template and cap; checked the same. */
+	field_bad(MSG_LEASE, "rc_max_size", json_integer(0));
+	field_bad(MSG_LEASE, "rc_template", json_string("/etc/x\n"));
+	/* Each travels one way only. */
+	check_bad("{\"type\":\"edit\",\"game\":\"nethack\",\"cols\":80,"
+	    "\"rows\":24}", PROTO_FROM_BROKER);
+	checks_done();
+}
+
 /* Lease argv, env and rlimits are checked element by element. */
 static void
 test_parse_lease_arrays(void **state)
@@ -1513,6 +1590,7 @@ main(void)
 		cmocka_unit_test(test_parse_c1_controls),
 		cmocka_unit_test(test_parse_nul),
 		cmocka_unit_test(test_parse_lease_arrays),
+		cmocka_unit_test(test_parse_edit),
 		cmocka_unit_test(test_parse_ticket_games),
 		cmocka_unit_test(test_parse_cause_names_field),
 		cmocka_unit_test(test_io_round_trip),
