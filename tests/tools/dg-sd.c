@@ -53,6 +53,7 @@ static const char	*pass[SD_MAX_PASS];
 static u_int		 npass;
 static struct passwd	*run_as;
 
+/* Say how to call it, and stop. */
 static __dead void
 usage(void)
 {
