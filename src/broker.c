@@ -21,9 +21,12 @@
 
 #include "broker.h"
 
-/* Create the socket's directory if it is missing. */
+/*
+ * Create the socket's directory if it is missing; one made by a broker
+ * that drops root goes to its user, who must later remove the socket.
+ */
 static void
-broker_make_dir(const char *path)
+broker_make_dir(const char *path, const struct priv *pv)
 {
 	char	*dir, *p;
 
@@ -41,7 +44,10 @@ broker_make_dir(const char *path)
 			fatal("mkdir %s", dir);
 		*p = '/';
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) == 0) {
+		if (pv->drop && chown(dir, pv->uid, pv->gid) != 0)
+			fatal("chown %s", dir);
+	} else if (errno != EEXIST)
 		fatal("mkdir %s", dir);
 	free(dir);
 }
@@ -58,39 +64,80 @@ broker_group_id(const char *name)
 	return gr.gr_gid;
 }
 
-/* Give the socket (at path) to a group so players can connect. */
+/*
+ * Give the socket (at path) to a group so players can connect, and to
+ * uid (or (uid_t)-1 to keep its owner). Once the broker has given up
+ * root it can only give the socket to a group it is in.
+ */
 static void
-broker_socket_chown(const char *path, const char *group, gid_t gid)
+broker_socket_chown(const char *path, uid_t uid, const char *group,
+    gid_t gid)
 {
 	if (gid == (gid_t)-1) {
 		log_warn("socket group does not exist; only root can connect",
 		    "group=%s socket=%s", group, path);
 		return;
 	}
-	if (chown(path, (uid_t)-1, gid) != 0)
+	if (chown(path, uid, gid) == 0)
+		return;
+	if (errno == EPERM)
+		log_warn("cannot give the socket to its group: the broker's "
+		    "user is not in it; it takes effect when the broker is "
+		    "next started as root", "group=%s socket=%s", group,
+		    path);
+	else
 		log_warn("cannot give the socket to its group",
 		    "group=%s error=%s", group, log_quote(strerror(errno)));
 }
 
 /*
- * Listen on the unix socket, mode 0660. A socket left by a dead broker
- * is replaced; one a live broker answers on is not.
+ * A socket systemd passed keeps the mode and group dg-broker.socket gave
+ * it: say so when that group is not socket_group.
+ */
+static void
+broker_socket_check(const char *path, const char *group)
+{
+	struct stat	 sb;
+	gid_t		 gid = broker_group_id(group);
+
+	if (stat(path, &sb) != 0)
+		log_warn("cannot stat the socket systemd passed", "socket=%s "
+		    "error=%s", path, log_quote(strerror(errno)));
+	else if (gid != (gid_t)-1 && sb.st_gid != gid)
+		log_warn("the socket's group is not socket_group; set "
+		    "SocketGroup= in dg-broker.socket", "socket=%s group=%s",
+		    path, group);
+}
+
+/*
+ * Listen on the unix socket, mode 0660: the one systemd passed, or one
+ * of our own. A socket left by a dead broker is replaced; one a live
+ * broker answers on is not.
  */
 static int
-broker_listen(const struct config *cfg)
+broker_listen(struct broker *b, const struct priv *pv)
 {
+	const struct config	*cfg = b->cfg;
 	struct sockaddr_un	 sun;
 	struct stat		 sb;
 	mode_t			 mask;
 	char			*tmp;
 	int			 fd, probe;
 
+	if ((fd = notify_listen_fd(cfg->broker_socket)) != -1) {
+		b->socket_activated = 1;
+		broker_socket_check(cfg->broker_socket,
+		    cfg->broker_socket_group);
+		log_info("listening on the socket systemd passed",
+		    "socket=%s", cfg->broker_socket);
+		return fd;
+	}
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sun.sun_path, sizeof sun.sun_path, "%s",
 	    cfg->broker_socket) >= sizeof sun.sun_path)
 		fatalx("socket path too long: %s", cfg->broker_socket);
-	broker_make_dir(cfg->broker_socket);
+	broker_make_dir(cfg->broker_socket, pv);
 
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe == -1)
@@ -126,7 +173,8 @@ broker_listen(const struct config *cfg)
 	umask(mask);
 	if (chmod(tmp, 0660) != 0)
 		fatal("chmod %s", tmp);
-	broker_socket_chown(tmp, cfg->broker_socket_group,
+	broker_socket_chown(tmp, pv->drop ? pv->uid : (uid_t)-1,
+	    cfg->broker_socket_group,
 	    broker_group_id(cfg->broker_socket_group));
 	if (listen(fd, 128) != 0)
 		fatal("listen");
@@ -257,7 +305,7 @@ broker_regroup_run(void *arg)
 {
 	struct regroup	*rg = arg;
 
-	broker_socket_chown(rg->path, rg->group,
+	broker_socket_chown(rg->path, (uid_t)-1, rg->group,
 	    broker_group_id(rg->group));
 }
 
@@ -288,6 +336,12 @@ broker_regroup(struct broker *b)
 {
 	struct regroup	*rg;
 
+	if (b->socket_activated) {
+		log_warn("socket_group changed; the socket is dg-broker.socket's: "
+		    "set SocketGroup= there", "group=%s",
+		    b->cfg->broker_socket_group);
+		return;
+	}
 	rg = xcalloc(1, sizeof *rg);
 	rg->path = xstrdup(b->cfg->broker_socket);
 	rg->group = xstrdup(b->cfg->broker_socket_group);
@@ -324,6 +378,7 @@ broker_reload_done(void *arg, int timed_out)
 		}
 		if (!timed_out)
 			broker_reload_release(r);
+		notify_reloaded(b, 0);
 		return;
 	}
 
@@ -333,6 +388,10 @@ broker_reload_done(void *arg, int timed_out)
 		    r->cfg->broker_socket);
 	free(r->cfg->broker_socket);
 	r->cfg->broker_socket = xstrdup(old->broker_socket);
+	if (strcmp(old->broker_user, r->cfg->broker_user) != 0)
+		log_warn("user changed; it applies when the broker is next "
+		    "started as root", "running=%s configured=%s",
+		    old->broker_user, r->cfg->broker_user);
 
 	b->cfg = r->cfg;
 	r->cfg = NULL;
@@ -362,6 +421,7 @@ broker_reload_done(void *arg, int timed_out)
 		client_send(c, msg);
 	}
 	broker_reload_release(r);
+	notify_reloaded(b, 1);
 }
 
 /*
@@ -402,6 +462,7 @@ broker_reload(struct broker *b, struct client *c)
 		return;
 	}
 	b->reloading = 1;
+	notify_reloading(b);
 	if (c != NULL)
 		c->busy = 1;
 	log_info("reloading configuration", "config=%s", log_quote(r->path));
@@ -425,6 +486,7 @@ broker_stop(struct broker *b, const char *reason, const char *message)
 	struct timeval	 tv = { 0, 200 * 1000 };
 
 	b->stopping = 1;
+	notify_stopping(b);
 	event_del(b->listen_ev);
 	evtimer_del(b->accept_pause);
 	TAILQ_FOREACH_SAFE(c, &b->clients, entry, c1)
@@ -492,6 +554,7 @@ broker_drain(struct broker *b, struct client *admin)
 		free(d);
 		tv = util_timeval_ms((int64_t)b->cfg->pool_drain_timeout);
 		evtimer_add(b->drain_ev, &tv);
+		notify_status(b, 1);
 	}
 	if (admin != NULL) {
 		left = b->drain_end - util_now_ms();
@@ -532,8 +595,16 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	struct timeval	 tick = { BROKER_TICK, 0 };
 	struct broker	*b;
 	struct client	*c;
+	struct priv	 pv;
+	char		*cause;
 	u_int		 left;
 
+	if (priv_lookup(cfg->broker_user, &pv, &cause) != 0) {
+		fprintf(stderr, "dg-broker: %s\n", cause);
+		free(cause);
+		config_free(cfg);
+		return EXIT_CONFIG;
+	}
 	b = xcalloc(1, sizeof *b);
 	b->cfg = cfg;
 	b->config_path = xstrdup(path);
@@ -549,7 +620,14 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	b->started = util_wall_ms();
 
 	signal(SIGPIPE, SIG_IGN);
-	b->listen_fd = broker_listen(cfg);
+	b->listen_fd = broker_listen(b, &pv);
+	priv_raise_nofile(&pv, cfg->limits_max_file_descriptors);
+	priv_drop(&pv);
+	priv_free(&pv);
+	if (access(path, R_OK) != 0)
+		log_warn("the broker cannot read its configuration; reloads "
+		    "will fail", "config=%s error=%s", log_quote(path),
+		    log_quote(strerror(errno)));
 	if (!foreground) {
 		if (daemon(0, 0) != 0)
 			fatal("daemon");
@@ -580,6 +658,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	log_info("started", "pid=%ld socket=%s config=%s max_connections=%u "
 	    "games=%u", (long)getpid(), cfg->broker_socket, log_quote(path),
 	    b->pool.max, cfg->ngames);
+	notify_ready(b);
 	event_base_dispatch(b->base);
 
 	/* No loop turn follows: clients are freed as they are dropped. */
@@ -589,7 +668,10 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
 	if (sample_stop(b, b->cfg->worker_shutdown_timeout) != 0)
 		left++;
-	unlink(b->cfg->broker_socket);
+	/* systemd's socket outlives us: sessions wait in its backlog. */
+	if (!b->socket_activated && unlink(b->cfg->broker_socket) != 0)
+		log_warn("cannot remove the socket", "socket=%s error=%s",
+		    b->cfg->broker_socket, log_quote(strerror(errno)));
 	close(b->listen_fd);
 	log_info("stopped", "workers_busy=%u", left);
 
@@ -609,6 +691,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		idmap_clear(&b->pending, NULL);
 		event_free(b->drain_ev);
 		event_free(b->tick);
+		notify_free(b);
 		event_base_free(b->base);
 		config_free(b->cfg);
 		free(b->config_path);

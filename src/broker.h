@@ -400,6 +400,7 @@ struct broker {
 	int		 foreground;
 
 	int		 listen_fd;
+	int		 socket_activated; /* systemd's: never unlinked */
 	struct event	*listen_ev;
 	struct event	*accept_pause;
 	u_int		 max_clients;	/* from the descriptor budget */
@@ -445,6 +446,12 @@ struct broker {
 	int64_t		 started;	/* wall ms */
 	uint64_t	 bad_frames;
 	struct violations violations;
+
+	/* broker-notify.c: what systemd hears. */
+	int		 notify;	/* NOTIFY_SOCKET is set */
+	int		 notify_watchdog; /* WatchdogSec is set */
+	struct event	*notify_ev;
+	char		*notify_last;	/* the last STATUS= sent */
 };
 
 int		 broker_main(struct config *, const char *, int);
@@ -455,6 +462,29 @@ void		 broker_drain_check(struct broker *);
 
 /* broker-lookup.c */
 int		 lookup_start(struct client *);
+
+/* broker-priv.c */
+/* Who the broker runs as: a broker started as root drops to [broker] user. */
+struct priv {
+	int		 drop;		/* started as root */
+	char		*user;
+	uid_t		 uid;
+	gid_t		 gid;
+};
+
+int		 priv_lookup(const char *, struct priv *, char **);
+void		 priv_raise_nofile(const struct priv *, u_int);
+void		 priv_drop(const struct priv *);
+void		 priv_free(struct priv *);
+
+/* broker-notify.c */
+int		 notify_listen_fd(const char *);
+void		 notify_ready(struct broker *);
+void		 notify_status(struct broker *, int);
+void		 notify_reloading(struct broker *);
+void		 notify_reloaded(struct broker *, int);
+void		 notify_stopping(struct broker *);
+void		 notify_free(struct broker *);
 
 /* broker-admit.c */
 void		 admit_hello(struct client *, json_t *);

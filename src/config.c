@@ -31,6 +31,7 @@ enum ctype {
 	CT_STRING,	/* printable text */
 	CT_SOCKET,	/* absolute path short enough for sun_path */
 	CT_GROUP,	/* a Unix group name */
+	CT_USER,	/* a Unix user name */
 	CT_GROUPS,	/* group names (config_quota only) */
 	CT_BOOL,
 	CT_UINT,
@@ -102,6 +103,7 @@ static const struct ckey ckeys[] = {
 	G("broker", "admin_group", CT_GROUP, broker_admin_group,
 	    "dgadmin", 0, 0),
 	G("broker", "log_level", CT_LOGLEVEL, broker_log_level, "info", 0, 0),
+	G("broker", "user", CT_USER, broker_user, "_dungeongate", 0, 0),
 
 	G("connection_pool", "max_connections", CT_UINT, pool_max_connections,
 	    "1000", 1, 1000000),
@@ -579,7 +581,7 @@ parse_socket(const struct ckey *k, void *base, const char *value)
 	return 0;
 }
 
-/* Parse a Unix group name. */
+/* Parse a Unix group (or user) name. */
 static int
 parse_group(const struct ckey *k, void *base, const char *value)
 {
@@ -1029,6 +1031,8 @@ static const struct ctype_ops ctypes[] = {
 	[CT_SOCKET] = { "an absolute path shorter than 108 characters", 0,
 	    parse_socket, format_string, free_string, NULL },
 	[CT_GROUP] = { "a Unix group name", 0,
+	    parse_group, format_string, free_string, NULL },
+	[CT_USER] = { "a Unix user name", 0,
 	    parse_group, format_string, free_string, NULL },
 	[CT_GROUPS] = { "a list of Unix group names separated by commas or "
 	    "spaces", 0, parse_groups, format_groups, free_groups, NULL },
@@ -1765,6 +1769,38 @@ config_print(const struct config *cfg, FILE *f)
 				ckey_print(f, &ckeys[i], &cfg->games[j]);
 		}
 	}
+}
+
+/*
+ * Print the schema, one key a line: "SECTION KEY = DEFAULT", or "SECTION
+ * KEY" for a key with no default of its own, then the built-in vip
+ * tier's values as "quota:vip KEY = VALUE". The manual page
+ * dungeongate.ini(5) is checked against this, so the two cannot drift.
+ */
+void
+config_print_schema(FILE *f)
+{
+	const struct ckey	*k;
+	const char		*section;
+	u_int			 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &ckeys[i];
+		if (k->scope == SC_QUOTA)
+			section = "quota:NAME";
+		else if (k->scope == SC_GAME)
+			section = "game:ID";
+		else
+			section = k->section;
+		if (k->def == NULL)
+			fprintf(f, "%s %s\n", section, k->name);
+		else
+			fprintf(f, "%s %s =%s%s\n", section, k->name,
+			    *k->def == '\0' ? "" : " ", k->def);
+	}
+	for (i = 0; i < nitems(vip_tier); i++)
+		fprintf(f, "quota:vip %s = %s\n", vip_tier[i].key,
+		    vip_tier[i].value);
 }
 
 /* Find a game by its id. */

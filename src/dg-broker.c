@@ -20,7 +20,8 @@ usage(void)
 	    "       dg-broker --test-config [-f FILE]\n"
 	    "       dg-broker --check [-f FILE]\n"
 	    "       dg-broker --status [-f FILE]\n"
-	    "       dg-broker --drain [-f FILE]\n");
+	    "       dg-broker --drain [-f FILE]\n"
+	    "       dg-broker --print-schema\n");
 	exit(EXIT_USAGE);
 }
 
@@ -33,6 +34,7 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "status", no_argument, NULL, 's' },
 		{ "drain", no_argument, NULL, 'd' },
+		{ "print-schema", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -55,6 +57,7 @@ main(int argc, char **argv)
 		case 'c':
 		case 's':
 		case 'd':
+		case 'S':
 			if (mode != 0)
 				usage();
 			mode = ch;
@@ -69,6 +72,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (mode == 'S') {
+		config_print_schema(stdout);
+		return 0;
+	}
 
 	/*
 	 * The admin commands need only the socket, read leniently; --check

@@ -101,6 +101,7 @@ struct config {
 	char		*broker_socket_group;
 	char		*broker_admin_group;
 	int		 broker_log_level;
+	char		*broker_user;		/* a broker started as root drops to it */
 
 	u_int		 pool_max_connections;
 	u_int		 pool_queue_size;
@@ -134,6 +135,7 @@ struct config	*config_load(const char *, char **);
 struct config	*config_load_session(const char *, char **);
 void		 config_free(struct config *);
 void		 config_print(const struct config *, FILE *);
+void		 config_print_schema(FILE *);
 const struct config_game *config_find_game(const struct config *,
 		     const char *);
 const struct config_quota *config_find_quota(const struct config *,

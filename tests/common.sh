@@ -3,14 +3,18 @@
 # What building and testing DungeonGate needs from Debian 12.
 DG_PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
-	openssh-server openssh-client nethack-console nano tmux jq procps passwd"
+	openssh-server openssh-client nethack-console nano tmux jq procps passwd
+	libsystemd-dev systemd iproute2 mandoc"
 
-# Install the packages (as root, without questions).
+# What building and checking the packages needs besides (CI only).
+DG_PACKAGE_TOOLS="debhelper dpkg-dev fakeroot lintian rpm rpmlint"
+
+# Install the packages (as root, without questions), and any named.
 dg_install_deps() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $DG_PACKAGES
+	apt-get install -y -qq --no-install-recommends $DG_PACKAGES "$@"
 }
 
 # Bootstrap autotools in the source tree if it has not been done.

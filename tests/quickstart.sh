@@ -15,6 +15,8 @@ DEMO=/var/tmp/dungeongate-demo
 PORT=2222
 PLAYER=dgdemo
 GROUP=dgplayers
+# The broker gives up root for this user, as the package's does.
+BROKER_USER=_dungeongate
 
 if [ "$(id -u)" != 0 ]; then
 	echo "quickstart.sh: run as root (it creates a player and starts sshd)" >&2
@@ -42,6 +44,11 @@ if [ "${1:-}" = --stop ]; then
 		sleep 1
 		userdel -r "$PLAYER" 2>/dev/null || userdel "$PLAYER"
 	fi
+	# The broker's user, if the demo made it (a package's stays).
+	if [ -f "$DEMO/made-$BROKER_USER" ] && id "$BROKER_USER" >/dev/null 2>&1; then
+		userdel "$BROKER_USER"
+		getent group "$BROKER_USER" >/dev/null && groupdel "$BROKER_USER"
+	fi
 	rm -rf "$DEMO"
 	echo "DungeonGate demo stopped and removed."
 	exit 0
@@ -64,6 +71,14 @@ chmod 755 "$DEMO"
 install -m 755 dg-session "$DEMO/bin/dg-session"
 install -m 755 dg-broker "$DEMO/bin/dg-broker"
 getent group "$GROUP" >/dev/null || groupadd "$GROUP"
+if ! id "$BROKER_USER" >/dev/null 2>&1; then
+	useradd --system --user-group --no-create-home \
+	    --home-dir /var/lib/dungeongate --shell /usr/sbin/nologin \
+	    -c "DungeonGate broker" "$BROKER_USER"
+	touch "$DEMO/made-$BROKER_USER"
+fi
+# The broker, once unprivileged, removes its socket from here.
+chown "$BROKER_USER:" "$DEMO/run"
 if ! id "$PLAYER" >/dev/null 2>&1; then
 	useradd -m -s /bin/sh -G "$GROUP" -c "DungeonGate demo player" "$PLAYER"
 	usermod -p '*' "$PLAYER"

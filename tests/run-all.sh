@@ -1,8 +1,11 @@
 #!/bin/bash
 # Install what DungeonGate needs, build it, and run every test: the unit
 # and end-to-end suites under ASan+UBSan, then `make distcheck` (which
-# runs them again on a plain build of the release tarball). Run as root
-# on Debian 12: the end-to-end tests create users and run their own sshd.
+# runs them again on a plain build of the release tarball), then the
+# packages (tests/packages.sh: the .deb built, linted, installed, the
+# end-to-end suite run against it, purged; the .rpm built and linted).
+# Run as root on Debian 12: the end-to-end tests create users and run
+# their own sshd.
 set -eu
 DG_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 export DG_SRCDIR
@@ -15,7 +18,8 @@ fi
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== installing packages"
-dg_install_deps
+# shellcheck disable=SC2086
+dg_install_deps $DG_PACKAGE_TOOLS
 dg_bootstrap "$DG_SRCDIR"
 
 build=${DG_BUILD:-$DG_SRCDIR/build}
@@ -39,4 +43,10 @@ if ! make -j"$jobs" distcheck; then
 	find . -name test-suite.log -exec cat {} +
 	exit 1
 fi
+echo "== packages in $build/pkg"
+rm -rf "$build/pkg"
+mkdir -p "$build/pkg"
+cd "$build/pkg"
+"$DG_SRCDIR/configure" -q
+"$DG_SRCDIR/tests/packages.sh" "$build/pkg"
 echo "== all tests passed"

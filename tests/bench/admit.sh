@@ -142,6 +142,7 @@ cleanup() {
 	local rc=$? u n left
 	trap '' INT TERM HUP PIPE
 	bench_broker_stop
+	bench_user_remove
 	n=$(bench_users | wc -l)
 	if [ "$n" -gt 0 ]; then
 		# userdel(8) one by one: 15 to 25 ms each.
@@ -223,12 +224,14 @@ if [ -n "$unlocked" ]; then
 fi
 echo "users: $made made in $(bench_since "$started") s by newusers(8)"
 
+bench_user_make
 cat >"$tmp/dg.ini" <<EOF
 [broker]
 socket = $tmp/broker.sock
 socket_group = $group
 admin_group = $admin_group
 log_level = warn
+user = $bench_user
 
 ; Room for every live session and the measured one, none queued.
 [connection_pool]

@@ -4,6 +4,31 @@
 # bench_broker_stop from its cleanup.
 
 broker_pid=
+bench_user=
+
+# A broker started as root gives up root for [broker] user: as root, make
+# a locked system user of the benchmark's own (bench_user_remove removes
+# it); otherwise the broker runs as whoever runs the benchmark.
+bench_user_make() {
+	[ "$(id -u)" = 0 ] || return 0
+	bench_user=dgxb$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin "$bench_user" || {
+		echo "useradd $bench_user failed" >&2
+		bench_user=
+		return 1
+	}
+}
+
+# Remove the user bench_user_make made, once the broker has stopped.
+bench_user_remove() {
+	[ -n "$bench_user" ] || return 0
+	userdel "$bench_user" || echo "userdel $bench_user failed" >&2
+	if getent group "$bench_user" >/dev/null; then
+		groupdel "$bench_user" || echo "groupdel $bench_user failed" >&2
+	fi
+	bench_user=
+}
 
 # Check dg.ini, start the broker (with a prefix command such as taskset,
 # if given) and wait, up to 10 s, until it answers --check.

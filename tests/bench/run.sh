@@ -45,17 +45,22 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench.XXXXXX")
 # Stop the broker by its pid and remove the temp dir, however we leave.
 cleanup() {
 	bench_broker_stop
+	bench_user_remove
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
+bench_user_make
+# The broker, once unprivileged, removes its socket from here.
+[ -z "$bench_user" ] || { chmod 755 "$tmp"; chown "$bench_user" "$tmp"; }
 
 cat >"$tmp/dg.ini" <<EOF
 [broker]
 socket = $tmp/broker.sock
 socket_group = $(id -gn)
 log_level = warn
+${bench_user:+user = $bench_user}
 
 ; The relay itself is measured: no bandwidth, CPU or memory limit in the
 ; way (a sanitized bench-relay needs a vast address space).

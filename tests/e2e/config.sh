@@ -123,7 +123,8 @@ e2e_eq "the broker will not start on a bad file" "$rc" 78
 e2e_match "and says where" "$out" "^$T/nul.ini:7: NUL byte"
 
 # A running broker on a plain file, then each file sent to it with SIGHUP.
-{ hdr; printf '[connection_pool]\nmax_connections = 10\n[limits]\nmax_ptys = 40\n'; game; } >"$CONF"
+{ hdr; printf 'user = %s\n[connection_pool]\nmax_connections = 10\n[limits]\nmax_ptys = 40\n' \
+    "$E2E_BROKER_USER"; game; } >"$CONF"
 chmod 644 "$CONF"
 e2e_broker_start
 e2e_sshd_start

@@ -52,7 +52,7 @@ unshare -m --propagation private true 2>/dev/null ||
 for try in 1 2 3 4 5; do
 	PORT=$(e2e_port)
 	dg_sshd_config "$T/sshd" "$PORT" "$E2E_GROUP" \
-	    "$T/bin/dg-session -f $CONF" "$T/authorized_keys/%u" \
+	    "$SESSION -f $CONF" "$T/authorized_keys/%u" \
 	    "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" ||
 	    e2e_die "sshd configuration"
 	unshare -m --propagation private -- sh -c \

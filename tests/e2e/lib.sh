@@ -2,9 +2,17 @@
 #
 # Each test sources this file and calls e2e_init. Everything it makes is
 # its own: a temp dir, a Unix group and users with unique names, a free
-# port, a broker socket, a tmux server. e2e_cleanup (on EXIT) ends every
-# process it started by pid, deletes the users and group, the NetHack
+# port, a broker socket, a tmux server, and the broker's own system user
+# (the broker is started as root and drops to it through [broker] user,
+# as a hand start on a server does). e2e_cleanup (on EXIT) ends every
+# process it started by pid, deletes the users and groups, the NetHack
 # files of those users, and the temp dir.
+#
+# With DG_INSTALLED=1 the tests run against the installed package
+# instead: /usr/sbin/dg-broker and /usr/bin/dg-session, and the broker
+# started as its systemd unit would start it (the unit's user and
+# command line, the socket passed as dg-broker.socket would pass it,
+# notifications and the watchdog), through tests/tools/dg-sd.
 #
 # Needs root (it creates users and runs sshd), DG_BUILDDIR and DG_SRCDIR.
 
@@ -16,6 +24,9 @@ E2E_PIDS=""
 E2E_USERS=""
 E2E_GROUPS=""
 E2E_KEEP=${E2E_KEEP:-0}
+E2E_INSTALLED=${DG_INSTALLED:-0}
+E2E_BROKER_MADE=0
+BROKER_MAIN=
 
 e2e_log() { printf '%s: %s\n' "$E2E_NAME" "$*"; }
 
@@ -147,9 +158,34 @@ e2e_init() {
 	E2E_ADMIN_GROUP="dga$E2E_SUFFIX"
 	groupadd "$E2E_ADMIN_GROUP" || e2e_die "groupadd $E2E_ADMIN_GROUP"
 	E2E_GROUPS="$E2E_GROUPS $E2E_ADMIN_GROUP"
-	# The session runs as the player: it must live where players can read.
-	install -m 755 "$DG_BUILDDIR/dg-session" "$T/bin/dg-session"
-	BROKER="$DG_BUILDDIR/dg-broker"
+	if [ "$E2E_INSTALLED" = 1 ]; then
+		BROKER=/usr/sbin/dg-broker
+		SESSION=/usr/bin/dg-session
+		E2E_UNIT_DIR=
+		for d in /lib/systemd/system /usr/lib/systemd/system; do
+			[ -f "$d/dg-broker.service" ] && E2E_UNIT_DIR=$d
+		done
+		[ -n "$E2E_UNIT_DIR" ] || e2e_die "no dg-broker.service installed"
+		E2E_BROKER_USER=$(e2e_unit_key dg-broker.service User)
+		id "$E2E_BROKER_USER" >/dev/null 2>&1 ||
+		    e2e_die "the package made no user $E2E_BROKER_USER"
+		E2E_SOCKET_OWNER=root
+	else
+		# The session runs as the player: it must live where players
+		# can read.
+		install -m 755 "$DG_BUILDDIR/dg-session" "$T/bin/dg-session"
+		BROKER="$DG_BUILDDIR/dg-broker"
+		SESSION="$T/bin/dg-session"
+		E2E_BROKER_USER="dgb$E2E_SUFFIX"
+		useradd --system --user-group --no-create-home \
+		    --home-dir /nonexistent --shell /usr/sbin/nologin \
+		    "$E2E_BROKER_USER" || e2e_die "useradd $E2E_BROKER_USER"
+		E2E_BROKER_MADE=1
+		E2E_SOCKET_OWNER=$E2E_BROKER_USER
+	fi
+	# The broker, once unprivileged, removes its socket from here.
+	chown "$E2E_BROKER_USER:" "$T/run"
+	SD="$DG_BUILDDIR/tests/tools/dg-sd"
 	WIRE="$DG_BUILDDIR/tests/tools/dg-wire"
 	SOCK="$T/run/broker.sock"
 	CONF="$T/dg.ini"
@@ -166,18 +202,85 @@ socket = $SOCK
 socket_group = $E2E_GROUP
 admin_group = $E2E_ADMIN_GROUP
 log_level = debug
+user = $E2E_BROKER_USER
 ${1:-}
 INI
 	chmod 644 "$CONF"
 }
 
-# Start dg-broker in the foreground, logging to $T/broker.log.
+# One key of an installed unit file: e2e_unit_key UNIT KEY (the last
+# line that sets it).
+e2e_unit_key() {
+	sed -n "s/^$2=//p" "$E2E_UNIT_DIR/$1" | tail -1
+}
+
+# Start dg-broker in the foreground, logging to $T/broker.log: as root
+# with [broker] user, or (DG_INSTALLED=1) as its unit would start it.
+# Either way it must come to run as $E2E_BROKER_USER with that user's
+# groups and no other. BROKER_PID is ours to signal and reap (the broker,
+# or dg-sd, which passes signals on and exits with the broker's status);
+# BROKER_MAIN is the broker's own pid.
 e2e_broker_start() {
 	rm -f "$SOCK"
-	"$BROKER" -D -f "$CONF" >>"$T/broker.log" 2>&1 &
+	if [ "$E2E_INSTALLED" = 1 ]; then
+		e2e_unit_start
+	else
+		"$BROKER" -D -f "$CONF" >>"$T/broker.log" 2>&1 &
+		BROKER_PID=$!
+		BROKER_MAIN=$BROKER_PID
+		E2E_PIDS="$E2E_PIDS $BROKER_PID"
+		e2e_wait 10 test -S "$SOCK" ||
+		    e2e_die "broker did not start: $(tail -5 "$T/broker.log")"
+	fi
+	e2e_wait 10 e2e_broker_unprivileged ||
+	    e2e_die "the broker does not run as $E2E_BROKER_USER alone:" \
+		"$(grep -E '^(Uid|Gid|Groups):' "/proc/$BROKER_MAIN/status" 2>&1 | tr '\n\t' '  ')"
+}
+
+# The broker as dg-broker.service and dg-broker.socket would start it:
+# the unit's user, its command line (and this test's file), its
+# watchdog, and the socket's mode with the test's players' group.
+e2e_unit_start() {
+	local exec wd usec mode
+	exec=$(e2e_unit_key dg-broker.service ExecStart)
+	wd=$(e2e_unit_key dg-broker.service WatchdogSec)
+	mode=$(e2e_unit_key dg-broker.socket SocketMode)
+	case $wd in
+	*[!0-9s]* | '') e2e_die "WatchdogSec=$wd: expected seconds" ;;
+	esac
+	usec=$(( ${wd%s} * 1000000 ))
+	: >"$T/notify.log"
+	# shellcheck disable=SC2086
+	"$SD" -m "$mode" -g "$E2E_GROUP" -u "$E2E_BROKER_USER" \
+	    -n "$T/notify.sock" -l "$T/notify.log" -w "$usec" \
+	    -p "$T/broker.pid" -e ASAN_OPTIONS -e UBSAN_OPTIONS \
+	    "$SOCK" $exec -f "$CONF" >>"$T/broker.log" 2>&1 &
 	BROKER_PID=$!
 	E2E_PIDS="$E2E_PIDS $BROKER_PID"
-	e2e_wait 10 test -S "$SOCK" || e2e_die "broker did not start: $(tail -5 "$T/broker.log")"
+	e2e_wait 10 grep -qx 'READY=1' "$T/notify.log" ||
+	    e2e_die "broker did not say READY=1: $(tail -5 "$T/broker.log")"
+	BROKER_MAIN=$(cat "$T/broker.pid")
+}
+
+# Does the broker run as its user: uid and gid (real, effective, saved,
+# file system) and exactly that user's groups?
+e2e_broker_unprivileged() {
+	local st uid gid want got
+	st=$(cat "/proc/$BROKER_MAIN/status" 2>/dev/null) || return 1
+	uid=$(id -u "$E2E_BROKER_USER") gid=$(id -g "$E2E_BROKER_USER")
+	want=$(id -G "$E2E_BROKER_USER" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+	got=$(printf '%s\n' "$st" | sed -n 's/^Groups:[[:space:]]*//p' |
+	    tr -s ' \t' '\n' | sed '/^$/d' | sort -n | tr '\n' ' ')
+	printf '%s\n' "$st" | grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$" &&
+	    printf '%s\n' "$st" | grep -Eq "^Gid:[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid\$" &&
+	    [ "$got" = "$want" ]
+}
+
+# Kill the broker itself with a signal (not dg-sd) and reap what we
+# started: e2e_broker_kill SIGNAL.
+e2e_broker_kill() {
+	kill "-$1" "$BROKER_MAIN" 2>/dev/null
+	e2e_reap 10 "$BROKER_PID" || e2e_fail "the broker outlived SIG$1"
 }
 
 # Stop the broker with SIGTERM and wait for it (30 s at most, then it is
@@ -258,7 +361,7 @@ e2e_sshd_start() {
 	for try in 1 2 3 4 5; do
 		PORT=$(e2e_port) || e2e_die "no free port"
 		dg_sshd_config "$T/sshd" "$PORT" "$E2E_GROUP" \
-		    "$T/bin/dg-session -f $CONF" "$T/authorized_keys/%u" \
+		    "$SESSION -f $CONF" "$T/authorized_keys/%u" \
 		    "SetEnv ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS" ||
 		    e2e_die "sshd configuration"
 		/usr/sbin/sshd -D -e -f "$T/sshd/sshd_config" >>"$T/sshd.log" 2>&1 &
@@ -434,6 +537,12 @@ e2e_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		e2e_reap 5 "$pid" || e2e_fail "pid $pid survives SIGKILL"
 	done
+	# A broker whose dg-sd was killed outright is left: end it by pid.
+	if [ -n "$BROKER_MAIN" ] && [ "$BROKER_MAIN" != "${BROKER_PID:-}" ] &&
+	    [ "$(cat "/proc/$BROKER_MAIN/comm" 2>/dev/null)" = dg-broker ]; then
+		kill -TERM "$BROKER_MAIN" 2>/dev/null
+		e2e_wait 10 e2e_gone "$BROKER_MAIN" || kill -KILL "$BROKER_MAIN"
+	fi
 	if [ -n "${T:-}" ] && ls "$T"/san/* >/dev/null 2>&1; then
 		echo "$E2E_NAME: FAIL: sanitizer reports:"
 		cat "$T"/san/*
@@ -446,6 +555,14 @@ e2e_cleanup() {
 	for g in $E2E_GROUPS; do
 		out=$(groupdel "$g" 2>&1) || e2e_fail "groupdel $g: $out"
 	done
+	if [ "$E2E_BROKER_MADE" = 1 ]; then
+		out=$(userdel "$E2E_BROKER_USER" 2>&1) ||
+		    e2e_fail "userdel $E2E_BROKER_USER: $out"
+		if getent group "$E2E_BROKER_USER" >/dev/null; then
+			out=$(groupdel "$E2E_BROKER_USER" 2>&1) ||
+			    e2e_fail "groupdel $E2E_BROKER_USER: $out"
+		fi
+	fi
 	if [ "$E2E_FAILED" != 0 ] || [ "$rc" != 0 ]; then
 		if [ -n "${T:-}" ]; then
 			echo "--- broker.log (tail)"; tail -40 "$T/broker.log" 2>/dev/null

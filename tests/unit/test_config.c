@@ -171,6 +171,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->broker_socket_group, "dgplayers");
 	assert_string_equal(cfg->broker_admin_group, "dgadmin");
 	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_INFO);
+	assert_string_equal(cfg->broker_user, "_dungeongate");
 
 	assert_int_equal(cfg->pool_max_connections, 1000);
 	assert_int_equal(cfg->pool_queue_size, 100);
@@ -282,6 +283,9 @@ static const struct kcase kcases[] = {
 	  "wheel", 0, 0, { "ad/min", "", "wheel,adm", NULL } },
 	{ "broker", "log_level", "debug", V_INT, C(broker_log_level),
 	  NULL, LOG_LEVEL_DEBUG, 0, { "verbose", "", "5", NULL } },
+	{ "broker", "user", "dgbroker", V_STR, C(broker_user),
+	  "dgbroker", 0, 0,
+	  { "", "0", "-broker", "dg broker", "dg/broker", "dg:broker", NULL } },
 
 	{ "connection_pool", "max_connections", "5", V_UINT,
 	  C(pool_max_connections), NULL, 5, 0,
@@ -2201,6 +2205,7 @@ test_print_only_schema(void **state)
 		{ "broker", "socket_group" },
 		{ "broker", "admin_group" },
 		{ "broker", "log_level" },
+		{ "broker", "user" },
 		{ "connection_pool", "max_connections" },
 		{ "connection_pool", "idle_timeout" },
 		{ "worker_pool", "pool_size" },
@@ -2310,6 +2315,7 @@ static const struct {
 	{ "broker", "socket_group", "players", "players" },
 	{ "broker", "admin_group", "wheel", "wheel" },
 	{ "broker", "log_level", "warn", "warn" },
+	{ "broker", "user", "_dgbroker", "_dgbroker" },
 	{ "connection_pool", "max_connections", "7", "7" },
 	{ "connection_pool", "queue_size", "0", "0" },
 	{ "connection_pool", "queue_timeout", "1500ms", "1500ms" },
