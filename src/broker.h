@@ -103,6 +103,36 @@ void		 violations_add(struct violations *, enum violation,
 		     uint64_t);
 json_t		*violations_json(const struct violations *);
 
+/* breaker.c */
+/* The circuit breaker around the auth service. */
+enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
+#define BREAKER_STATES	3
+enum breaker_verdict {
+	BREAKER_CALL,	/* closed: make the call */
+	BREAKER_PROBE,	/* half-open: make the call, it is the one probe */
+	BREAKER_SKIP	/* open, or a probe is out: do not call */
+};
+
+struct breaker {
+	int		 enabled;
+	u_int		 threshold;	/* consecutive failures that open it */
+	int64_t		 recovery;	/* ms open before a probe */
+	enum breaker_state state;
+	u_int		 failures;	/* consecutive, since the last success */
+	int64_t		 opened_at;	/* monotonic ms */
+	int		 probing;	/* the probe is out */
+	uint64_t	 transitions[BREAKER_STATES];	/* into each state */
+};
+
+void		 breaker_init(struct breaker *, int, u_int, int64_t);
+void		 breaker_configure(struct breaker *, int, u_int, int64_t);
+enum breaker_verdict breaker_ask(struct breaker *, int64_t);
+int		 breaker_success(struct breaker *, int64_t);
+int		 breaker_failure(struct breaker *, int64_t);
+enum breaker_state breaker_state(struct breaker *, int64_t);
+int64_t		 breaker_next_probe(const struct breaker *);
+const char	*breaker_state_name(enum breaker_state);
+
 /* broker-pool.c */
 /* The connection pool: a bounded number of slots, counted per uid. */
 struct pool {
