@@ -133,6 +133,40 @@ enum breaker_state breaker_state(struct breaker *, int64_t);
 int64_t		 breaker_next_probe(const struct breaker *);
 const char	*breaker_state_name(enum breaker_state);
 
+/* shed.c */
+/* The load shedder: CPU and memory pressure, smoothed, with a margin. */
+#define SHED_WINDOW	3	/* samples smoothed over */
+#define SHED_MARGIN	0.05	/* below threshold - margin to stop */
+struct shed_cpu { uint64_t busy, total; };	/* /proc/stat jiffies */
+
+/* The last SHED_WINDOW readings of one measure, in a ring. */
+struct shed_series {
+	double		 v[SHED_WINDOW];
+	u_int		 n;		/* readings held */
+	u_int		 next;		/* where the next one goes */
+};
+
+struct shedder {
+	int		 enabled;
+	double		 cpu_threshold, mem_threshold;
+	struct shed_cpu	 last;
+	int		 have_last;
+	struct shed_series cpu;		/* utilisation, 0..1 */
+	struct shed_series mem;		/* 1 - MemAvailable/MemTotal */
+	int		 shedding;
+	uint64_t	 started;	/* times shedding began */
+};
+
+int		 shed_parse_stat(const char *, size_t, struct shed_cpu *);
+int		 shed_parse_meminfo(const char *, size_t, double *);
+void		 shed_init(struct shedder *, int, double, double);
+void		 shed_configure(struct shedder *, int, double, double);
+int		 shed_sample(struct shedder *, const struct shed_cpu *, int,
+		     double, int);
+double		 shed_cpu(const struct shedder *);
+double		 shed_memory(const struct shedder *);
+int		 shed_active(const struct shedder *);
+
 /* broker-pool.c */
 /* The connection pool: a bounded number of slots, counted per uid. */
 struct pool {
