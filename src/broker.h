@@ -118,7 +118,7 @@ struct breaker {
 	u_int		 threshold;	/* consecutive failures that open it */
 	int64_t		 recovery;	/* ms open before a probe */
 	enum breaker_state state;
-	u_int		 failures;	/* consecutive, since the last success */
+	u_int		 failures;	/* in a row, since the last success */
 	int64_t		 opened_at;	/* monotonic ms */
 	int		 probing;	/* the probe is out */
 	uint64_t	 transitions[BREAKER_STATES];	/* into each state */

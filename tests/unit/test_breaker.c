@@ -102,7 +102,7 @@ test_breaker_opens_at_threshold(void **state)
 	}
 }
 
-/* A success while closed starts the count again: failures must be consecutive. */
+/* A success while closed starts the count again: failures in a row only. */
 static void
 test_breaker_success_resets(void **state)
 {
@@ -499,6 +499,7 @@ test_breaker_configure_disable(void **state)
 
 /* ---- broken invariants ------------------------------------------------- */
 
+/* A threshold of 0 would open the breaker before any failure. */
 static void
 init_threshold_zero(void *arg)
 {
@@ -508,6 +509,7 @@ init_threshold_zero(void *arg)
 	breaker_init(&b, 1, 0, REC);
 }
 
+/* A negative recovery is no time the clock can reach. */
 static void
 init_recovery_negative(void *arg)
 {
@@ -517,6 +519,7 @@ init_recovery_negative(void *arg)
 	breaker_init(&b, 1, 3, -1);
 }
 
+/* A reload is held to the same settings, even disabling. */
 static void
 configure_threshold_zero(void *arg)
 {
@@ -527,6 +530,7 @@ configure_threshold_zero(void *arg)
 	breaker_configure(&b, 0, 0, REC);
 }
 
+/* A state past the last has no name. */
 static void
 name_out_of_range(void *arg)
 {
@@ -575,6 +579,7 @@ model_tick(struct model *m, int64_t now)
 	return 0;
 }
 
+/* The model's answer to an ask. */
 static int
 model_ask(struct model *m, int64_t now)
 {
@@ -589,6 +594,7 @@ model_ask(struct model *m, int64_t now)
 	return BREAKER_PROBE;
 }
 
+/* The model takes a result (ok: a success): 1 when its state changed. */
 static int
 model_result(struct model *m, int ok, int64_t now)
 {
@@ -625,6 +631,7 @@ model_result(struct model *m, int ok, int64_t now)
 	return moved;
 }
 
+/* The model's reload. */
 static void
 model_configure(struct model *m, int enabled, u_int threshold,
     int64_t recovery)

@@ -24,6 +24,7 @@
 /* Doubles that must agree to well within any rounding of the mean. */
 #define assert_close(a, b)	assert_close_at((a), (b), __LINE__)
 
+/* Fail, naming the line, unless got is want to within 1e-9. */
 static void
 assert_close_at(double got, double want, int line)
 {
@@ -46,12 +47,14 @@ parse_stat_n(const char *s, size_t len, struct shed_cpu *out)
 	return rv;
 }
 
+/* Parse a whole string as /proc/stat, without its NUL. */
 static int
 parse_stat(const char *s, struct shed_cpu *out)
 {
 	return parse_stat_n(s, strlen(s), out);
 }
 
+/* Parse len bytes of s as /proc/meminfo, from a buffer of exactly len. */
 static int
 parse_meminfo_n(const char *s, size_t len, double *out)
 {
@@ -66,6 +69,7 @@ parse_meminfo_n(const char *s, size_t len, double *out)
 	return rv;
 }
 
+/* Parse a whole string as /proc/meminfo, without its NUL. */
 static int
 parse_meminfo(const char *s, double *out)
 {
@@ -86,7 +90,7 @@ static const char stat_b[] =
     "cpu  10132253 290706 3084759 46828633 16703 0 25205 0 175700 0\n"
     "cpu0 1393330 32971 572076 13647438 6031 0 4272 0 42180 0\n";
 
-/* The kernel's line: the total without the guests, busy less idle and iowait. */
+/* The kernel's line: the total without guests, busy less idle and iowait. */
 static void
 test_stat_real(void **state)
 {
@@ -325,7 +329,7 @@ test_meminfo_edges(void **state)
 	assert_int_equal(parse_meminfo("MemTotal: 18446744073709551615 kB\n"
 	    "MemAvailable: 9223372036854775807 kB\n", &m), 0);
 	assert_close(m, 0.5);
-	/* Keys that only begin like ours, and bytes elsewhere, are no matter. */
+	/* Keys that only begin like ours, and bytes elsewhere: no matter. */
 	assert_int_equal(parse_meminfo_n(meminfo_odd, sizeof meminfo_odd - 1,
 	    &m), 0);
 	assert_close(m, 0.5);
