@@ -167,6 +167,28 @@ double		 shed_cpu(const struct shedder *);
 double		 shed_memory(const struct shedder *);
 int		 shed_active(const struct shedder *);
 
+/* auth-answer.c */
+/* What the auth service answered, checked against the contract. */
+enum auth_kind { AUTH_ALLOW, AUTH_DENY, AUTH_FAIL };
+#define AUTH_MESSAGE_MAX	200	/* bytes shown to the player */
+#define AUTH_BODY_MAX		(64 * 1024)
+#define AUTH_DENY_TTL_DEFAULT	60	/* seconds */
+#define AUTH_TTL_MAX		(30 * 24 * 3600) /* seconds; more fails */
+#define AUTH_REASON_MAX		32	/* bytes of a deny's reason id */
+
+struct auth_answer {
+	enum auth_kind	 kind;
+	char		*tier;		/* allow: NULL for the local tier */
+	char		*reason;	/* deny: the service's id or "denied" */
+	char		*message;	/* safe for a terminal, or NULL */
+	int64_t		 ttl;		/* seconds; -1 when absent */
+	char		*why;		/* what was wrong, escaped */
+};
+
+int		 auth_answer_parse(long, const char *, size_t, int,
+		     const struct config *, struct auth_answer *);
+void		 auth_answer_clear(struct auth_answer *);
+
 /* broker-pool.c */
 /* The connection pool: a bounded number of slots, counted per uid. */
 struct pool {
