@@ -50,7 +50,7 @@ static json_t *
 admit_ticket(struct client *c)
 {
 	struct config	*cfg = c->broker->cfg;
-	json_t		*games, *g;
+	json_t		*games, *g, *t;
 	u_int		 i;
 	char		 key[2];
 
@@ -65,7 +65,7 @@ admit_ticket(struct client *c)
 			    json_string(cfg->games[i].rcfile));
 		json_array_append_new(games, g);
 	}
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}",
+	t = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}",
 	    "type", "ticket",
 	    "id", c->ticket,
 	    "user", c->u->name,
@@ -74,6 +74,11 @@ admit_ticket(struct client *c)
 	    "idle_timeout", (json_int_t)((cfg->pool_idle_timeout + 999) / 1000),
 	    "online", (int)c->broker->pool.used,
 	    "games", games);
+	/* The auth service's word for the player, shown once on the menu. */
+	if (t != NULL && c->auth_message != NULL)
+		json_object_set_new(t, "message",
+		    json_string(c->auth_message));
+	return t;
 }
 
 /* The session has its slot: give it a ticket and its bandwidth share. */
@@ -111,8 +116,9 @@ admit_refuse(struct client *c, enum violation v, const char *message)
 }
 
 /*
- * A session's hello: the user's quota, then a slot in the pool, else a
- * place in the queue, else a refusal. Each refusal says why.
+ * A session's hello: what it reports of itself, then the account's
+ * verdict (broker-auth.c: the auth service, or the local policy), which
+ * goes on in admit_decided, at once or when the service answers.
  */
 void
 admit_hello(struct client *c, json_t *hello)
@@ -120,10 +126,7 @@ admit_hello(struct client *c, json_t *hello)
 	struct broker			*b = c->broker;
 	const struct config_quota	*q = user_tier(c->u, b->cfg);
 	const char			*remote = NULL, *term = NULL, *cmd = NULL;
-	struct quota_usage		 use;
 	json_int_t			 cols = 0, rows = 0;
-	enum violation			 v;
-	char				*message;
 
 	if (json_unpack(hello, "{s?s, s?s, s?I, s?I, s?s}", "remote", &remote,
 	    "term", &term, "cols", &cols, "rows", &rows, "command", &cmd) != 0)
@@ -133,6 +136,8 @@ admit_hello(struct client *c, json_t *hello)
 		c->remote = xstrdup(remote);
 	if (term != NULL)
 		c->term = xstrdup(term);
+	if (cmd != NULL)
+		c->command = xstrdup(cmd);
 	c->cols = (u_int)cols;
 	c->rows = (u_int)rows;
 	c->class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
@@ -149,6 +154,39 @@ admit_hello(struct client *c, json_t *hello)
 		client_close(c, "refused", REASON_DRAINING, "DungeonGate is "
 		    "restarting for maintenance; please come back in a few "
 		    "minutes.");
+		return;
+	}
+	auth_decide(c);
+}
+
+/*
+ * The account may play, in the tier its verdict gave: load shedding for
+ * the classes below high, the user's quota, then a slot in the pool,
+ * else a place in the queue, else a refusal. Each refusal says why.
+ */
+void
+admit_decided(struct client *c)
+{
+	struct broker			*b = c->broker;
+	const struct config_quota	*q = user_tier(c->u, b->cfg);
+	struct quota_usage		 use;
+	enum violation			 v;
+	char				*message;
+
+	if (c->dead || c->state != CLIENT_NEW)
+		return;
+	c->class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
+	if (shed_active(&b->shed) && c->class < CLASS_HIGH) {
+		xasprintf(&message, "DungeonGate is under heavy load; please "
+		    "try again in %d s", BROKER_RETRY_AFTER);
+		admit_violation(b, V_OVERLOADED);
+		log_info("refused", "user=%s pid=%ld reason=%s class=%s "
+		    "cpu=%.2f memory=%.2f", client_name(c), (long)c->pid,
+		    violation_name(V_OVERLOADED), quota_class_name(c->class),
+		    shed_cpu(&b->shed), shed_memory(&b->shed));
+		client_close(c, "refused", violation_name(V_OVERLOADED),
+		    message);
+		free(message);
 		return;
 	}
 	use = admit_usage(b, c->uid);

@@ -248,6 +248,8 @@ client_free(struct client *c)
 	free(c->remote);
 	free(c->term);
 	free(c->cpu_mechanism);
+	free(c->auth_message);
+	free(c->command);
 	free(c);
 }
 
@@ -294,11 +296,39 @@ client_drop(struct client *c)
 		fatalx("event_base_once failed");
 }
 
-/* All of a closing client's last message has left. */
+static void	client_closing_event_cb(struct bufferevent *, short, void *);
+
+/* A closing client's words after its last message: read and let go. */
+static void
+client_linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/*
+ * All of a closing client's last message has left. Close our side for
+ * writing and wait (up to BROKER_CLOSE_TIMEOUT) for the peer to close
+ * its own: a peer whose write met a socket already closed could lose the
+ * message still unread on its side, and with it the reason it was sent
+ * away.
+ */
 static void
 client_flushed_cb(struct bufferevent *bev, void *arg)
 {
-	client_drop(arg);
+	struct client	*c = arg;
+	struct timeval	 tv = { BROKER_CLOSE_TIMEOUT, 0 };
+
+	if (c->broker->stopped || shutdown(c->fd, SHUT_WR) != 0) {
+		client_drop(c);
+		return;
+	}
+	bufferevent_setcb(bev, client_linger_read_cb, NULL,
+	    client_closing_event_cb, c);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
 }
 
 /* A closing client stopped reading or went away. */
@@ -337,7 +367,7 @@ client_close(struct client *c, const char *type, const char *reason,
 	bufferevent_setcb(c->bev, NULL, client_flushed_cb,
 	    client_closing_event_cb, c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		client_drop(c);
+		client_flushed_cb(c->bev, c);
 }
 
 /* The first message: check the version, then admit or serve the tool. */
@@ -373,8 +403,15 @@ client_hello(struct client *c, json_t *hello)
 		free(message);
 		return;
 	}
-	if (strcmp(role, "session") == 0)
+	if (strcmp(role, "session") == 0) {
+		/*
+		 * In time: the worker's and the auth service's timeouts
+		 * bound the rest.
+		 */
+		c->said_hello = 1;
+		client_clear_expiry(c);
 		admit_hello(c, hello);
+	}
 	else if (strcmp(role, "admin") == 0) {
 		client_set_state(c, CLIENT_ADMIN);
 		client_admin_deadline(c);
@@ -406,6 +443,22 @@ client_rate_ok(struct client *c, enum proto_msg type)
 	return 0;
 }
 
+/* dg-broker --forget USER: drop that user's cached verdict. */
+static void
+client_forget(struct client *c, json_t *msg)
+{
+	const char	*user;
+	int		 had;
+
+	if (json_unpack(msg, "{s:s}", "user", &user) != 0)
+		fatalx("validated forget lacks user");
+	had = auth_forget(c->broker, user);
+	log_info("forget", "by=%s user=%s had=%d", client_name(c),
+	    log_quote(user), had);
+	client_send(c, json_pack("{s:s, s:s, s:i}", "type", "forgotten",
+	    "user", user, "had", had));
+}
+
 /* Route one checked message by the client's state. */
 static void
 client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
@@ -420,7 +473,7 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 	}
 	switch (c->state) {
 	case CLIENT_NEW:
-		if (type != MSG_HELLO)
+		if (type != MSG_HELLO || c->said_hello)
 			break;
 		if (!c->looked_up) {
 			/* Wait for the worker before going on. */
@@ -468,6 +521,7 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		case MSG_STATUS:
 		case MSG_RELOAD:
 		case MSG_DRAIN:
+		case MSG_FORGET:
 			if (!user_is_admin(c->u, b->cfg)) {
 				log_warn("admin request refused", "user=%s "
 				    "request=%s", client_name(c),
@@ -485,6 +539,8 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 					status_reply(c);
 			} else if (type == MSG_DRAIN)
 				broker_drain(b, c);
+			else if (type == MSG_FORGET)
+				client_forget(c, msg);
 			else
 				broker_reload(b, c);
 			return;

@@ -158,6 +158,74 @@ health_games(struct broker *b, json_t *components, enum health *worst)
 	free(detail);
 }
 
+/*
+ * The auth service: degraded while the breaker is not closed, or when
+ * the share of calls that failed over the last minute is at or above
+ * high_error_rate.
+ */
+static void
+health_auth(struct broker *b, json_t *components, enum health *worst)
+{
+	const struct config	*cfg = b->cfg;
+	enum breaker_state	 st;
+	int64_t			 now = util_now_ms(), next;
+	u_int			 calls, failures;
+	double			 rate;
+	char			*detail;
+
+	if (*cfg->auth_url == '\0') {
+		health_add(components, worst, "auth", HEALTHY,
+		    "local policy (no auth service)");
+		return;
+	}
+	st = breaker_state(&b->breaker, now);
+	auth_error_rate(b, &calls, &failures);
+	rate = calls > 0 ? (double)failures / calls : 0;
+	if (st == BREAKER_OPEN) {
+		next = breaker_next_probe(&b->breaker) - now;
+		xasprintf(&detail, "the circuit breaker is open after %u "
+		    "failures; next probe in %lld s; decisions follow "
+		    "on_failure", b->breaker.threshold,
+		    (long long)(next > 0 ? (next + 999) / 1000 : 0));
+		health_add(components, worst, "auth", DEGRADED, detail);
+	} else if (st == BREAKER_HALF_OPEN) {
+		health_add(components, worst, "auth", DEGRADED,
+		    "the circuit breaker is half-open: one probe goes through");
+		return;
+	} else if (calls > 0 && rate >= cfg->alerts_high_error_rate) {
+		xasprintf(&detail, "%u of %u calls failed in the last minute "
+		    "(%.0f%%), at or above high_error_rate (%.0f%%)", failures,
+		    calls, rate * 100, cfg->alerts_high_error_rate * 100);
+		health_add(components, worst, "auth", DEGRADED, detail);
+	} else {
+		xasprintf(&detail, "%u call%s in the last minute, %u failed",
+		    calls, calls == 1 ? "" : "s", failures);
+		health_add(components, worst, "auth", HEALTHY, detail);
+	}
+	free(detail);
+}
+
+/* The machine's load: degraded while new sessions are shed. */
+static void
+health_load(struct broker *b, json_t *components, enum health *worst)
+{
+	const struct config	*cfg = b->cfg;
+	char			*detail;
+
+	if (!cfg->shed_enabled) {
+		health_add(components, worst, "load", HEALTHY,
+		    "load shedding is off");
+		return;
+	}
+	xasprintf(&detail, "cpu %.2f, memory %.2f (thresholds %g and %g)%s",
+	    shed_cpu(&b->shed), shed_memory(&b->shed), cfg->shed_cpu_threshold,
+	    cfg->shed_memory_threshold, shed_active(&b->shed) ?
+	    "; shedding: new sessions below class high are refused" : "");
+	health_add(components, worst, "load", shed_active(&b->shed) ?
+	    DEGRADED : HEALTHY, detail);
+	free(detail);
+}
+
 /* Every component's line and the worst judgement. */
 static json_t *
 health_build(struct broker *b, enum health *worst)
@@ -209,6 +277,8 @@ health_build(struct broker *b, enum health *worst)
 	health_queue(b, components, worst);
 	health_resources(b, components, worst);
 	health_games(b, components, worst);
+	health_auth(b, components, worst);
+	health_load(b, components, worst);
 	return components;
 }
 

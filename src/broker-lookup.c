@@ -186,7 +186,8 @@ lookup_start(struct client *c)
 	lk->broker = c->broker;
 	lk->client = c->id;
 	lk->uid = c->uid;
-	if (workers_submit(c->broker->workers, lookup_run, lookup_done,
+	if (workers_submit(c->broker->workers, JOB_LOOKUP,
+	    c->uid == 0 ? CLASS_CRITICAL : CLASS_NORMAL, lookup_run, lookup_done,
 	    lookup_free, lk) != 0) {
 		lookup_free(lk);
 		return -1;

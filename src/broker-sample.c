@@ -27,6 +27,9 @@
 
 #include "broker.h"
 
+/* The most of a /proc file read for one sample. */
+#define SAMPLE_FILE_MAX	(64 * 1024)
+
 struct sampler {
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;
@@ -42,6 +45,8 @@ struct sampler {
 	uint64_t	 granted;	/* leases granted until the request */
 	u_int		 nprograms;
 	char		*programs[CONFIG_MAX_GAMES];
+	char		*stat_file;	/* where CPU and memory are read */
+	char		*meminfo_file;
 
 	/* What the thread found (under lock). */
 	int		 ready;
@@ -80,14 +85,53 @@ sample_open_fds(void)
 	return n > 0 ? n - 1 : 0;	/* less the one opendir holds */
 }
 
+/* Read up to SAMPLE_FILE_MAX bytes of a file; its length, or -1. */
+static ssize_t
+sample_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t	 n, len = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return -1;
+	while ((size_t)len < size - 1) {
+		n = read(fd, buf + len, size - 1 - (size_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/* The machine's CPU and memory, for load shedding. */
+static void
+sample_load(struct sample *s, const char *stat_file, const char *meminfo)
+{
+	char	 buf[SAMPLE_FILE_MAX];
+	ssize_t	 n;
+
+	if (stat_file != NULL &&
+	    (n = sample_read_file(stat_file, buf, sizeof buf)) > 0)
+		s->cpu_ok = shed_parse_stat(buf, (size_t)n, &s->cpu) == 0;
+	if (meminfo != NULL &&
+	    (n = sample_read_file(meminfo, buf, sizeof buf)) > 0)
+		s->mem_ok = shed_parse_meminfo(buf, (size_t)n,
+		    &s->memory) == 0;
+}
+
 /* Take a sample: /proc, and whether each program can be run. */
 static void
 sample_take(struct sample *s, char *const *programs, u_int nprograms,
-    uint64_t generation)
+    uint64_t generation, const char *stat_file, const char *meminfo)
 {
 	u_int	 i;
 
 	memset(s, 0, sizeof *s);
+	sample_load(s, stat_file, meminfo);
 	s->kernel_ptys =
 	    sample_read_uint("/proc/sys/kernel/pty/nr", &s->pty_nr) == 0 &&
 	    sample_read_uint("/proc/sys/kernel/pty/max", &s->pty_max) == 0;
@@ -108,7 +152,7 @@ sample_main(void *arg)
 	char		*programs[CONFIG_MAX_GAMES];
 	uint64_t	 generation, granted;
 	u_int		 n, i;
-	char		 c = 's';
+	char		 c = 's', *stat_file, *meminfo;
 
 	pthread_mutex_lock(&sp->lock);
 	for (;;) {
@@ -122,12 +166,16 @@ sample_main(void *arg)
 			programs[i] = xstrdup(sp->programs[i]);
 		generation = sp->generation;
 		granted = sp->granted;
+		stat_file = xstrdup(sp->stat_file);
+		meminfo = xstrdup(sp->meminfo_file);
 		pthread_mutex_unlock(&sp->lock);
 
-		sample_take(&s, programs, n, generation);
+		sample_take(&s, programs, n, generation, stat_file, meminfo);
 		s.granted = granted;
 		for (i = 0; i < n; i++)
 			free(programs[i]);
+		free(stat_file);
+		free(meminfo);
 
 		pthread_mutex_lock(&sp->lock);
 		sp->result = s;
@@ -173,6 +221,10 @@ sample_request(struct broker *b)
 	for (i = 0; i < n; i++)
 		sp->programs[i] = programs[i];
 	sp->nprograms = n;
+	free(sp->stat_file);
+	free(sp->meminfo_file);
+	sp->stat_file = xstrdup(b->cfg->shed_stat_file);
+	sp->meminfo_file = xstrdup(b->cfg->shed_meminfo_file);
 	sp->generation = b->cfg_generation;
 	sp->granted = b->leases.granted;
 	sp->requested = 1;
@@ -197,8 +249,16 @@ sample_wake_cb(evutil_socket_t fd, short events, void *arg)
 		sp->ready = 0;
 	}
 	pthread_mutex_unlock(&sp->lock);
-	if (ready)
-		health_sampled(b);
+	if (!ready)
+		return;
+	if (shed_sample(&b->shed, &b->sample.cpu, b->sample.cpu_ok,
+	    b->sample.memory, b->sample.mem_ok))
+		log_warn(shed_active(&b->shed) ? "load shedding started" :
+		    "load shedding stopped", "cpu=%.2f memory=%.2f "
+		    "cpu_threshold=%g memory_threshold=%g", shed_cpu(&b->shed),
+		    shed_memory(&b->shed), b->cfg->shed_cpu_threshold,
+		    b->cfg->shed_memory_threshold);
+	health_sampled(b);
 }
 
 /* Once a second: a fresh sample. */
@@ -221,7 +281,8 @@ sample_start(struct broker *b)
 	u_int		 n, i;
 
 	n = sample_programs(b->cfg, programs);
-	sample_take(&b->sample, programs, n, b->cfg_generation);
+	sample_take(&b->sample, programs, n, b->cfg_generation,
+	    b->cfg->shed_stat_file, b->cfg->shed_meminfo_file);
 	b->sample.granted = b->leases.granted;
 	for (i = 0; i < n; i++)
 		free(programs[i]);
@@ -275,6 +336,8 @@ sample_stop(struct broker *b, uint64_t timeout)
 	}
 	for (i = 0; i < sp->nprograms; i++)
 		free(sp->programs[i]);
+	free(sp->stat_file);
+	free(sp->meminfo_file);
 	close(sp->wake[0]);
 	close(sp->wake[1]);
 	pthread_cond_destroy(&sp->cond);

@@ -100,6 +100,44 @@ status_user(struct broker *b, struct user *u)
 	    "cpu_cores", q->max_cpu_cores);
 }
 
+/* The auth service: its breaker, its calls and the verdicts kept. */
+static json_t *
+status_auth(struct broker *b)
+{
+	enum breaker_state	 st = breaker_state(&b->breaker, util_now_ms());
+	json_t			*outcomes, *transitions, *o;
+	int64_t			 next = breaker_next_probe(&b->breaker);
+	u_int			 i, calls, failures;
+
+	outcomes = json_object();
+	for (i = 0; i < AUTH_OUTCOMES; i++)
+		json_object_set_new(outcomes, auth_outcome_name(i),
+		    json_integer((json_int_t)b->auth.outcomes[i]));
+	transitions = json_object();
+	for (i = 0; i < BREAKER_STATES; i++)
+		json_object_set_new(transitions, breaker_state_name(i),
+		    json_integer((json_int_t)b->breaker.transitions[i]));
+	auth_error_rate(b, &calls, &failures);
+	o = json_pack("{s:b, s:s, s:{s:s, s:i, s:i, s:I, s:o}, s:o, s:i, "
+	    "s:i, s:i}",
+	    "enabled", *b->cfg->auth_url != '\0',
+	    "on_failure", b->cfg->auth_on_failure == AUTH_ON_FAILURE_DENY ?
+	    "deny" : b->cfg->auth_on_failure == AUTH_ON_FAILURE_ALLOW ?
+	    "allow" : "cached",
+	    "breaker",
+		"state", breaker_state_name(st),
+		"failures", (int)b->breaker.failures,
+		"threshold", (int)b->breaker.threshold,
+		"next_probe_ms", (json_int_t)(next > 0 ? next - util_now_ms() :
+		    -1),
+		"transitions_total", transitions,
+	    "outcomes_total", outcomes,
+	    "calls_last_minute", (int)calls,
+	    "failures_last_minute", (int)failures,
+	    "cached_verdicts", (int)auth_cached(b));
+	return o;
+}
+
 /* Note one queued client's place in line. */
 static void
 status_place(const struct qentry *e, u_int pos, void *arg)
@@ -215,6 +253,14 @@ status_json(struct broker *b)
 	}
 	json_object_set_new(o, "sample", json_pack("{s:I}", "age_ms",
 	    (json_int_t)(util_now_ms() - b->sample.at)));
+	json_object_set_new(o, "auth", status_auth(b));
+	json_object_set_new(o, "load_shedding", json_pack("{s:b, s:b, s:f, "
+	    "s:f, s:f, s:f, s:I}", "enabled", cfg->shed_enabled,
+	    "shedding", shed_active(&b->shed), "cpu", shed_cpu(&b->shed),
+	    "memory", shed_memory(&b->shed), "cpu_threshold",
+	    cfg->shed_cpu_threshold, "memory_threshold",
+	    cfg->shed_memory_threshold, "started_total",
+	    (json_int_t)b->shed.started));
 	json_object_set_new(o, "users", users);
 	json_object_set_new(o, "games", games);
 	json_object_set_new(o, "leases", leases);

@@ -112,11 +112,30 @@ user_is_admin(const struct user *u, const struct config *cfg)
 	return 0;
 }
 
-/* The user's tier under the running configuration. */
+/*
+ * The user's tier under the running configuration: the one the auth
+ * service gave, while the configuration still has it, else the one the
+ * user's groups give.
+ */
 const struct config_quota *
 user_tier(const struct user *u, const struct config *cfg)
 {
+	const struct config_quota	*q;
+
+	if (u->auth_tier != NULL &&
+	    (q = config_find_quota(cfg, u->auth_tier)) != NULL)
+		return q;
 	return quota_tier(cfg, u->groups, u->known ? u->ngroups : 0);
+}
+
+/* Forget a verdict of the auth service. */
+void
+user_verdict_clear(struct auth_verdict *v)
+{
+	free(v->tier);
+	free(v->reason);
+	free(v->message);
+	memset(v, 0, sizeof *v);
 }
 
 /* A connection is open as this user. */
@@ -170,12 +189,16 @@ user_free(void *arg)
 	free(u->name);
 	free(u->home);
 	user_free_groups(u);
+	user_verdict_clear(&u->verdict);
+	free(u->auth_tier);
 	free(u);
 }
 
 /*
  * Forget users no connection points at and whose policy has lapsed (or
- * all policy, when forget_policy is set, as after a reload).
+ * all policy, when forget_policy is set, as after a reload), unless the
+ * auth service's verdict on them may still serve: it is kept for
+ * USER_VERDICT_KEEP_MS past its expiry, a reload included.
  */
 void
 users_sweep(struct users *us, int64_t now, int forget_policy)
@@ -192,7 +215,9 @@ users_sweep(struct users *us, int64_t now, int forget_policy)
 		u = v;
 		if (forget_policy && u->expires > now)
 			u->expires = now;
-		if (u->nclients == 0 && !user_policy_valid(u, now)) {
+		if (u->nclients == 0 && !user_policy_valid(u, now) &&
+		    (!u->verdict.have ||
+		    now >= u->verdict.expires + USER_VERDICT_KEEP_MS)) {
 			gone = xreallocarray(gone, ngone + 1, sizeof *gone);
 			gone[ngone++] = u->uid;
 		}

@@ -25,6 +25,7 @@ static const char *violation_names[V_COUNT] = {
 	"bandwidth",
 	"cpu",
 	"rate_limited",
+	"overloaded",
 };
 
 /* A violation's name: its reason on the wire and its key in --status. */

@@ -1,8 +1,13 @@
 /*
  * The worker pool: a bounded set of threads for work that may block
- * (NSS lookups, reading files), so the event loop never does. Threads
- * start on demand up to pool_size; jobs wait in a bounded queue; a job
- * that takes longer than worker_timeout is answered as timed out.
+ * (NSS lookups, calls to the auth service, reading files), so the event
+ * loop never does. Threads start on demand up to pool_size; jobs wait
+ * in a bounded queue, taken best class first (critical before high,
+ * normal and low) and in order within a class; a job that takes longer
+ * than worker_timeout is answered as timed out. Each job has a type, and
+ * the pool keeps per type what was done, timed out and refused, and how
+ * long the jobs ran (histogram buckets), and in all how long threads
+ * were busy.
  *
  * Only the event loop's thread touches libevent: workers hand finished
  * jobs back through a pipe.
@@ -29,8 +34,21 @@
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
 
+static const char *job_type_names[JOB_TYPES] = {
+	"lookup", "auth", "reload", "socket"
+};
+
+/* Upper bounds (seconds) of the processing-time buckets. */
+static const double job_buckets[WORKER_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+	10, 30
+};
+
 struct job {
 	struct workers	*w;
+	enum job_type	 type;
+	enum quota_class class;
+	int64_t		 started;	/* ms, when a thread took it */
 	void		(*run)(void *);
 	void		(*done)(void *, int);
 	void		(*release)(void *);
@@ -46,7 +64,7 @@ struct workers {
 	struct event_base *base;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
-	struct jobs	 queue;		/* waiting for a thread */
+	struct jobs	 queue[CLASS_COUNT]; /* waiting for a thread, by class */
 	struct jobs	 finished;	/* waiting for the event loop */
 	u_int		 nqueued;
 	u_int		 threads;
@@ -62,7 +80,58 @@ struct workers {
 	uint64_t	 completed;
 	uint64_t	 timeouts;
 	uint64_t	 rejected;
+	struct worker_stats stats[JOB_TYPES];
+	uint64_t	 busy_ms;	/* thread time spent on jobs */
 };
+
+/* A type's name, for --status and the metrics. */
+const char *
+job_type_name(enum job_type type)
+{
+	if ((u_int)type >= JOB_TYPES)
+		fatalx("job_type_name: %d", (int)type);
+	return job_type_names[type];
+}
+
+/* The upper bound of processing-time bucket i, in seconds. */
+double
+workers_bucket(u_int i)
+{
+	if (i >= WORKER_BUCKETS)
+		fatalx("workers_bucket: %u", i);
+	return job_buckets[i];
+}
+
+/* The next job to run, best class first; NULL when none waits. */
+static struct job *
+workers_next(struct workers *w)
+{
+	int	 i;
+
+	for (i = CLASS_COUNT - 1; i >= 0; i--) {
+		if (!TAILQ_EMPTY(&w->queue[i]))
+			return TAILQ_FIRST(&w->queue[i]);
+	}
+	return NULL;
+}
+
+/* Count one finished run of a job, under the lock. */
+static void
+workers_account(struct workers *w, struct job *j, int64_t ms)
+{
+	struct worker_stats	*st = &w->stats[j->type];
+	double			 secs = (double)ms / 1000.0;
+	u_int			 i;
+
+	for (i = 0; i < WORKER_BUCKETS; i++) {
+		if (secs <= job_buckets[i])
+			break;
+	}
+	st->buckets[i]++;		/* i == WORKER_BUCKETS: +Inf only */
+	st->count++;
+	st->seconds += secs;
+	w->busy_ms += (uint64_t)(ms > 0 ? ms : 0);
+}
 
 /* A worker thread: take jobs until told to stop or no longer needed. */
 static void *
@@ -74,24 +143,25 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (TAILQ_EMPTY(&w->queue) && !w->stopping &&
+		while (w->nqueued == 0 && !w->stopping &&
 		    w->threads <= w->size) {
 			w->idle++;
 			pthread_cond_wait(&w->cond, &w->lock);
 			w->idle--;
 		}
-		if (TAILQ_EMPTY(&w->queue))
+		if ((j = workers_next(w)) == NULL)
 			break;
-		j = TAILQ_FIRST(&w->queue);
-		TAILQ_REMOVE(&w->queue, j, entry);
+		TAILQ_REMOVE(&w->queue[j->class], j, entry);
 		w->nqueued--;
 		j->state = JOB_RUNNING;
+		j->started = util_now_ms();
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
 
 		j->run(j->arg);
 
 		pthread_mutex_lock(&w->lock);
+		workers_account(w, j, util_now_ms() - j->started);
 		j->state = JOB_FINISHED;
 		w->running--;
 		if (j->timed_out)
@@ -136,8 +206,10 @@ workers_collect(struct workers *w, int answer)
 	while ((j = TAILQ_FIRST(&w->finished)) != NULL) {
 		TAILQ_REMOVE(&w->finished, j, entry);
 		TAILQ_INSERT_TAIL(&done, j, entry);
-		if (!j->timed_out)
+		if (!j->timed_out) {
 			w->completed++;
+			w->stats[j->type].done++;
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
@@ -171,16 +243,18 @@ job_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	j->timed_out = 1;
 	w->timeouts++;
+	w->stats[j->type].timed_out++;
 	if (j->state == JOB_QUEUED) {
-		TAILQ_REMOVE(&w->queue, j, entry);
+		TAILQ_REMOVE(&w->queue[j->class], j, entry);
 		w->nqueued--;
 		never_ran = 1;
 	} else
 		w->running_late++;
 	pthread_mutex_unlock(&w->lock);
 
-	log_warn("worker job timed out", "queued=%d timeout_ms=%llu",
-	    never_ran, (unsigned long long)w->timeout);
+	log_warn("worker job timed out", "type=%s queued=%d timeout_ms=%llu",
+	    job_type_names[j->type], never_ran,
+	    (unsigned long long)w->timeout);
 	j->done(j->arg, 1);
 	if (never_ran)
 		job_finish(j, 0);
@@ -192,12 +266,14 @@ workers_create(struct event_base *base, u_int size, u_int queue_size,
     uint64_t timeout)
 {
 	struct workers	*w;
+	u_int		 i;
 
 	w = xcalloc(1, sizeof *w);
 	w->base = base;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	TAILQ_INIT(&w->queue);
+	for (i = 0; i < CLASS_COUNT; i++)
+		TAILQ_INIT(&w->queue[i]);
 	TAILQ_INIT(&w->finished);
 	if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) != 0)
 		fatal("pipe2");
@@ -222,14 +298,15 @@ workers_configure(struct workers *w, u_int size, u_int queue_size,
 }
 
 /*
- * Queue run(arg) on a worker; done(arg, timed_out) follows on the event
- * loop, and release(arg) whenever the pool lets go of arg without
- * handing it back (after a timeout, or at shutdown). Returns -1 when
- * the queue is full.
+ * Queue run(arg), a job of a type done for a class, on a worker;
+ * done(arg, timed_out) follows on the event loop, and release(arg)
+ * whenever the pool lets go of arg without handing it back (after a
+ * timeout, or at shutdown). Returns -1 when the queue is full.
  */
 int
-workers_submit(struct workers *w, void (*run)(void *),
-    void (*done)(void *, int), void (*release)(void *), void *arg)
+workers_submit(struct workers *w, enum job_type type, enum quota_class class,
+    void (*run)(void *), void (*done)(void *, int), void (*release)(void *),
+    void *arg)
 {
 	struct job	*j;
 	struct timeval	 tv;
@@ -238,20 +315,28 @@ workers_submit(struct workers *w, void (*run)(void *),
 
 	if (release == NULL)
 		fatalx("workers_submit: a job needs a release function");
+	if ((u_int)type >= JOB_TYPES || (u_int)class >= CLASS_COUNT)
+		fatalx("workers_submit: type %d class %d", (int)type,
+		    (int)class);
 	pthread_mutex_lock(&w->lock);
-	if (w->stopping || w->nqueued >= w->queue_size) {
+	/* Admins' jobs may use a small reserve past queue_size. */
+	if (w->stopping || w->nqueued >= w->queue_size +
+	    (class == CLASS_CRITICAL ? WORKER_CRITICAL_RESERVE : 0)) {
 		w->rejected++;
+		w->stats[type].refused++;
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
 	j = xcalloc(1, sizeof *j);
 	j->w = w;
+	j->type = type;
+	j->class = class;
 	j->run = run;
 	j->done = done;
 	j->release = release;
 	j->arg = arg;
 	j->state = JOB_QUEUED;
-	TAILQ_INSERT_TAIL(&w->queue, j, entry);
+	TAILQ_INSERT_TAIL(&w->queue[class], j, entry);
 	w->nqueued++;
 	if (w->idle > 0)
 		pthread_cond_signal(&w->cond);
@@ -277,14 +362,46 @@ workers_submit(struct workers *w, void (*run)(void *),
 	return 0;
 }
 
+/* The figures of one type of job, copied under the lock. */
+void
+workers_stats(struct workers *w, enum job_type type, struct worker_stats *st)
+{
+	pthread_mutex_lock(&w->lock);
+	*st = w->stats[type];
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Threads busy now, jobs queued, and thread time spent on jobs (ms). */
+void
+workers_load(struct workers *w, u_int *busy, u_int *queued, u_int *size,
+    uint64_t *busy_ms)
+{
+	pthread_mutex_lock(&w->lock);
+	*busy = w->running;
+	*queued = w->nqueued;
+	*size = w->size;
+	*busy_ms = w->busy_ms;
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* The pool's figures for --status. */
 json_t *
 workers_status(struct workers *w)
 {
-	json_t	*o;
+	json_t	*o, *types;
+	u_int	 i;
 
+	types = json_object();
 	pthread_mutex_lock(&w->lock);
-	o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I}",
+	for (i = 0; i < JOB_TYPES; i++) {
+		json_object_set_new(types, job_type_names[i], json_pack(
+		    "{s:I, s:I, s:I, s:f}",
+		    "done_total", (json_int_t)w->stats[i].done,
+		    "timed_out_total", (json_int_t)w->stats[i].timed_out,
+		    "refused_total", (json_int_t)w->stats[i].refused,
+		    "seconds_total", w->stats[i].seconds));
+	}
+	o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:o}",
 	    "pool_size", (int)w->size,
 	    "threads", (int)w->threads,
 	    "busy", (int)w->running,
@@ -293,7 +410,8 @@ workers_status(struct workers *w)
 	    "timeout_ms", (json_int_t)w->timeout,
 	    "completed_total", (json_int_t)w->completed,
 	    "timed_out_total", (json_int_t)w->timeouts,
-	    "rejected_total", (json_int_t)w->rejected);
+	    "rejected_total", (json_int_t)w->rejected,
+	    "by_type", types);
 	pthread_mutex_unlock(&w->lock);
 	return o;
 }
@@ -337,8 +455,8 @@ workers_shutdown(struct workers *w, uint64_t timeout)
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
 	pthread_cond_broadcast(&w->cond);
-	while ((j = TAILQ_FIRST(&w->queue)) != NULL) {
-		TAILQ_REMOVE(&w->queue, j, entry);
+	while ((j = workers_next(w)) != NULL) {
+		TAILQ_REMOVE(&w->queue[j->class], j, entry);
 		w->nqueued--;
 		pthread_mutex_unlock(&w->lock);
 		job_finish(j, 0);

@@ -345,7 +345,8 @@ broker_regroup(struct broker *b)
 	rg = xcalloc(1, sizeof *rg);
 	rg->path = xstrdup(b->cfg->broker_socket);
 	rg->group = xstrdup(b->cfg->broker_socket_group);
-	if (workers_submit(b->workers, broker_regroup_run,
+	if (workers_submit(b->workers, JOB_SOCKET, CLASS_CRITICAL,
+	    broker_regroup_run,
 	    broker_regroup_done, broker_regroup_free, rg) != 0) {
 		log_warn("cannot give the socket to its group now: workers "
 		    "busy", "group=%s", rg->group);
@@ -409,6 +410,9 @@ broker_reload_done(void *arg, int timed_out)
 	share_push_all(b);
 	workers_configure(b->workers, b->cfg->worker_pool_size,
 	    b->cfg->worker_queue_size, b->cfg->worker_timeout);
+	auth_configure(b);
+	shed_configure(&b->shed, b->cfg->shed_enabled,
+	    b->cfg->shed_cpu_threshold, b->cfg->shed_memory_threshold);
 	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
 		broker_regroup(b);
 	config_free(old);
@@ -448,7 +452,8 @@ broker_reload(struct broker *b, struct client *c)
 	r->broker = b;
 	r->path = xstrdup(b->config_path);
 	r->client = c != NULL ? c->id : 0;
-	if (workers_submit(b->workers, broker_reload_run, broker_reload_done,
+	if (workers_submit(b->workers, JOB_RELOAD, CLASS_CRITICAL,
+	    broker_reload_run, broker_reload_done,
 	    broker_reload_release, r) != 0) {
 		log_error("reload refused: worker queue full", NULL);
 		if (c != NULL) {
@@ -636,6 +641,9 @@ broker_main(struct config *cfg, const char *path, int foreground)
 
 	if ((b->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	auth_init(b);
+	shed_init(&b->shed, cfg->shed_enabled, cfg->shed_cpu_threshold,
+	    cfg->shed_memory_threshold);
 	b->workers = workers_create(b->base, cfg->worker_pool_size,
 	    cfg->worker_queue_size, cfg->worker_timeout);
 	wait_init(b);
@@ -693,6 +701,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		event_free(b->tick);
 		notify_free(b);
 		event_base_free(b->base);
+		auth_free();
 		config_free(b->cfg);
 		free(b->config_path);
 		free(b);

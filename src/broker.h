@@ -105,6 +105,7 @@ enum violation {
 	V_BANDWIDTH,
 	V_CPU,
 	V_RATE_LIMITED,
+	V_OVERLOADED,
 	V_COUNT
 };
 
@@ -116,6 +117,92 @@ const char	*violation_name(enum violation);
 void		 violations_add(struct violations *, enum violation,
 		     uint64_t);
 json_t		*violations_json(const struct violations *);
+
+/* breaker.c */
+/* The circuit breaker around the auth service. */
+enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
+#define BREAKER_STATES	3
+enum breaker_verdict {
+	BREAKER_CALL,	/* closed: make the call */
+	BREAKER_PROBE,	/* half-open: make the call, it is the one probe */
+	BREAKER_SKIP	/* open, or a probe is out: do not call */
+};
+
+struct breaker {
+	int		 enabled;
+	u_int		 threshold;	/* consecutive failures that open it */
+	int64_t		 recovery;	/* ms open before a probe */
+	enum breaker_state state;
+	u_int		 failures;	/* in a row, since the last success */
+	int64_t		 opened_at;	/* monotonic ms */
+	int		 probing;	/* the probe is out */
+	uint64_t	 transitions[BREAKER_STATES];	/* into each state */
+};
+
+void		 breaker_init(struct breaker *, int, u_int, int64_t);
+void		 breaker_configure(struct breaker *, int, u_int, int64_t);
+enum breaker_verdict breaker_ask(struct breaker *, int64_t);
+int		 breaker_success(struct breaker *, int64_t);
+int		 breaker_failure(struct breaker *, int64_t);
+enum breaker_state breaker_state(struct breaker *, int64_t);
+int64_t		 breaker_next_probe(const struct breaker *);
+const char	*breaker_state_name(enum breaker_state);
+
+/* shed.c */
+/* The load shedder: CPU and memory pressure, smoothed, with a margin. */
+#define SHED_WINDOW	3	/* samples smoothed over */
+#define SHED_MARGIN	0.05	/* below threshold - margin to stop */
+struct shed_cpu { uint64_t busy, total; };	/* /proc/stat jiffies */
+
+/* The last SHED_WINDOW readings of one measure, in a ring. */
+struct shed_series {
+	double		 v[SHED_WINDOW];
+	u_int		 n;		/* readings held */
+	u_int		 next;		/* where the next one goes */
+};
+
+struct shedder {
+	int		 enabled;
+	double		 cpu_threshold, mem_threshold;
+	struct shed_cpu	 last;
+	int		 have_last;
+	struct shed_series cpu;		/* utilisation, 0..1 */
+	struct shed_series mem;		/* 1 - MemAvailable/MemTotal */
+	int		 shedding;
+	uint64_t	 started;	/* times shedding began */
+};
+
+int		 shed_parse_stat(const char *, size_t, struct shed_cpu *);
+int		 shed_parse_meminfo(const char *, size_t, double *);
+void		 shed_init(struct shedder *, int, double, double);
+void		 shed_configure(struct shedder *, int, double, double);
+int		 shed_sample(struct shedder *, const struct shed_cpu *, int,
+		     double, int);
+double		 shed_cpu(const struct shedder *);
+double		 shed_memory(const struct shedder *);
+int		 shed_active(const struct shedder *);
+
+/* auth-answer.c */
+/* What the auth service answered, checked against the contract. */
+enum auth_kind { AUTH_ALLOW, AUTH_DENY, AUTH_FAIL };
+#define AUTH_MESSAGE_MAX	200	/* bytes shown to the player */
+#define AUTH_BODY_MAX		(64 * 1024)
+#define AUTH_DENY_TTL_DEFAULT	60	/* seconds */
+#define AUTH_TTL_MAX		(30 * 24 * 3600) /* seconds; more fails */
+#define AUTH_REASON_MAX		32	/* bytes of a deny's reason id */
+
+struct auth_answer {
+	enum auth_kind	 kind;
+	char		*tier;		/* allow: NULL for the local tier */
+	char		*reason;	/* deny: the service's id or "denied" */
+	char		*message;	/* safe for a terminal, or NULL */
+	int64_t		 ttl;		/* seconds; -1 when absent */
+	char		*why;		/* what was wrong, escaped */
+};
+
+int		 auth_answer_parse(long, const char *, size_t, int,
+		     const struct config *, struct auth_answer *);
+void		 auth_answer_clear(struct auth_answer *);
 
 /* broker-pool.c */
 /* The connection pool: a bounded number of slots, counted per uid. */
@@ -199,6 +286,18 @@ char		*quota_explain(enum violation, const struct config_quota *,
 uint64_t	 quota_bandwidth_share(uint64_t, u_int, uint64_t, u_int);
 
 /* broker-user.c */
+/* What the auth service last said of a user. */
+struct auth_verdict {
+	int		 have;
+	enum auth_kind	 kind;		/* AUTH_ALLOW or AUTH_DENY */
+	char		*tier;		/* allow: NULL for the local tier */
+	char		*reason;	/* deny: the service's id */
+	char		*message;	/* for the player, safe for a terminal */
+	int64_t		 expires;	/* monotonic ms */
+};
+/* A verdict is kept this long past its expiry, for on_failure = cached. */
+#define USER_VERDICT_KEEP_MS	(24LL * 3600 * 1000)
+
 /* What policy said of a uid, and who is connected as it. */
 struct user {
 	uid_t		 uid;
@@ -214,6 +313,9 @@ struct user {
 	uint64_t	 share_ref;	/* broker-share.c: the user's split */
 	struct bucket	 requests;	/* health and status requests */
 	int		 requests_admin; /* the bucket's rate is an admin's */
+	struct auth_verdict verdict;	/* broker-auth.c */
+	char		*auth_tier;	/* the tier it gave; NULL: local */
+	int		 auth_inflight;	/* a call for this user is out */
 };
 
 struct users {
@@ -234,6 +336,7 @@ void		 user_attach(struct user *, struct client *);
 void		 user_detach(struct user *, struct client *);
 int		 user_request_allowed(struct user *, const struct config *,
 		     int64_t);
+void		 user_verdict_clear(struct auth_verdict *);
 void		 users_sweep(struct users *, int64_t, int);
 void		 users_free(struct users *);
 
@@ -297,12 +400,90 @@ struct sample {
 	u_int		 open_fds;	/* the broker's own */
 	u_int		 ngames;
 	int		 game_ok[CONFIG_MAX_GAMES]; /* its program can run */
+	struct shed_cpu	 cpu;		/* [load_shedding] stat_file */
+	int		 cpu_ok;
+	double		 memory;	/* pressure from meminfo_file */
+	int		 mem_ok;
 };
 
 void		 sample_start(struct broker *);
 void		 sample_request(struct broker *);
 int		 sample_stop(struct broker *, uint64_t);
 int		 sample_pty_room(const struct broker *, u_int *, u_int *);
+
+/* broker-worker.c */
+/* What a job is, for priorities and figures. */
+enum job_type {
+	JOB_LOOKUP,		/* who a uid is (NSS) */
+	JOB_AUTH,		/* a call to the auth service */
+	JOB_RELOAD,		/* reading the configuration */
+	JOB_SOCKET,		/* giving the socket to its group */
+	JOB_TYPES
+};
+#define WORKER_BUCKETS	14	/* processing-time buckets, then +Inf */
+/* Queue slots past queue_size for jobs of class critical (admins). */
+#define WORKER_CRITICAL_RESERVE	8
+
+/* What the pool keeps of one type of job. */
+struct worker_stats {
+	uint64_t	 done;
+	uint64_t	 timed_out;
+	uint64_t	 refused;	/* the queue was full */
+	uint64_t	 buckets[WORKER_BUCKETS + 1]; /* runs by time, not summed */
+	uint64_t	 count;
+	double		 seconds;	/* run time in all */
+};
+
+const char	*job_type_name(enum job_type);
+double		 workers_bucket(u_int);
+struct workers	*workers_create(struct event_base *, u_int, u_int, uint64_t);
+void		 workers_configure(struct workers *, u_int, u_int, uint64_t);
+int		 workers_submit(struct workers *, enum job_type,
+		     enum quota_class, void (*)(void *),
+		     void (*)(void *, int), void (*)(void *), void *);
+void		 workers_stats(struct workers *, enum job_type,
+		     struct worker_stats *);
+void		 workers_load(struct workers *, u_int *, u_int *, u_int *,
+		     uint64_t *);
+json_t		*workers_status(struct workers *);
+int		 workers_health(struct workers *, const char **);
+u_int		 workers_shutdown(struct workers *, uint64_t);
+void		 workers_free(struct workers *);
+
+/* broker-auth.c */
+/* How a decision about an account came out. */
+enum auth_outcome {
+	AUTH_OUT_ALLOW,
+	AUTH_OUT_DENY,
+	AUTH_OUT_CONNECT,	/* no connection, or it broke */
+	AUTH_OUT_TIMEOUT,
+	AUTH_OUT_STATUS,	/* a status outside the contract */
+	AUTH_OUT_BODY,		/* a body outside the contract */
+	AUTH_OUT_SKIPPED,	/* the breaker was open: no call */
+	AUTH_OUTCOMES
+};
+#define AUTH_WINDOW		60	/* seconds of the error rate */
+#define AUTH_RETRY_AFTER	10	/* seconds, after a failed call */
+struct auth_second {
+	int64_t		 second;
+	u_int		 calls;
+	u_int		 failures;
+};
+struct auth_stats {
+	uint64_t	 outcomes[AUTH_OUTCOMES];
+	uint64_t	 buckets[WORKER_BUCKETS + 1];	/* calls by time */
+	uint64_t	 count;
+	double		 seconds;
+	struct auth_second window[AUTH_WINDOW];
+};
+const char	*auth_outcome_name(enum auth_outcome);
+void		 auth_init(struct broker *);
+void		 auth_configure(struct broker *);
+void		 auth_free(void);
+void		 auth_decide(struct client *);
+int		 auth_forget(struct broker *, const char *);
+u_int		 auth_cached(struct broker *);
+void		 auth_error_rate(struct broker *, u_int *, u_int *);
 
 /* broker-client.c */
 enum client_state {
@@ -342,6 +523,10 @@ struct client {
 	int		 looked_up;	/* policy answered for this connection */
 	json_t		*hello;		/* arrived before the lookup */
 	int		 busy;		/* a request is with the workers */
+	int		 said_hello;	/* a session's hello came */
+	int		 auth_wait;	/* waits for the auth service */
+	char		*auth_message;	/* the service's, for the menu */
+	char		*command;	/* the ssh command, as reported */
 
 	enum quota_class class;
 	u_int		 queue_pos;	/* last place in line sent */
@@ -431,6 +616,14 @@ struct broker {
 	struct leases	 leases;
 	struct workers	*workers;
 
+	/* broker-auth.c */
+	struct breaker	 breaker;
+	struct auth_stats auth;
+	char		 hostname[256];
+
+	/* The load shedder, fed by the sampler. */
+	struct shedder	 shed;
+
 	/* broker-share.c: the system's split when last pushed to all. */
 	uint64_t	 share_ref;
 
@@ -488,6 +681,7 @@ void		 notify_free(struct broker *);
 
 /* broker-admit.c */
 void		 admit_hello(struct client *, json_t *);
+void		 admit_decided(struct client *);
 void		 admit_release(struct client *);
 void		 admit_from_queue(struct broker *);
 void		 admit_reclass(struct broker *);
@@ -522,19 +716,10 @@ const char	*health_name(enum health);
 void		 status_reply(struct client *);
 json_t		*status_json(struct broker *);
 
-/* broker-worker.c */
-struct workers	*workers_create(struct event_base *, u_int, u_int, uint64_t);
-void		 workers_configure(struct workers *, u_int, u_int, uint64_t);
-int		 workers_submit(struct workers *, void (*)(void *),
-		     void (*)(void *, int), void (*)(void *), void *);
-json_t		*workers_status(struct workers *);
-int		 workers_health(struct workers *, const char **);
-u_int		 workers_shutdown(struct workers *, uint64_t);
-void		 workers_free(struct workers *);
-
 /* ctl.c */
 int		 ctl_check(const struct config *, const char *);
 int		 ctl_status(const struct config *);
 int		 ctl_drain(const struct config *);
+int		 ctl_forget(const struct config *, const char *);
 
 #endif

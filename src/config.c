@@ -45,6 +45,10 @@ enum ctype {
 	CT_COMMAND,	/* argv template */
 	CT_ENV,		/* NAME=VALUE, repeats (config_game only) */
 	CT_RCFILE,	/* a path relative to the home directory, or empty */
+	CT_PATH,	/* an absolute path */
+	CT_URL,		/* an http:// or https:// URL, or empty */
+	CT_SECRET,	/* a file only its owner may read, or empty */
+	CT_ONFAILURE,	/* cached, deny or allow */
 	CT_TEMPLATE,	/* an absolute path, or empty */
 	CT_COUNT
 };
@@ -75,6 +79,11 @@ struct ctype_ops {
 	void		 (*free)(const struct ckey *, void *);
 	/* ", from MIN to MAX" for errors (NULL: no bounds). */
 	char		*(*range)(const struct ckey *);
+	/*
+	 * After a good parse, look further (at a file the value names):
+	 * 0, or -1 with *why saying what is wrong (NULL: nothing to do).
+	 */
+	int		 (*check)(const struct ckey *, void *, char **);
 };
 
 #define G(sec, key, type, field, def, min, max) \
@@ -137,12 +146,37 @@ static const struct ckey ckeys[] = {
 	G("limits", "max_file_descriptors", CT_UINT,
 	    limits_max_file_descriptors, "8192", 64, 16777216),
 
+	G("circuit_breaker", "enabled", CT_BOOL, breaker_enabled, "true",
+	    0, 0),
+	G("circuit_breaker", "failure_threshold", CT_UINT,
+	    breaker_failure_threshold, "10", 1, 1000000),
+	G("circuit_breaker", "recovery_timeout", CT_DURATION,
+	    breaker_recovery_timeout, "60s", 100, MS_WEEK),
+
+	G("load_shedding", "enabled", CT_BOOL, shed_enabled, "true", 0, 0),
+	G("load_shedding", "cpu_threshold", CT_FRACTION, shed_cpu_threshold,
+	    "0.8", 0, 0),
+	G("load_shedding", "memory_threshold", CT_FRACTION,
+	    shed_memory_threshold, "0.9", 0, 0),
+	G("load_shedding", "stat_file", CT_PATH, shed_stat_file, "/proc/stat",
+	    0, 0),
+	G("load_shedding", "meminfo_file", CT_PATH, shed_meminfo_file,
+	    "/proc/meminfo", 0, 0),
+
+	G("auth", "url", CT_URL, auth_url, "", 0, 0),
+	G("auth", "token_file", CT_SECRET, auth_token, "", 0, 0),
+	G("auth", "timeout", CT_DURATION, auth_timeout, "2s", 10, 60000),
+	G("auth", "on_failure", CT_ONFAILURE, auth_on_failure, "cached",
+	    0, 0),
+
 	G("alerts", "high_connection_count", CT_UINT,
 	    alerts_high_connection_count, "900", 1, 1000000),
 	G("alerts", "high_queue_time", CT_DURATION, alerts_high_queue_time,
 	    "2s", 0, MS_HOUR),
 	G("alerts", "high_resource_usage", CT_FRACTION,
 	    alerts_high_resource_usage, "0.9", 0, 0),
+	G("alerts", "high_error_rate", CT_FRACTION, alerts_high_error_rate,
+	    "0.05", 0, 0),
 
 	Q("groups", CT_GROUPS, groups, "", 0, 0),
 	Q("max_connections", CT_UINT, max_connections, "10", 1, 1000000),
@@ -720,6 +754,148 @@ parse_cores(const struct ckey *k, void *base, const char *value)
 	return parse_decimal(k, base, value, 0.001, 1024);
 }
 
+/* Parse an absolute path. */
+static int
+parse_path(const struct ckey *k, void *base, const char *value)
+{
+	if (value[0] != '/' || !valid_text(value, CONFIG_MAX_PATH))
+		return -1;
+	set_string(k, base, value);
+	return 0;
+}
+
+/* Parse an http:// or https:// URL, or nothing. */
+static int
+parse_url(const struct ckey *k, void *base, const char *value)
+{
+	const char	*host;
+
+	if (*value != '\0') {
+		if (strncmp(value, "http://", 7) == 0)
+			host = value + 7;
+		else if (strncmp(value, "https://", 8) == 0)
+			host = value + 8;
+		else
+			return -1;
+		if (*host == '\0' || *host == '/' ||
+		    !valid_text(value, CONFIG_MAX_PATH) ||
+		    strpbrk(value, " \t\"<>\\^`{|}") != NULL)
+			return -1;
+	}
+	set_string(k, base, value);
+	return 0;
+}
+
+/*
+ * Whether a secret that cannot be read is an error: for the broker, which
+ * sends it, yes; for the admin commands run by anyone, no.
+ */
+static int	config_secrets_needed;
+
+/* The broker needs its secrets: one it cannot read is an error. */
+void
+config_need_secrets(int needed)
+{
+	config_secrets_needed = needed;
+}
+
+/* Parse the path of a secret's file, or nothing; it is read by check. */
+static int
+parse_secret(const struct ckey *k, void *base, const char *value)
+{
+	struct config_secret	*sec = ckey_field(k, base);
+
+	if (*value != '\0' && (value[0] != '/' ||
+	    !valid_text(value, CONFIG_MAX_PATH)))
+		return -1;
+	free(sec->path);
+	free(sec->value);
+	sec->path = xstrdup(value);
+	sec->value = NULL;
+	return 0;
+}
+
+/*
+ * Read a secret's file, as sshd reads a key: it must be a regular file
+ * that neither its group nor others may read or write, and hold one
+ * token of printable characters (a trailing newline is dropped). One
+ * who may not read it (a player running --check) learns only its mode.
+ */
+static int
+check_secret(const struct ckey *k, void *base, char **why)
+{
+	struct config_secret	*sec = ckey_field(k, base);
+	struct stat		 sb;
+	char			 buf[CONFIG_MAX_SECRET + 2];
+	ssize_t			 n;
+	size_t			 len;
+	int			 fd;
+
+	if (*sec->path == '\0')
+		return 0;
+	if (stat(sec->path, &sb) != 0) {
+		xasprintf(why, "%s: %s", sec->path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		xasprintf(why, "%s is not a regular file", sec->path);
+		return -1;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		xasprintf(why, "%s may be read or written by its group or "
+		    "others (mode %04o); make it 0600 or 0400", sec->path,
+		    (u_int)(sb.st_mode & 07777));
+		return -1;
+	}
+	if ((fd = open(sec->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == EACCES && !config_secrets_needed)
+			return 0;	/* not ours to read (--check) */
+		if (errno == EACCES)
+			xasprintf(why, "%s: %s (the broker's user must own it)",
+			    sec->path, strerror(errno));
+		else
+			xasprintf(why, "%s: %s", sec->path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		xasprintf(why, "%s: %s", sec->path, strerror(errno));
+		return -1;
+	}
+	len = (size_t)n;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = '\0';
+	if ((size_t)n > CONFIG_MAX_SECRET || len == 0 ||
+	    strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/=:") != len) {
+		xasprintf(why, "%s must hold one token of at most %d letters, "
+		    "digits and -._~+/=:", sec->path, CONFIG_MAX_SECRET);
+		return -1;
+	}
+	free(sec->value);
+	sec->value = xstrdup(buf);
+	return 0;
+}
+
+/* Parse what to do when the auth service fails. */
+static int
+parse_onfailure(const struct ckey *k, void *base, const char *value)
+{
+	int	*field = ckey_field(k, base);
+
+	if (strcmp(value, "cached") == 0)
+		*field = AUTH_ON_FAILURE_CACHED;
+	else if (strcmp(value, "deny") == 0)
+		*field = AUTH_ON_FAILURE_DENY;
+	else if (strcmp(value, "allow") == 0)
+		*field = AUTH_ON_FAILURE_ALLOW;
+	else
+		return -1;
+	return 0;
+}
+
 /* Parse a log level name. */
 static int
 parse_loglevel(const struct ckey *k, void *base, const char *value)
@@ -921,6 +1097,30 @@ format_loglevel(const struct ckey *k, const void *base, u_int i)
 	    base)));
 }
 
+/* Format a secret: its path only. */
+static char *
+format_secret(const struct ckey *k, const void *base, u_int i)
+{
+	const struct config_secret *sec = ckey_cfield(k, base);
+
+	if (i != 0)
+		return NULL;
+	return xstrdup(sec->path != NULL ? sec->path : "");
+}
+
+/* Format what to do when the auth service fails. */
+static char *
+format_onfailure(const struct ckey *k, const void *base, u_int i)
+{
+	static const char *const names[] = { "cached", "deny", "allow" };
+	int	 v = *(const int *)ckey_cfield(k, base);
+
+	if (i != 0)
+		return NULL;
+	return xstrdup(v >= 0 && (u_int)v < nitems(names) ? names[v] :
+	    "cached");
+}
+
 /* Format a menu key. */
 static char *
 format_key(const struct ckey *k, const void *base, u_int i)
@@ -952,6 +1152,19 @@ free_string(const struct ckey *k, void *base)
 
 	free(*sp);
 	*sp = NULL;
+}
+
+/* Free a secret: its path and what it held. */
+static void
+free_secret(const struct ckey *k, void *base)
+{
+	struct config_secret	*sec = ckey_field(k, base);
+
+	free(sec->path);
+	if (sec->value != NULL)
+		explicit_bzero(sec->value, strlen(sec->value));
+	free(sec->value);
+	sec->path = sec->value = NULL;
 }
 
 /* Free a quota's groups. */
@@ -1027,47 +1240,56 @@ range_rate(const struct ckey *k)
 
 static const struct ctype_ops ctypes[] = {
 	[CT_STRING] = { "printable text of 1 to 40 characters", 0,
-	    parse_string, format_string, free_string, NULL },
+	    parse_string, format_string, free_string, NULL, NULL },
 	[CT_SOCKET] = { "an absolute path shorter than 108 characters", 0,
-	    parse_socket, format_string, free_string, NULL },
+	    parse_socket, format_string, free_string, NULL, NULL },
 	[CT_GROUP] = { "a Unix group name", 0,
-	    parse_group, format_string, free_string, NULL },
+	    parse_group, format_string, free_string, NULL, NULL },
 	[CT_USER] = { "a Unix user name", 0,
-	    parse_group, format_string, free_string, NULL },
+	    parse_group, format_string, free_string, NULL, NULL },
 	[CT_GROUPS] = { "a list of Unix group names separated by commas or "
-	    "spaces", 0, parse_groups, format_groups, free_groups, NULL },
+	    "spaces", 0, parse_groups, format_groups, free_groups, NULL, NULL },
 	[CT_BOOL] = { "true or false", 0,
-	    parse_bool, format_bool, NULL, NULL },
+	    parse_bool, format_bool, NULL, NULL, NULL },
 	[CT_UINT] = { "a whole number", 0,
-	    parse_uint, format_uint, NULL, range_uint },
+	    parse_uint, format_uint, NULL, range_uint, NULL },
 	[CT_DURATION] = { "a duration: a whole number followed by ms, s, m "
 	    "or h (500ms, 5s, 30m, 24h)", 0,
-	    parse_duration, format_duration, NULL, range_duration },
+	    parse_duration, format_duration, NULL, range_duration, NULL },
 	[CT_SIZE] = { "a size: a whole number followed by B, KB, MB, GB or "
-	    "TB (256MB)", 0, parse_size, format_size, NULL, range_size },
+	    "TB (256MB)", 0, parse_size, format_size, NULL, range_size, NULL },
 	[CT_RATE] = { "a rate: a size followed by /s (10MB/s)", 0,
-	    parse_rate, format_rate, NULL, range_rate },
+	    parse_rate, format_rate, NULL, range_rate, NULL },
 	[CT_FRACTION] = { "a decimal number from 0 to 1 (0.8)", 0,
-	    parse_fraction, format_decimal, NULL, NULL },
+	    parse_fraction, format_decimal, NULL, NULL, NULL },
 	[CT_CORES] = { "a decimal number of CPU cores from 0.001 to 1024 "
-	    "(0.5)", 0, parse_cores, format_decimal, NULL, NULL },
+	    "(0.5)", 0, parse_cores, format_decimal, NULL, NULL, NULL },
 	[CT_LOGLEVEL] = { "debug, info, warn or error", 0,
-	    parse_loglevel, format_loglevel, NULL, NULL },
+	    parse_loglevel, format_loglevel, NULL, NULL, NULL },
 	[CT_KEY] = { "one letter or digit, not one of the menu's own keys "
 	    "(" CONFIG_RESERVED_KEYS ")", 0,
-	    parse_key, format_key, NULL, NULL },
+	    parse_key, format_key, NULL, NULL, NULL },
 	[CT_COMMAND] = { "an absolute program path and its arguments, with "
 	    "%u (user), %h (home) and %% as the only substitutions", 0,
-	    parse_command, format_string, free_string, NULL },
+	    parse_command, format_string, free_string, NULL, NULL },
 	[CT_ENV] = { "NAME=VALUE with a name of letters, digits and _, %u "
 	    "and %h allowed in the value, at most 32 lines", 1,
-	    parse_env, format_env, free_env, NULL },
+	    parse_env, format_env, free_env, NULL, NULL },
 	[CT_RCFILE] = { "a file name relative to the player's home "
 	    "(.nethackrc), without ..", 0,
-	    parse_rcfile, format_string, free_string, NULL },
+	    parse_rcfile, format_string, free_string, NULL, NULL },
 	[CT_TEMPLATE] = { "an absolute path of at most 1024 characters, or "
 	    "nothing", 0,
-	    parse_template, format_string, free_string, NULL },
+	    parse_template, format_string, free_string, NULL, NULL },
+	[CT_PATH] = { "an absolute path", 0,
+	    parse_path, format_string, free_string, NULL, NULL },
+	[CT_URL] = { "an http:// or https:// URL, or nothing for local "
+	    "policy", 0, parse_url, format_string, free_string, NULL, NULL },
+	[CT_SECRET] = { "the absolute path of a file that only its owner may "
+	    "read, or nothing", 0, parse_secret, format_secret, free_secret,
+	    NULL, check_secret },
+	[CT_ONFAILURE] = { "cached, deny or allow", 0,
+	    parse_onfailure, format_onfailure, NULL, NULL, NULL },
 };
 _Static_assert(nitems(ctypes) == CT_COUNT, "one entry per value type");
 
@@ -1267,7 +1489,7 @@ cparse_key(struct cparse *cp, const char *name, const char *value)
 	const struct ckey	*k;
 	const struct ctype_ops	*ops;
 	const char		*kind;
-	char			*range, q[QUOTE_SIZE];
+	char			*range, *why, q[QUOTE_SIZE];
 
 	kind = cp->scope == SC_QUOTA ? "quota" :
 	    cp->scope == SC_GAME ? "game" : cp->section;
@@ -1290,6 +1512,11 @@ cparse_key(struct cparse *cp, const char *name, const char *value)
 		cparse_error(cp, name, "bad value \"%s\": expected %s%s",
 		    cparse_quote(value, q), ops->expected, range);
 		free(range);
+		return;
+	}
+	if (ops->check != NULL && ops->check(k, cp->base, &why) != 0) {
+		cparse_error(cp, name, "%s", why);
+		free(why);
 	}
 }
 

@@ -51,15 +51,15 @@ ctl_connect(const struct config *cfg, char **cause)
 
 /* Send one admin request and wait for its answer. */
 static int
-ctl_request(const struct config *cfg, const char *type, json_t **reply,
+ctl_request(const struct config *cfg, json_t *req, json_t **reply,
     enum proto_msg *rtype, char **cause)
 {
-	json_t	*req;
 	int	 fd, rc;
 
-	if ((fd = ctl_connect(cfg, cause)) == -1)
+	if ((fd = ctl_connect(cfg, cause)) == -1) {
+		json_decref(req);
 		return -1;
-	req = json_pack("{s:s}", "type", type);
+	}
 	rc = proto_write(fd, req, cause);
 	json_decref(req);
 	if (rc == 0)
@@ -84,7 +84,7 @@ ctl_check(const struct config *cfg, const char *errors)
 	char		*cause;
 	size_t		 i;
 
-	if (ctl_request(cfg, "check", &reply, &type, &cause) != 0) {
+	if (ctl_request(cfg, json_pack("{s:s}", "type", "check"), &reply, &type, &cause) != 0) {
 		printf("broker: unreachable (%s)\n", cause);
 		free(cause);
 		return 2;
@@ -126,7 +126,7 @@ ctl_status(const struct config *cfg)
 	const char	*message = "unexpected reply";
 	char		*cause;
 
-	if (ctl_request(cfg, "status", &reply, &type, &cause) != 0) {
+	if (ctl_request(cfg, json_pack("{s:s}", "type", "status"), &reply, &type, &cause) != 0) {
 		fprintf(stderr, "dg-broker: %s\n", cause);
 		free(cause);
 		return 1;
@@ -154,7 +154,7 @@ ctl_drain(const struct config *cfg)
 	json_int_t	 sessions, seconds;
 	char		*cause;
 
-	if (ctl_request(cfg, "drain", &reply, &type, &cause) != 0) {
+	if (ctl_request(cfg, json_pack("{s:s}", "type", "drain"), &reply, &type, &cause) != 0) {
 		fprintf(stderr, "dg-broker: %s\n", cause);
 		free(cause);
 		return 1;
@@ -168,6 +168,42 @@ ctl_drain(const struct config *cfg)
 	}
 	printf("draining: %lld session%s left; the broker stops within %lld s\n",
 	    (long long)sessions, sessions == 1 ? "" : "s", (long long)seconds);
+	json_decref(reply);
+	return 0;
+}
+
+/* --forget USER: drop the user's cached verdict of the auth service. */
+int
+ctl_forget(const struct config *cfg, const char *user)
+{
+	json_t		*reply;
+	enum proto_msg	 type;
+	const char	*message = "unexpected reply";
+	json_int_t	 had;
+	char		*cause;
+
+	if (!util_valid_text(user) || strlen(user) > 64) {
+		fprintf(stderr, "dg-broker: not a user name\n");
+		return 1;
+	}
+	if (ctl_request(cfg, json_pack("{s:s, s:s}", "type", "forget", "user",
+	    user), &reply, &type, &cause) != 0) {
+		fprintf(stderr, "dg-broker: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (type != MSG_FORGOTTEN || json_unpack(reply, "{s:I}", "had",
+	    &had) != 0) {
+		json_unpack(reply, "{s:s}", "message", &message);
+		fprintf(stderr, "dg-broker: %s\n", message);
+		json_decref(reply);
+		return 1;
+	}
+	if (had)
+		printf("forgot the auth service's verdict on %s; their next "
+		    "login asks it again\n", user);
+	else
+		printf("no verdict on %s was kept\n", user);
 	json_decref(reply);
 	return 0;
 }

@@ -21,6 +21,7 @@ usage(void)
 	    "       dg-broker --check [-f FILE]\n"
 	    "       dg-broker --status [-f FILE]\n"
 	    "       dg-broker --drain [-f FILE]\n"
+	    "       dg-broker --forget USER [-f FILE]\n"
 	    "       dg-broker --print-schema\n");
 	exit(EXIT_USAGE);
 }
@@ -34,13 +35,14 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "status", no_argument, NULL, 's' },
 		{ "drain", no_argument, NULL, 'd' },
+		{ "forget", required_argument, NULL, 'F' },
 		{ "print-schema", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg, *strict;
-	const char	*path = DG_DEFAULT_CONFIG;
+	const char	*path = DG_DEFAULT_CONFIG, *forget = NULL;
 	char		*cause, *abspath;
 	int		 ch, foreground = 0, mode = 0;
 
@@ -53,6 +55,9 @@ main(int argc, char **argv)
 		case 'f':
 			path = optarg;
 			break;
+		case 'F':
+			forget = optarg;
+			/* FALLTHROUGH */
 		case 't':
 		case 'c':
 		case 's':
@@ -81,7 +86,7 @@ main(int argc, char **argv)
 	 * The admin commands need only the socket, read leniently; --check
 	 * also says whether the whole file would load.
 	 */
-	if (mode == 'c' || mode == 's' || mode == 'd') {
+	if (mode == 'c' || mode == 's' || mode == 'd' || mode == 'F') {
 		cfg = config_load_session(path, &cause);
 		/* --check prints every error of the file, these among them. */
 		if (cause != NULL && mode != 'c')
@@ -93,11 +98,15 @@ main(int argc, char **argv)
 			config_free(strict);
 			ch = ctl_check(cfg, cause);
 			free(cause);
-		} else
+		} else if (mode == 'F')
+			ch = ctl_forget(cfg, forget);
+		else
 			ch = mode == 's' ? ctl_status(cfg) : ctl_drain(cfg);
 		config_free(cfg);
 		return ch;
 	}
+	/* The broker itself (and --test-config) must be able to read secrets. */
+	config_need_secrets(1);
 	if ((cfg = config_load(path, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);

@@ -60,6 +60,8 @@ __dead void	 fatalx(const char *, ...) printflike(1, 2);
 #define CONFIG_MAX_QUOTAS	32
 #define CONFIG_MAX_ENV		32
 #define CONFIG_MAX_ARGS		32
+#define CONFIG_MAX_PATH		4096	/* bytes of a path or URL */
+#define CONFIG_MAX_SECRET	1024	/* bytes of a token */
 #define CONFIG_MAX_GROUPS	32
 #define CONFIG_RESERVED_KEYS	"qwer"	/* quit, watch, edit, recordings */
 #define CONFIG_MAX_LINE		4096		/* bytes in a line */
@@ -94,6 +96,19 @@ struct config_quota {
 	u_int		 priority;
 };
 
+/* What [auth] on_failure says to do when the auth service fails. */
+enum auth_on_failure {
+	AUTH_ON_FAILURE_CACHED,	/* the user's last verdict, else local */
+	AUTH_ON_FAILURE_DENY,
+	AUTH_ON_FAILURE_ALLOW	/* the local tier */
+};
+
+/* A file holding a secret: its path, and what it holds once read. */
+struct config_secret {
+	char		*path;		/* "" when none */
+	char		*value;		/* NULL until read */
+};
+
 struct config {
 	char		*path;
 
@@ -115,6 +130,21 @@ struct config {
 	uint64_t	 worker_timeout;
 	uint64_t	 worker_shutdown_timeout;
 
+	int		 breaker_enabled;
+	u_int		 breaker_failure_threshold;
+	uint64_t	 breaker_recovery_timeout;
+
+	int		 shed_enabled;
+	double		 shed_cpu_threshold;
+	double		 shed_memory_threshold;
+	char		*shed_stat_file;
+	char		*shed_meminfo_file;
+
+	char		*auth_url;
+	struct config_secret auth_token;
+	uint64_t	 auth_timeout;
+	int		 auth_on_failure;
+
 	u_int		 limits_max_connections;
 	u_int		 limits_max_ptys;
 	uint64_t	 limits_max_memory;
@@ -124,6 +154,7 @@ struct config {
 	u_int		 alerts_high_connection_count;
 	uint64_t	 alerts_high_queue_time;
 	double		 alerts_high_resource_usage;
+	double		 alerts_high_error_rate;
 
 	struct config_quota quotas[CONFIG_MAX_QUOTAS];
 	u_int		 nquotas;
@@ -132,6 +163,7 @@ struct config {
 };
 
 struct config	*config_load(const char *, char **);
+void		 config_need_secrets(int);
 struct config	*config_load_session(const char *, char **);
 void		 config_free(struct config *);
 void		 config_print(const struct config *, FILE *);

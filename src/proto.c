@@ -84,6 +84,15 @@ static const struct pfield f_keepalive[] = {
 static const struct pfield f_none[] = {
 	END
 };
+static const struct pfield f_forget[] = {
+	STR1("user", 1, 64, C_TEXT),
+	END
+};
+static const struct pfield f_forgotten[] = {
+	STR1("user", 1, 64, C_TEXT),
+	INT("had", 1, 0, 1),
+	END
+};
 static const struct pfield f_game[] = {
 	STR1("id", 1, 32, C_ID),
 	STR1("name", 1, 64, C_TEXT),
@@ -98,6 +107,7 @@ static const struct pfield f_ticket[] = {
 	INT("idle_timeout", 1, 1, 1LL << 31),
 	INT("online", 1, 0, 1LL << 31),
 	ARR("games", 1, 0, 64, F_OBJECT, 0, f_game),
+	STR1("message", 0, 512, C_TEXT),
 	END
 };
 static const struct pfield f_refused[] = {
@@ -202,6 +212,7 @@ static const struct pmsg pmsgs[] = {
 	{ "status", MSG_STATUS, PROTO_TO_BROKER, f_none },
 	{ "reload", MSG_RELOAD, PROTO_TO_BROKER, f_none },
 	{ "drain", MSG_DRAIN, PROTO_TO_BROKER, f_none },
+	{ "forget", MSG_FORGET, PROTO_TO_BROKER, f_forget },
 	{ "ticket", MSG_TICKET, PROTO_FROM_BROKER, f_ticket },
 	{ "refused", MSG_REFUSED, PROTO_FROM_BROKER, f_refused },
 	{ "lease", MSG_LEASE, PROTO_FROM_BROKER, f_lease },
@@ -214,6 +225,7 @@ static const struct pmsg pmsgs[] = {
 	{ "limits", MSG_LIMITS, PROTO_FROM_BROKER, f_limits },
 	{ "notice", MSG_NOTICE, PROTO_FROM_BROKER, f_notice },
 	{ "draining", MSG_DRAINING, PROTO_FROM_BROKER, f_draining },
+	{ "forgotten", MSG_FORGOTTEN, PROTO_FROM_BROKER, f_forgotten },
 	{ "edit_lease", MSG_EDIT_LEASE, PROTO_FROM_BROKER, f_edit_lease },
 };
 

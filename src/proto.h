@@ -38,6 +38,7 @@ enum proto_msg {
 	MSG_STATUS,
 	MSG_RELOAD,
 	MSG_DRAIN,
+	MSG_FORGET,
 	MSG_EDIT,
 	/* from the broker */
 	MSG_TICKET,
@@ -52,6 +53,7 @@ enum proto_msg {
 	MSG_LIMITS,
 	MSG_NOTICE,
 	MSG_DRAINING,
+	MSG_FORGOTTEN,
 	MSG_EDIT_LEASE
 };
 
@@ -73,6 +75,9 @@ enum proto_msg {
 #define REASON_BUSY		"busy"
 #define REASON_RELOAD_FAILED	"reload_failed"
 #define REASON_RATE_LIMITED	"rate_limited"
+#define REASON_DENIED		"denied"
+#define REASON_UNAVAILABLE	"unavailable"
+#define REASON_OVERLOADED	"overloaded"
 #define REASON_NO_RCFILE	"no_rcfile"
 
 /*

@@ -594,7 +594,7 @@ static void
 session_ticket(struct session *s, json_t *msg)
 {
 	struct timeval	 tv;
-	const char	*id, *user;
+	const char	*id, *user, *message;
 	json_int_t	 idle;
 	json_t		*g;
 	char		*list = NULL, *tmp, *line;
@@ -606,6 +606,12 @@ session_ticket(struct session *s, json_t *msg)
 	json_incref(s->games);
 	snprintf(s->ticket, sizeof s->ticket, "%s", id);
 	s->user = xstrdup(user);
+	/* A word from the auth service, shown once on the menu. */
+	if ((message = json_string_value(json_object_get(msg, "message"))) !=
+	    NULL) {
+		free(s->notice);
+		s->notice = xstrdup(message);
+	}
 	s->idle_timeout = (u_int)idle;
 	event_del(s->hello_timer);
 
@@ -720,6 +726,30 @@ session_lease(struct session *s, json_t *msg, int editing)
 	session_set_state(s, STATE_PLAYING);
 }
 
+/*
+ * The exit status for a refusal of the whole session: 77 when the
+ * account may not play, 69 when the server cannot take it now (come
+ * back later), 1 for a limit of the player's own.
+ */
+static int
+session_refused_status(const char *reason)
+{
+	static const char *const unavailable[] = {
+		REASON_QUEUE_FULL, REASON_QUEUE_TIMEOUT, REASON_DRAINING,
+		REASON_SHUTDOWN, REASON_UNAVAILABLE, REASON_OVERLOADED,
+		REASON_BUSY
+	};
+	u_int	 i;
+
+	if (strcmp(reason, REASON_DENIED) == 0)
+		return SESSION_EXIT_DENIED;
+	for (i = 0; i < nitems(unavailable); i++) {
+		if (strcmp(reason, unavailable[i]) == 0)
+			return SESSION_EXIT_UNAVAIL;
+	}
+	return SESSION_EXIT_REFUSED;
+}
+
 /* A refusal: of the whole session in hello, or of one game in the menu. */
 static void
 session_refused(struct session *s, json_t *msg)
@@ -738,11 +768,7 @@ session_refused(struct session *s, json_t *msg)
 	if (s->state == STATE_QUEUED)
 		session_user_write(s, "\r\n", 2);
 	xasprintf(&line, "%s", message);
-	session_finish(s, strcmp(reason, REASON_QUEUE_FULL) == 0 ||
-	    strcmp(reason, REASON_QUEUE_TIMEOUT) == 0 ||
-	    strcmp(reason, REASON_DRAINING) == 0 ||
-	    strcmp(reason, REASON_SHUTDOWN) == 0 ? SESSION_EXIT_UNAVAIL :
-	    SESSION_EXIT_REFUSED, line);
+	session_finish(s, session_refused_status(reason), line);
 	free(line);
 }
 
@@ -922,12 +948,25 @@ session_broker_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* The broker closed the socket or it failed. */
+/*
+ * The broker closed the socket or it failed. A broker that refuses
+ * closes at once, and a write of ours may fail before its last words
+ * were read: read what is left first, and act on it.
+ */
 static void
 session_broker_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	session_broker_lost(arg, (what & BEV_EVENT_EOF) ? "closed" :
-	    strerror(EVUTIL_SOCKET_ERROR()));
+	struct session	*s = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	while (evbuffer_get_length(in) < PROTO_HEADER_SIZE +
+	    PROTO_MAX_FROM_BROKER && evbuffer_read(in, s->broker_fd,
+	    64 * 1024) > 0)
+		;
+	session_broker_read_cb(bev, s);
+	session_broker_lost(s, (what & BEV_EVENT_EOF) ? "closed" :
+	    strerror(err));
 }
 
 /* No ticket in time. */

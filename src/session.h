@@ -20,7 +20,8 @@
 /* Exit statuses the player's ssh client sees. */
 #define SESSION_EXIT_OK		0
 #define SESSION_EXIT_REFUSED	1	/* bad command, no tty, refused */
-#define SESSION_EXIT_UNAVAIL	69	/* broker down or full */
+#define SESSION_EXIT_UNAVAIL	69	/* broker down, full or overloaded */
+#define SESSION_EXIT_DENIED	77	/* the auth service says no */
 
 /* How often the session reports to the broker. */
 #define SESSION_REPORT_EVERY	2

@@ -69,30 +69,12 @@ then
 fi
 most=$((distinct > one ? distinct : one))
 
+. "$srcdir/tests/bench/lib.sh"
+
 # Each admission is a ping-pong between the benchmark and the broker, so
 # one CPU is all they need; sharing one, they are not woken across CPUs,
 # and the figures move much less from run to run on a busy machine.
-cpu=${DG_BENCH_CPU-}
-if [ -z "$cpu" ] && command -v taskset >/dev/null; then
-	cpu=$(taskset -pc $$ | sed 's/.*: *//; s/.*[,-]//')
-fi
-pin=()
-case ${cpu:-none} in
-none)
-	cpu=none
-	;;
-*[!0-9]*)
-	echo "admit.sh: DG_BENCH_CPU must be a CPU number or none: $cpu" >&2
-	exit 64
-	;;
-*)
-	if ! command -v taskset >/dev/null; then
-		echo "admit.sh: taskset (util-linux) is needed for DG_BENCH_CPU" >&2
-		exit 1
-	fi
-	pin=(taskset -c "$cpu")
-	;;
-esac
+bench_pin admit.sh
 nologin=/usr/sbin/nologin
 [ -x "$nologin" ] || nologin=/bin/false
 
@@ -108,7 +90,6 @@ if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$fds" ]; then
 fi
 
 tmp=
-. "$srcdir/tests/bench/lib.sh"
 group=
 group_made=
 admin_made=
@@ -234,6 +215,10 @@ log_level = warn
 user = $bench_user
 
 ; Room for every live session and the measured one, none queued.
+; The benchmark loads the machine on purpose: no shedding.
+[load_shedding]
+enabled = false
+
 [connection_pool]
 max_connections = $((most + 64))
 
@@ -248,14 +233,8 @@ EOF
 
 bench_broker_start admit.sh "${pin[@]}"
 
-commit=unknown
-if git -C "$srcdir" rev-parse --short HEAD >/dev/null 2>&1; then
-	commit=$(git -C "$srcdir" rev-parse --short HEAD)
-	git -C "$srcdir" diff --quiet HEAD -- 2>/dev/null || commit="$commit+changes"
-fi
 bench_machine
-options=$("$builddir/config.status" --config 2>/dev/null || true)
-echo "build: commit $commit, configure ${options:-(no options)}"
+bench_build
 if [ "$cpu" = none ]; then
 	echo "CPU: the broker and the benchmark wherever the scheduler puts them"
 else

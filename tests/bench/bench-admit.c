@@ -2,8 +2,9 @@
  * bench-admit: what one admission costs the broker, measured from its
  * socket, with no live sessions and with many.
  *
- *   bench-admit -s SOCKET -u USER -p PREFIX [-b BROKER_PID] [-l LEVELS]
- *       [-o ONEUSER [-O COUNT]] [-n COUNT] [-w WARMUP] [-r ROUNDS]
+ *   bench-admit -s SOCKET -u USER [-p PREFIX [-l LEVELS]] [-b BROKER_PID]
+ *       [-o ONEUSER [-O COUNT]] [-S SOCKET,LABEL[,PID]]... [-L LABEL]
+ *       [-n COUNT] [-w WARMUP] [-r ROUNDS]
  *
  * USER is admitted again and again: connect, hello, the ticket, goodbye,
  * and the broker closing the connection (so its slot is back before the
@@ -14,7 +15,14 @@
  * sessions of ONEUSER alone. With -b, the broker's CPU time per
  * admission too: the run time of its threads as the scheduler counts it
  * (/proc/PID/task/TID/schedstat), which other work on a busy machine
- * disturbs far less than it does the wall clock.
+ * disturbs far less than it does the wall clock. Without -p there are no
+ * rows of distinct users.
+ *
+ * Each -S adds a row that is another broker: USER is admitted through
+ * that broker's SOCKET (which no live session holds), under LABEL, and
+ * with PID that broker's CPU time is measured too. So brokers configured
+ * differently (an auth service, say) are compared with the first one,
+ * whose row with no live sessions is labelled LABEL of -L ("none").
  *
  * The rows take turns, forward in one round and backward in the next, so
  * that a slow moment of a shared machine, or a drift, falls on all of
@@ -43,6 +51,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -73,6 +82,8 @@
 #define BENCH_DEFAULT_ONE	3000
 
 #define BENCH_MAX_LEVELS	8
+#define BENCH_MAX_OTHERS	8	/* rows that are other brokers */
+#define BENCH_LABEL_MAX		31
 #define BENCH_MAX_COUNT		100000
 #define BENCH_MAX_ROUNDS	20
 /* The users of live sessions are PREFIX and four digits. */
@@ -89,7 +100,10 @@ enum figure {
 };
 
 struct row {
-	char		 label[32];
+	char		 label[BENCH_LABEL_MAX + 1];
+	const struct sockaddr_un *sun;	/* the broker it admits through */
+	int		 other;		/* another broker, of -S */
+	pid_t		 pid;		/* its CPU time; 0: not measured */
 	u_int		 distinct;	/* live sessions, one user each */
 	u_int		 one;		/* live sessions of the one user */
 	double		*fig[FIG_COUNT]; /* by round */
@@ -119,8 +133,10 @@ struct bench {
 	int		*olive;		/* live sessions of the one user */
 	u_int		 nolive;
 
-	struct row	 rows[BENCH_MAX_LEVELS + 2];
+	struct row	 rows[BENCH_MAX_LEVELS + 2 + BENCH_MAX_OTHERS];
 	u_int		 nrows;
+	struct sockaddr_un others[BENCH_MAX_OTHERS]; /* the -S sockets */
+	u_int		 nothers;
 
 	void		*hello;		/* frames, packed once */
 	size_t		 hello_len;
@@ -132,10 +148,11 @@ struct bench {
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: bench-admit -s socket -u user -p prefix "
-	    "[-b broker-pid] [-l levels]\n"
-	    "                   [-o user [-O count]] [-n count] [-w warmup] "
-	    "[-r rounds]\n");
+	fprintf(stderr, "usage: bench-admit -s socket -u user "
+	    "[-p prefix [-l levels]] [-b broker-pid]\n"
+	    "                   [-o user [-O count]] "
+	    "[-S socket,label[,pid]]... [-L label]\n"
+	    "                   [-n count] [-w warmup] [-r rounds]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -197,9 +214,9 @@ bench_name(struct bench *b, u_int i)
 	return buf;
 }
 
-/* Connect to the broker as uid; returns the socket, or -1 with errno. */
+/* Connect to a broker as uid; returns the socket, or -1 with errno. */
 static int
-bench_connect(struct bench *b, uid_t uid)
+bench_connect(const struct sockaddr_un *sun, uid_t uid)
 {
 	struct timeval	 tv = { BENCH_IO_MS / 1000, 0 };
 	int		 fd, rc, saved;
@@ -211,7 +228,7 @@ bench_connect(struct bench *b, uid_t uid)
 		fatal("setsockopt SO_SNDTIMEO");
 	if (seteuid(uid) != 0)
 		fatal("seteuid %lu", (u_long)uid);
-	rc = connect(fd, (struct sockaddr *)&b->sun, sizeof b->sun);
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
 	saved = errno;
 	if (seteuid(0) != 0)
 		fatal("seteuid 0");
@@ -224,14 +241,15 @@ bench_connect(struct bench *b, uid_t uid)
 }
 
 /*
- * Open a session as uid: connect, hello, and its ticket, which must
- * count online sessions (this one too) and name the user. Returns the
- * socket; *lat is the time from the hello to the ticket, in ns. Dies
- * with what the broker said when it is anything but a ticket.
+ * Open a session as uid through the broker at sun: connect, hello, and
+ * its ticket, which must count online sessions (this one too) and name
+ * the user. Returns the socket; *lat is the time from the hello to the
+ * ticket, in ns. Dies with what the broker said when it is anything but
+ * a ticket.
  */
 static int
-bench_session(struct bench *b, uid_t uid, const char *name, u_int online,
-    int64_t *lat, const char *what)
+bench_session(struct bench *b, const struct sockaddr_un *sun, uid_t uid,
+    const char *name, u_int online, int64_t *lat, const char *what)
 {
 	json_t		*msg;
 	enum proto_msg	 type;
@@ -241,7 +259,7 @@ bench_session(struct bench *b, uid_t uid, const char *name, u_int online,
 	int64_t		 t0;
 	int		 fd;
 
-	if ((fd = bench_connect(b, uid)) == -1)
+	if ((fd = bench_connect(sun, uid)) == -1)
 		bench_die("%s: cannot connect as %s: %s", what, name,
 		    strerror(errno));
 	t0 = bench_now_ns();
@@ -394,16 +412,16 @@ bench_set_live(struct bench *b, u_int distinct, u_int one)
 		b->nolive = one;
 	}
 	while (b->ndlive < distinct) {
-		b->dlive[b->ndlive] = bench_session(b, b->uids[b->ndlive],
-		    bench_name(b, b->ndlive), b->ndlive + b->nolive + 1, NULL,
-		    what);
+		b->dlive[b->ndlive] = bench_session(b, &b->sun,
+		    b->uids[b->ndlive], bench_name(b, b->ndlive),
+		    b->ndlive + b->nolive + 1, NULL, what);
 		b->ndlive++;
 		if (bench_now_ns() > deadline)
 			bench_die("%s: not done in %d s", what, BENCH_OPEN_S);
 	}
 	while (b->nolive < one) {
-		b->olive[b->nolive] = bench_session(b, b->one_uid, b->one_user,
-		    b->ndlive + b->nolive + 1, NULL, what);
+		b->olive[b->nolive] = bench_session(b, &b->sun, b->one_uid,
+		    b->one_user, b->ndlive + b->nolive + 1, NULL, what);
 		b->nolive++;
 		if (bench_now_ns() > deadline)
 			bench_die("%s: not done in %d s", what, BENCH_OPEN_S);
@@ -412,17 +430,20 @@ bench_set_live(struct bench *b, u_int distinct, u_int one)
 }
 
 /*
- * One whole admission of uid: connect, hello, ticket, goodbye, and the
- * broker closing. Returns the time from hello to ticket, in ns.
+ * One whole admission of uid through row r's broker: connect, hello,
+ * ticket, goodbye, and the broker closing. Another broker holds no live
+ * session, so the ticket must count this one alone. Returns the time
+ * from hello to ticket, in ns.
  */
 static int64_t
-bench_admit(struct bench *b, uid_t uid, const char *name, const char *what)
+bench_admit(struct bench *b, const struct row *r, uid_t uid,
+    const char *name, const char *what)
 {
 	int64_t	 lat;
 	int	 fd;
 
-	fd = bench_session(b, uid, name, b->ndlive + b->nolive + 1, &lat,
-	    what);
+	fd = bench_session(b, r->sun, uid, name, r->other ? 1 :
+	    b->ndlive + b->nolive + 1, &lat, what);
 	if (util_write_all(fd, b->goodbye, b->goodbye_len) != 0)
 		bench_die("%s: cannot send the goodbye of %s: %s", what, name,
 		    strerror(errno));
@@ -478,19 +499,19 @@ bench_measure(struct bench *b, struct row *r, u_int round)
 	bench_set_live(b, r->distinct, r->one);
 	snprintf(what, sizeof what, "round %u, row %s", round, r->label);
 	deadline = bench_deadline(BENCH_BLOCK_S);
-	if (b->broker != 0)
-		cpu0 = bench_broker_cpu(b->broker);
+	if (r->pid != 0)
+		cpu0 = bench_broker_cpu(r->pid);
 	t0 = bench_now_ns();
 	for (i = 0; i < b->count; i++) {
-		lat = bench_admit(b, b->uid, b->user, what);
+		lat = bench_admit(b, r, b->uid, b->user, what);
 		b->lat[i] = (double)lat / 1e3;
 		if (bench_now_ns() > deadline)
 			bench_die("%s: only %u of %u in %d s", what, i + 1,
 			    b->count, BENCH_BLOCK_S);
 	}
 	t1 = bench_now_ns();
-	if (b->broker != 0)
-		cpu1 = bench_broker_cpu(b->broker);
+	if (r->pid != 0)
+		cpu1 = bench_broker_cpu(r->pid);
 	/* A thread that ended took its time along: no figure, not a low one. */
 	if (cpu0 < 0 || cpu1 < cpu0)
 		r->cpu_bad = 1;
@@ -507,26 +528,43 @@ bench_measure(struct bench *b, struct row *r, u_int round)
 
 /*
  * Before the rounds: the measured user's warm-up, then one admission of
- * every other user, so that the broker knows them all in every row.
+ * every other user, so that the broker knows them all in every row; then
+ * the measured user's warm-up on each other broker.
  */
 static void
 bench_warm_up(struct bench *b)
 {
+	const struct row *base = &b->rows[0], *r;
 	const char	*what = "first admission of every user";
+	char		 other[64];
 	int64_t		 deadline;
-	u_int		 i;
+	u_int		 i, j;
 
 	for (i = 0; i < b->warmup; i++)
-		bench_admit(b, b->uid, b->user, "warm-up");
+		bench_admit(b, base, b->uid, b->user, "warm-up");
 
 	deadline = bench_deadline(BENCH_OPEN_S);
 	for (i = 0; i < b->nuids; i++) {
-		bench_admit(b, b->uids[i], bench_name(b, i), what);
+		bench_admit(b, base, b->uids[i], bench_name(b, i), what);
 		if (bench_now_ns() > deadline)
 			bench_die("%s: not done in %d s", what, BENCH_OPEN_S);
 	}
 	if (b->one_count > 0)
-		bench_admit(b, b->one_uid, b->one_user, what);
+		bench_admit(b, base, b->one_uid, b->one_user, what);
+
+	for (j = 0; j < b->nrows; j++) {
+		r = &b->rows[j];
+		if (!r->other)
+			continue;
+		snprintf(other, sizeof other, "warm-up of row %s", r->label);
+		deadline = bench_deadline(BENCH_OPEN_S);
+		for (i = 0; i < b->warmup; i++) {
+			bench_admit(b, r, b->uid, b->user, other);
+			if (bench_now_ns() > deadline)
+				bench_die("%s: only %u of %u in %d s", other,
+				    i + 1, b->warmup, BENCH_OPEN_S);
+		}
+	}
 }
 
 /* The q-quantile of n values (interpolated between ranks); sorts them. */
@@ -622,14 +660,15 @@ bench_print(struct bench *b)
 	u_int	 i;
 
 	printf("medians of the rounds\n");
-	printf("%-18s %12s %17s %12s %12s\n", "live sessions",
-	    "admissions/s", "hello-ticket p50", "p99", "broker CPU");
+	printf("%-18s %12s %17s %12s %12s\n", b->nothers > 0 ? "row" :
+	    "live sessions", "admissions/s", "hello-ticket p50", "p99",
+	    "broker CPU");
 	for (i = 0; i < b->nrows; i++)
 		bench_print_row(&b->rows[i]);
 
-	printf("\nratios to none: medians of the rounds' ratios (and their "
+	printf("\nratios to %s: medians of the rounds' ratios (and their "
 	    "quartiles)\nrate: below 1x is slower; times and CPU: above 1x "
-	    "is slower\n");
+	    "is slower\n", b->rows[0].label);
 	printf("%-18s %-18s %8s %8s  %s\n", "", "rate", "p50", "p99",
 	    "broker CPU");
 	for (i = 1; i < b->nrows; i++)
@@ -747,16 +786,22 @@ bench_levels(const char *s, u_int *lv)
 	return n;
 }
 
-/* Set up one row: its live sessions and room for its figures. */
+/*
+ * Set up one row of the first broker: its live sessions and room for its
+ * figures. The row with none is labelled base.
+ */
 static void
-bench_row(struct bench *b, struct row *r, u_int distinct, u_int one)
+bench_row(struct bench *b, struct row *r, u_int distinct, u_int one,
+    const char *base)
 {
 	u_int	 f;
 
+	r->sun = &b->sun;
+	r->pid = b->broker;
 	r->distinct = distinct;
 	r->one = one;
 	if (distinct == 0 && one == 0)
-		snprintf(r->label, sizeof r->label, "none");
+		snprintf(r->label, sizeof r->label, "%s", base);
 	else if (one == 0)
 		snprintf(r->label, sizeof r->label, "%u (%u users)", distinct,
 		    distinct);
@@ -764,6 +809,69 @@ bench_row(struct bench *b, struct row *r, u_int distinct, u_int one)
 		snprintf(r->label, sizeof r->label, "%u (one user)", one);
 	for (f = 0; f < FIG_COUNT; f++)
 		r->fig[f] = xcalloc(b->rounds, sizeof *r->fig[f]);
+}
+
+/* A row's label: printable, no comma, short enough for the table. */
+static int
+bench_label_ok(const char *s)
+{
+	const char	*p;
+
+	if (*s == '\0' || strlen(s) > BENCH_LABEL_MAX)
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (!isprint((u_char)*p) || *p == ',')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Set up a row of another broker from -S SOCKET,LABEL[,PID]: its socket
+ * must be a socket, and the caller gets its group, which the users need
+ * to connect. Dies with what is wrong.
+ */
+static void
+bench_row_other(struct bench *b, struct row *r, const char *arg, gid_t *gid)
+{
+	struct sockaddr_un	*sun = &b->others[b->nothers];
+	struct stat		 sb;
+	char			*copy, *p, *path, *label, *pid;
+	u_int			 f;
+
+	copy = p = xstrdup(arg);
+	path = strsep(&p, ",");
+	label = strsep(&p, ",");
+	pid = strsep(&p, ",");
+	if (label == NULL || p != NULL || *path == '\0') {
+		fprintf(stderr, "bench-admit: -S takes socket,label[,pid]: "
+		    "%s\n", arg);
+		exit(EXIT_USAGE);
+	}
+	if (!bench_label_ok(label)) {
+		fprintf(stderr, "bench-admit: a label is 1 to %d printable "
+		    "characters, no comma: %s\n", BENCH_LABEL_MAX, arg);
+		exit(EXIT_USAGE);
+	}
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun->sun_path, sizeof sun->sun_path, "%s",
+	    path) >= sizeof sun->sun_path)
+		bench_die("socket path too long: %s", path);
+	if (stat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+		bench_die("%s is not a broker's socket", path);
+	*gid = sb.st_gid;
+
+	memset(r, 0, sizeof *r);
+	snprintf(r->label, sizeof r->label, "%s", label);
+	r->sun = sun;
+	r->other = 1;
+	if (pid != NULL)
+		r->pid = (pid_t)bench_number(pid, 1, INT_MAX);
+	for (f = 0; f < FIG_COUNT; f++)
+		r->fig[f] = xcalloc(b->rounds, sizeof *r->fig[f]);
+	b->nothers++;
+	free(copy);
 }
 
 /* Pack a frame once, to be written many times. */
@@ -784,9 +892,11 @@ main(int argc, char **argv)
 {
 	struct bench	 b;
 	struct stat	 sb;
-	const char	*socket_path = NULL, *levels = BENCH_DEFAULT_LEVELS;
-	const char	*p;
-	u_int		 lv[BENCH_MAX_LEVELS], nlv, i, j, round, max;
+	const char	*socket_path = NULL, *levels = NULL, *base = "none";
+	const char	*p, *others[BENCH_MAX_OTHERS];
+	gid_t		 gids[BENCH_MAX_OTHERS + 1];
+	u_int		 lv[BENCH_MAX_LEVELS], nlv = 0, i, j, round, max = 0;
+	u_int		 nothers = 0;
 	int		 ch, one_set = 0;
 
 	log_open("bench-admit", LOG_LEVEL_WARN, LOG_TO_STDERR);
@@ -794,10 +904,19 @@ main(int argc, char **argv)
 	b.count = BENCH_DEFAULT_COUNT;
 	b.warmup = BENCH_DEFAULT_WARMUP;
 	b.rounds = BENCH_DEFAULT_ROUNDS;
-	while ((ch = getopt(argc, argv, "b:l:n:O:o:p:r:s:u:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:L:l:n:O:o:p:r:S:s:u:w:")) != -1) {
 		switch (ch) {
 		case 'b':
 			b.broker = (pid_t)bench_number(optarg, 1, INT_MAX);
+			break;
+		case 'L':
+			if (!bench_label_ok(optarg)) {
+				fprintf(stderr, "bench-admit: a label is 1 to "
+				    "%d printable characters, no comma: %s\n",
+				    BENCH_LABEL_MAX, optarg);
+				exit(EXIT_USAGE);
+			}
+			base = optarg;
 			break;
 		case 'l':
 			levels = optarg;
@@ -819,6 +938,14 @@ main(int argc, char **argv)
 		case 'r':
 			b.rounds = (u_int)bench_number(optarg, 1, BENCH_MAX_ROUNDS);
 			break;
+		case 'S':
+			if (nothers == BENCH_MAX_OTHERS) {
+				fprintf(stderr, "bench-admit: at most %d -S\n",
+				    BENCH_MAX_OTHERS);
+				exit(EXIT_USAGE);
+			}
+			others[nothers++] = optarg;
+			break;
 		case 's':
 			socket_path = optarg;
 			break;
@@ -833,17 +960,21 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || socket_path == NULL || b.user == NULL ||
-	    b.prefix == NULL || (one_set && b.one_user == NULL))
+	    (one_set && b.one_user == NULL) ||
+	    (levels != NULL && b.prefix == NULL))
 		usage();
 	if (b.one_user != NULL && !one_set)
 		b.one_count = BENCH_DEFAULT_ONE;
-	nlv = bench_levels(levels, lv);
-	if (*b.prefix == '\0' || strlen(b.prefix) > BENCH_PREFIX_MAX)
-		usage();
-	for (p = b.prefix; *p != '\0'; p++) {
-		if (!islower((u_char)*p) && !isdigit((u_char)*p) &&
-		    *p != '_' && *p != '-')
+	if (b.prefix != NULL) {
+		nlv = bench_levels(levels != NULL ? levels :
+		    BENCH_DEFAULT_LEVELS, lv);
+		if (*b.prefix == '\0' || strlen(b.prefix) > BENCH_PREFIX_MAX)
 			usage();
+		for (p = b.prefix; *p != '\0'; p++) {
+			if (!islower((u_char)*p) && !isdigit((u_char)*p) &&
+			    *p != '_' && *p != '-')
+				usage();
+		}
 	}
 
 	if (geteuid() != 0)
@@ -858,13 +989,18 @@ main(int argc, char **argv)
 	/* The socket is for its group; the users connect with it. */
 	if (setegid(sb.st_gid) != 0)
 		fatal("setegid %lu", (u_long)sb.st_gid);
+	gids[0] = sb.st_gid;
 
 	b.uid = bench_uid(b.user);
 	if (b.one_user != NULL)
 		b.one_uid = bench_uid(b.one_user);
-	max = lv[nlv - 1];
-	bench_find_users(&b, max);
-	b.dlive = xcalloc(max, sizeof *b.dlive);
+	if (nlv > 0) {
+		max = lv[nlv - 1];
+		bench_find_users(&b, max);
+		b.dlive = xcalloc(max, sizeof *b.dlive);
+	} else if (b.one_count > 0 && b.one_uid == b.uid)
+		bench_die("%s and %s share uid %lu", b.user, b.one_user,
+		    (u_long)b.uid);
 	b.lat = xcalloc(b.count, sizeof *b.lat);
 	if (b.one_count > 0)
 		b.olive = xcalloc(b.one_count, sizeof *b.olive);
@@ -877,16 +1013,21 @@ main(int argc, char **argv)
 	b.goodbye = bench_pack(json_pack("{s:s}", "type", "goodbye"),
 	    &b.goodbye_len);
 
-	bench_row(&b, &b.rows[b.nrows++], 0, 0);
+	bench_row(&b, &b.rows[b.nrows++], 0, 0, base);
 	for (i = 0; i < nlv; i++)
-		bench_row(&b, &b.rows[b.nrows++], lv[i], 0);
+		bench_row(&b, &b.rows[b.nrows++], lv[i], 0, base);
 	if (b.one_count > 0)
-		bench_row(&b, &b.rows[b.nrows++], 0, b.one_count);
+		bench_row(&b, &b.rows[b.nrows++], 0, b.one_count, base);
+	for (i = 0; i < nothers; i++)
+		bench_row_other(&b, &b.rows[b.nrows++], others[i], &gids[i + 1]);
+	/* Each broker's socket is for its group: be in all of them. */
+	if (nothers > 0 && setgroups(nothers + 1, gids) != 0)
+		fatal("setgroups");
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, bench_alarm);
 	alarm(BENCH_WATCHDOG_S + b.rounds * b.nrows * (BENCH_BLOCK_S +
-	    BENCH_OPEN_S) + 2 * BENCH_OPEN_S);
+	    BENCH_OPEN_S) + (2 + b.nothers) * BENCH_OPEN_S);
 
 	printf("per row and round: %u admissions of one user (connect, hello, "
 	    "ticket, goodbye,\nthe broker closes) after %u warm-up; %u rounds, "

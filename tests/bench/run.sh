@@ -62,6 +62,10 @@ socket_group = $(id -gn)
 log_level = warn
 ${bench_user:+user = $bench_user}
 
+; The benchmark loads the machine on purpose: no shedding.
+[load_shedding]
+enabled = false
+
 ; The relay itself is measured: no bandwidth, CPU or memory limit in the
 ; way (a sanitized bench-relay needs a vast address space).
 [limits]

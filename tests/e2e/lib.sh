@@ -195,7 +195,18 @@ e2e_init() {
 }
 
 # Write the broker's configuration: the test's socket and groups, then $1.
+# The machine's own load (other tests running beside this one) must not
+# shed the test's logins: load shedding reads calm files unless the test
+# configures [load_shedding] itself.
 e2e_config() {
+	local calm=""
+	case ${1:-} in
+	*"[load_shedding]"*) ;;
+	*)	e2e_calm_load
+		calm="[load_shedding]
+stat_file = $T/calm.stat
+meminfo_file = $T/calm.meminfo" ;;
+	esac
 	cat > "$CONF" <<INI
 [broker]
 socket = $SOCK
@@ -203,9 +214,18 @@ socket_group = $E2E_GROUP
 admin_group = $E2E_ADMIN_GROUP
 log_level = debug
 user = $E2E_BROKER_USER
+$calm
 ${1:-}
 INI
 	chmod 644 "$CONF"
+}
+
+# Files that read as an idle machine with memory to spare.
+e2e_calm_load() {
+	printf 'cpu  100 0 100 10000 0 0 0 0 0 0\n' > "$T/calm.stat"
+	printf 'MemTotal:       8000000 kB\nMemFree:        7000000 kB\nMemAvailable:   7000000 kB\n' \
+	    > "$T/calm.meminfo"
+	chmod 644 "$T/calm.stat" "$T/calm.meminfo"
 }
 
 # One key of an installed unit file: e2e_unit_key UNIT KEY (the last

@@ -1,0 +1,150 @@
+# Helpers for the tests of the auth service, the breaker and shedding:
+# the test auth service (tests/tools/dg-authd.py) and players on the
+# broker's socket. Sourced after lib.sh and e2e_init.
+
+AUTHD="$DG_SRCDIR/tests/tools/dg-authd.py"
+AUTHD_PY=$(command -v python3) || e2e_die "missing python3 (run tests/run-all.sh to install)"
+
+# Start the auth service on a free port, its control on another. Sets
+# AUTHD_PORT, AUTHD_CTL, AUTHD_PID and AUTHD_URL (the endpoint). Another
+# test may take a port first: then try others.
+authd_start() {
+	local try
+	for try in 1 2 3 4 5; do
+		AUTHD_PORT=$(e2e_port) && AUTHD_CTL=$(e2e_port) || e2e_die "no free port"
+		[ "$AUTHD_PORT" != "$AUTHD_CTL" ] || continue
+		rm -f "$T/authd.ready"
+		"$AUTHD_PY" "$AUTHD" serve "$AUTHD_PORT" "$AUTHD_CTL" --parent $$ \
+		    --ready "$T/authd.ready" >>"$T/authd.log" 2>&1 &
+		AUTHD_PID=$!
+		E2E_PIDS="$E2E_PIDS $AUTHD_PID"
+		if e2e_wait 10 authd_ready_or_gone && [ -f "$T/authd.ready" ] &&
+		    kill -0 "$AUTHD_PID" 2>/dev/null; then
+			AUTHD_URL="http://127.0.0.1:$AUTHD_PORT/v1/authorize"
+			e2e_log "auth service on $AUTHD_URL (control $AUTHD_CTL, pid $AUTHD_PID)"
+			return 0
+		fi
+		kill -TERM "$AUTHD_PID" 2>/dev/null
+		e2e_reap 5 "$AUTHD_PID"
+	done
+	e2e_die "the auth service did not start: $(tail -5 "$T/authd.log")"
+}
+
+# Has the service said it listens, or died trying?
+authd_ready_or_gone() { [ -f "$T/authd.ready" ] || e2e_gone "$AUTHD_PID"; }
+
+# Set the service's mode: authd MODE [KEY=VALUE...] (see dg-authd.py).
+authd() {
+	"$AUTHD_PY" "$AUTHD" ctl "$AUTHD_CTL" set "$@" >/dev/null ||
+	    e2e_die "auth service mode $*"
+}
+
+# Zero the service's counts.
+authd_reset() { "$AUTHD_PY" "$AUTHD" ctl "$AUTHD_CTL" reset >/dev/null; }
+
+# The service's counts and last request as JSON, or a jq filter on them.
+authd_stats() {
+	"$AUTHD_PY" "$AUTHD" ctl "$AUTHD_CTL" stats | jq -r "${1:-.}"
+}
+
+# Requests the service got (all of them, or one user's).
+authd_count() {
+	if [ -n "${1:-}" ]; then
+		authd_stats ".users[\"$1\"] // 0"
+	else
+		authd_stats .requests
+	fi
+}
+
+# Has the service got at least $1 requests (of user $2)?
+authd_count_ge() { [ "$(authd_count "${2:-}")" -ge "$1" ]; }
+
+# A user's tier as --status shows it (while they have a session).
+user_tier() {
+	e2e_status | jq -r --arg u "$1" '.users[] | select(.user == $u) | .tier'
+}
+
+# Does --status show user $1 in tier $2?
+user_tier_is() { [ "$(user_tier "$1")" = "$2" ]; }
+
+HELLO='{"type":"hello","version":1,"client":"session"}'
+
+# dg-wire as a player: wire_as USER DG-WIRE-ARGS...
+wire_as() {
+	local u=$1; shift
+	setpriv --reuid="$u" --regid="$u" --init-groups "$WIRE" "$SOCK" "$@"
+}
+
+# The same in the background, for `wire_as_bg USER ARGS... > FILE &`
+# (the subshell becomes dg-wire, so that $! is its pid).
+wire_as_bg() {
+	local u=$1; shift
+	exec setpriv --reuid="$u" --regid="$u" --init-groups "$WIRE" "$SOCK" "$@"
+}
+
+# Log a player in through ssh on terminal NAME and wait for the menu or
+# the end: term_login NAME USER [COMMAND]. LOGIN is "menu", "exit N" or
+# "timeout"; the screen is in LOGIN_SCREEN.
+term_login() {
+	local name=$1 user=$2; shift 2
+	e2e_ssh_term "$name" "$user" "$@"
+	e2e_wait 20 e2e_screen_has "$name" 'Your choice|\[exit [0-9]+\]'
+	LOGIN_SCREEN=$(e2e_screen "$name")
+	if printf '%s\n' "$LOGIN_SCREEN" | grep -q '\[exit [0-9]*\]'; then
+		LOGIN=$(printf '%s\n' "$LOGIN_SCREEN" | grep -o '\[exit [0-9]*\]' |
+		    tail -1 | tr -d '[]')
+	elif printf '%s\n' "$LOGIN_SCREEN" | grep -q 'Your choice'; then
+		LOGIN=menu
+	else
+		LOGIN=timeout
+	fi
+}
+
+# Leave terminal NAME: q at the menu, then its tmux session goes.
+term_close() {
+	if [ "$(e2e_tmux display -p -t "$1" '#{pane_dead}' 2>/dev/null)" != 1 ]; then
+		e2e_keys "$1" q
+		e2e_wait 10 e2e_screen_has "$1" '\[exit [0-9]+\]' ||
+		    e2e_fail "terminal $1 did not end after q: $(e2e_screen "$1" | tail -3)"
+	fi
+	e2e_tmux kill-session -t "$1" 2>/dev/null
+}
+
+# Check a login's outcome: login_is WHAT WANT [REGEX], with WANT "menu"
+# or "exit N"; the screen must match REGEX too when one is given.
+login_is() {
+	local what=$1 want=$2 re=${3:-}
+	if [ "$LOGIN" != "$want" ]; then
+		e2e_fail "$what: got '$LOGIN', want '$want'; screen:"
+		printf '%s\n' "$LOGIN_SCREEN" | sed 's/^/    | /'
+	elif [ -n "$re" ]; then
+		e2e_match "$what" "$LOGIN_SCREEN" "$re"
+	else
+		e2e_pass "$what"
+	fi
+}
+
+# Wait up to $1 seconds for the current time to reach $2 (ms since the
+# epoch): cache lifetimes are the state these tests wait on.
+wait_until_ms() {
+	local secs=$1 deadline=$2
+	e2e_wait "$secs" now_past "$deadline"
+}
+now_past() { [ "$(( $(date +%s%N) / 1000000 ))" -ge "$1" ]; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# One hello on the socket as USER, its answer due within MS ms: prints
+# "ticket", "refused REASON", "error REASON", "TIMEOUT" (nothing in time)
+# or what else came first. The clock starts when the hello is sent, so
+# this measures the broker, not ssh or process start-up.
+hello_as() {
+	local u=$1 ms=$2 first
+	first=$(wire_as "$u" -t "$ms" -j "$HELLO" -c -j '{"type":"goodbye"}' | head -1)
+	case $first in
+	*'"type":"ticket"'*) echo ticket ;;
+	*'"type":"refused"'*|*'"type":"error"'*)
+		printf '%s %s\n' "$(printf '%s' "$first" | jq -r .type)" \
+		    "$(printf '%s' "$first" | jq -r .reason)" ;;
+	*) echo "$first" ;;
+	esac
+}
