@@ -7,6 +7,11 @@
  * Only the event loop's thread touches libevent: workers hand finished
  * jobs back through a pipe.
  *
+ * Every job has a type; per type the pool counts jobs done, timed out
+ * and refused, and hands each finished job's running time to an
+ * observer on the event loop (the metrics' histogram). Busy time is kept
+ * as a running total, so utilisation over any interval is a difference.
+ *
  * Ownership of a job's argument: done(arg, 0) on success hands arg back
  * to the caller. On timeout, done(arg, 1) is called at once but the
  * thread may still be using arg, so the caller must not free it; the
@@ -21,6 +26,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,8 +35,15 @@
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
 
+static const char *work_type_names[WORK_TYPES] = {
+	"lookup", "reload", "socket_group"
+};
+
 struct job {
 	struct workers	*w;
+	enum work_type	 type;
+	int64_t		 started_ns;	/* when a thread took it */
+	int64_t		 ran_ns;	/* how long it ran */
 	void		(*run)(void *);
 	void		(*done)(void *, int);
 	void		(*release)(void *);
@@ -62,7 +75,33 @@ struct workers {
 	uint64_t	 completed;
 	uint64_t	 timeouts;
 	uint64_t	 rejected;
+	uint64_t	 type_completed[WORK_TYPES];
+	uint64_t	 type_timeouts[WORK_TYPES];
+	uint64_t	 type_rejected[WORK_TYPES];
+	int64_t		 busy_done_ns;	/* run time of jobs that ended */
+	int64_t		 running_since_ns; /* sum of running jobs' starts */
+	void		(*observe)(void *, enum work_type, double);
+	void		*observe_arg;
 };
+
+/* A work type's name, for metrics and logs. */
+const char *
+workers_type_name(enum work_type t)
+{
+	if ((u_int)t >= WORK_TYPES)
+		fatalx("workers_type_name: %d", (int)t);
+	return work_type_names[t];
+}
+
+/* The monotonic clock in nanoseconds. */
+static int64_t
+workers_now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* A worker thread: take jobs until told to stop or no longer needed. */
 static void *
@@ -87,11 +126,16 @@ worker_main(void *arg)
 		w->nqueued--;
 		j->state = JOB_RUNNING;
 		w->running++;
+		j->started_ns = workers_now_ns();
+		w->running_since_ns += j->started_ns;
 		pthread_mutex_unlock(&w->lock);
 
 		j->run(j->arg);
 
 		pthread_mutex_lock(&w->lock);
+		j->ran_ns = workers_now_ns() - j->started_ns;
+		w->running_since_ns -= j->started_ns;
+		w->busy_done_ns += j->ran_ns;
 		j->state = JOB_FINISHED;
 		w->running--;
 		if (j->timed_out)
@@ -136,12 +180,17 @@ workers_collect(struct workers *w, int answer)
 	while ((j = TAILQ_FIRST(&w->finished)) != NULL) {
 		TAILQ_REMOVE(&w->finished, j, entry);
 		TAILQ_INSERT_TAIL(&done, j, entry);
-		if (!j->timed_out)
+		if (!j->timed_out) {
 			w->completed++;
+			w->type_completed[j->type]++;
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, j, entry);
+		if (w->observe != NULL)
+			w->observe(w->observe_arg, j->type,
+			    (double)j->ran_ns / 1e9);
 		job_finish(j, answer);
 	}
 }
@@ -171,6 +220,7 @@ job_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	j->timed_out = 1;
 	w->timeouts++;
+	w->type_timeouts[j->type]++;
 	if (j->state == JOB_QUEUED) {
 		TAILQ_REMOVE(&w->queue, j, entry);
 		w->nqueued--;
@@ -222,13 +272,25 @@ workers_configure(struct workers *w, u_int size, u_int queue_size,
 }
 
 /*
- * Queue run(arg) on a worker; done(arg, timed_out) follows on the event
- * loop, and release(arg) whenever the pool lets go of arg without
- * handing it back (after a timeout, or at shutdown). Returns -1 when
- * the queue is full.
+ * Hand every finished job's running time, in seconds, to fn on the
+ * event loop (NULL: to nobody).
+ */
+void
+workers_set_observer(struct workers *w, void (*fn)(void *, enum work_type,
+    double), void *arg)
+{
+	w->observe = fn;
+	w->observe_arg = arg;
+}
+
+/*
+ * Queue run(arg) on a worker as work of a type; done(arg, timed_out)
+ * follows on the event loop, and release(arg) whenever the pool lets go
+ * of arg without handing it back (after a timeout, or at shutdown).
+ * Returns -1 when the queue is full.
  */
 int
-workers_submit(struct workers *w, void (*run)(void *),
+workers_submit(struct workers *w, enum work_type type, void (*run)(void *),
     void (*done)(void *, int), void (*release)(void *), void *arg)
 {
 	struct job	*j;
@@ -238,14 +300,18 @@ workers_submit(struct workers *w, void (*run)(void *),
 
 	if (release == NULL)
 		fatalx("workers_submit: a job needs a release function");
+	if ((u_int)type >= WORK_TYPES)
+		fatalx("workers_submit: type %d", (int)type);
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping || w->nqueued >= w->queue_size) {
 		w->rejected++;
+		w->type_rejected[type]++;
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
 	j = xcalloc(1, sizeof *j);
 	j->w = w;
+	j->type = type;
 	j->run = run;
 	j->done = done;
 	j->release = release;
@@ -296,6 +362,28 @@ workers_status(struct workers *w)
 	    "rejected_total", (json_int_t)w->rejected);
 	pthread_mutex_unlock(&w->lock);
 	return o;
+}
+
+/*
+ * The pool's figures for metrics: threads busy and jobs waiting now,
+ * counts per type, and busy time so far (jobs running included).
+ */
+void
+workers_stats(struct workers *w, struct worker_stats *st)
+{
+	int64_t	 now = workers_now_ns();
+
+	pthread_mutex_lock(&w->lock);
+	st->size = w->size;
+	st->busy = w->running;
+	st->queued = w->nqueued;
+	memcpy(st->completed, w->type_completed, sizeof st->completed);
+	memcpy(st->timeouts, w->type_timeouts, sizeof st->timeouts);
+	memcpy(st->rejected, w->type_rejected, sizeof st->rejected);
+	st->busy_ns = w->busy_done_ns + (int64_t)w->running * now -
+	    w->running_since_ns;
+	pthread_mutex_unlock(&w->lock);
+	st->at_ns = now;
 }
 
 /*

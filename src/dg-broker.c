@@ -20,7 +20,8 @@ usage(void)
 	    "       dg-broker --test-config [-f FILE]\n"
 	    "       dg-broker --check [-f FILE]\n"
 	    "       dg-broker --status [-f FILE]\n"
-	    "       dg-broker --drain [-f FILE]\n");
+	    "       dg-broker --drain [-f FILE]\n"
+	    "       dg-broker --alert-rules [-f FILE]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -33,6 +34,7 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "status", no_argument, NULL, 's' },
 		{ "drain", no_argument, NULL, 'd' },
+		{ "alert-rules", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -55,6 +57,7 @@ main(int argc, char **argv)
 		case 'c':
 		case 's':
 		case 'd':
+		case 'a':
 			if (mode != 0)
 				usage();
 			mode = ch;
@@ -101,7 +104,13 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
+	if (mode == 'a') {
+		alerts_print(cfg, stdout);
+		config_free(cfg);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	log_set_level(cfg->broker_log_level);
+	log_set_format(cfg->broker_log_format);
 	/* Reloads must find the file after daemon(3) moves to /. */
 	if ((abspath = realpath(path, NULL)) == NULL)
 		fatal("realpath %s", path);

@@ -230,6 +230,9 @@ socket_group = $group
 admin_group = $admin_group
 log_level = warn
 
+[http]
+listen =
+
 ; Room for every live session and the measured one, none queued.
 [connection_pool]
 max_connections = $((most + 64))

@@ -57,6 +57,9 @@ socket = $tmp/broker.sock
 socket_group = $(id -gn)
 log_level = warn
 
+[http]
+listen =
+
 ; The relay itself is measured: no bandwidth, CPU or memory limit in the
 ; way (a sanitized bench-relay needs a vast address space).
 [limits]
