@@ -254,9 +254,13 @@ log_kv_to_json(const char *kv, const char *ts, char *out, size_t size)
 	out[0] = '\0';
 	log_append(out, size, &len, "{", 1);
 	if (ts != NULL) {
-		log_append(out, size, &len, "\"ts\":\"", 6);
-		log_append_json(out, size, &len, ts, strlen(ts));
-		log_append(out, size, &len, "\"", 1);
+		if (log_append(out, size, &len, "\"ts\":\"", 6) != 0 ||
+		    log_append_json(out, size, &len, ts, strlen(ts)) != 0 ||
+		    log_append(out, size, &len, "\"", 1) != 0) {
+			len = 1;
+			out[len] = '\0';
+			full = 1;
+		}
 		first = 0;
 	}
 	while (*p != '\0' && !full) {
@@ -330,8 +334,10 @@ log_kv_to_json(const char *kv, const char *ts, char *out, size_t size)
 		first = 0;
 	}
 	size += 24;
-	if (full)
+	if (full && len > 1)
 		log_append(out, size, &len, ",\"truncated\":true", 17);
+	else if (full)
+		log_append(out, size, &len, "\"truncated\":true", 16);
 	log_append(out, size, &len, "}", 1);
 	return len;
 }
