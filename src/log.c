@@ -10,9 +10,9 @@
  * \xNN and \u{...} stay as they are, so no viewer can turn them back
  * into control characters).
  *
- * Lines a peer causes go through log_peer, which holds each peer (uid)
- * to LOG_PEER_LINES lines per LOG_PEER_WINDOW_MS and then says how many
- * more there were. Only the event loop's thread calls it.
+ * Lines a peer causes go through log_peer, which holds each peer (uid,
+ * root excepted) to LOG_PEER_LINES lines per LOG_PEER_WINDOW_MS and then
+ * says how many more there were. Only the event loop's thread calls it.
  *
  * The daemon logs to stderr in the foreground and to syslog otherwise;
  * dg-session logs to syslog only, since its stderr is the player's screen.
@@ -435,6 +435,13 @@ log_peer(int level, uint64_t peer, const char *msg, const char *fmt, ...)
 
 	if (level < log_level)
 		return;
+	/* Root runs the broker and speaks for it: not a peer to hold back. */
+	if (peer == 0) {
+		va_start(ap, fmt);
+		log_vwrite(level, msg, fmt, ap);
+		va_end(ap);
+		return;
+	}
 	now = util_now_ms();
 	if (log_peers.buckets == NULL)
 		idmap_init(&log_peers);

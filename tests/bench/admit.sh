@@ -223,6 +223,20 @@ if [ -n "$unlocked" ]; then
 fi
 echo "users: $made made in $(bench_since "$started") s by newusers(8)"
 
+# A free port for the broker's /metrics, scraped with the live sessions.
+http_port=
+for try in $(seq 100); do
+	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 10000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		http_port=$p
+		break
+	fi
+done
+if [ -z "$http_port" ]; then
+	echo "admit.sh: no free port for HTTP" >&2
+	exit 1
+fi
+
 cat >"$tmp/dg.ini" <<EOF
 [broker]
 socket = $tmp/broker.sock
@@ -231,7 +245,7 @@ admin_group = $admin_group
 log_level = warn
 
 [http]
-listen =
+listen = 127.0.0.1:$http_port
 
 ; Room for every live session and the measured one, none queued.
 [connection_pool]
@@ -263,7 +277,7 @@ else
 fi
 status=0
 opts=(-s "$tmp/broker.sock" -b "$broker_pid" -u "$user" -p "$prefix"
-    -l "$levels")
+    -l "$levels" -m "$http_port")
 if [ "$one" -gt 0 ]; then
 	opts+=(-o "$one_user" -O "$one")
 fi

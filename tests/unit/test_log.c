@@ -773,6 +773,9 @@ test_peer_limit(void **state)
 	assert_int_equal(peer_lines(1002, 25, "admitted"), 25);
 	assert_int_equal(peer_lines(1001, 5, "refused"), 0);
 	assert_int_equal(log_peer_suppressed() - before, 85);
+	/* Root is not held back. */
+	assert_int_equal(peer_lines(0, 50, "reloaded"), 50);
+	assert_int_equal(log_peer_suppressed() - before, 85);
 	/* The windows have not ended: flushing says nothing yet. */
 	log_peer_flush();
 	assert_int_equal(peer_lines(1002, 5, "admitted"), 5);
