@@ -4,7 +4,9 @@
  * refused with a reason; a game goes through the user's PTY and memory
  * quotas, the system's limits and what the kernel has left, and gets a
  * lease. Every refusal is counted as a violation by type. Each count a
- * decision needs is read from the table that owns it.
+ * decision needs is read from the table that owns it. Every decision on
+ * a session is one log line (admitted, queued or refused, with its
+ * reason, class and time in the queue) and a count in the metrics.
  */
 #include "config.h"
 
@@ -35,12 +37,29 @@ admit_usage(struct broker *b, uid_t uid)
 	return use;
 }
 
+/*
+ * Log and count one admission decision: outcome admitted, queued or
+ * refused, with its reason ("-" for none) and how long the session had
+ * waited in the queue (-1: it never was in it).
+ */
+void
+admit_decision(struct client *c, const char *outcome, const char *reason,
+    int64_t waited)
+{
+	log_peer(LOG_LEVEL_INFO, c->uid, outcome, "user=%s " CLIENT_LOG_FIELDS
+	    " outcome=%s reason=%s class=%s queue_ms=%lld pid=%ld",
+	    client_name(c), CLIENT_LOG_ARGS(c), outcome, reason,
+	    quota_class_name(c->class), (long long)(waited < 0 ? 0 : waited),
+	    (long)c->pid);
+	metrics_admission(c, outcome, reason, waited);
+}
+
 /* Send a refusal that leaves the connection open (a game refused). */
 static void
 admit_refuse_game(struct client *c, const char *reason, const char *message)
 {
-	log_info("game refused", "user=%s ticket=%s reason=%s",
-	    client_name(c), c->ticket, reason);
+	log_peer(LOG_LEVEL_INFO, c->uid, "game refused", "user=%s ticket=%s "
+	    "reason=%s", client_name(c), c->ticket, reason);
 	client_send(c, json_pack("{s:s, s:s, s:s}", "type", "refused",
 	    "reason", reason, "message", message));
 }
@@ -85,33 +104,37 @@ admit_ticket(struct client *c)
 static void
 admit_grant(struct client *c, int64_t waited)
 {
-	struct broker	*b = c->broker;
-
 	c->holds_slot = 1;
 	client_set_state(c, CLIENT_SESSION);
 	c->last_input = util_now_ms();
 	util_random_id('t', c->ticket, sizeof c->ticket);
 	client_schedule_expiry(c);
 	client_set_activity(c, ACT_MENU);
-	log_info("admitted", "user=%s ticket=%s pid=%ld class=%s queue_ms=%lld "
-	    "remote=%s term=%s size=%ux%u online=%u", client_name(c), c->ticket,
-	    (long)c->pid, quota_class_name(c->class), (long long)waited,
-	    log_quote(c->remote != NULL ? c->remote : "-"),
-	    log_quote(c->term != NULL ? c->term : "-"), c->cols, c->rows,
-	    b->pool.used);
+	log_peer(LOG_LEVEL_INFO, c->uid, "admitted", "user=%s "
+	    CLIENT_LOG_FIELDS " outcome=admitted reason=- class=%s queue_ms=%lld pid=%ld "
+	    "ticket=%s term=%s size=%ux%u", client_name(c), CLIENT_LOG_ARGS(c),
+	    quota_class_name(c->class), (long long)(waited < 0 ? 0 : waited),
+	    (long)c->pid, c->ticket, log_quote(c->term != NULL ? c->term : "-"),
+	    c->cols, c->rows);
+	metrics_admission(c, "admitted", "-", waited);
 	client_send(c, admit_ticket(c));
 	if (!c->dead)
 		share_admitted(c);
 }
 
-/* Refuse a hello: count it, log it, tell the session and close. */
+/*
+ * Refuse a hello: count it, log it, tell the session and close. A
+ * session that was in the queue is refused with the time it waited.
+ */
 void
 admit_refuse(struct client *c, enum violation v, const char *message)
 {
+	int64_t	 waited = -1;
+
+	if (c->queued_at != 0)
+		waited = util_now_ms() - c->queued_at;
 	admit_violation(c->broker, v);
-	log_info("refused", "user=%s pid=%ld reason=%s class=%s online=%u",
-	    client_name(c), (long)c->pid, violation_name(v),
-	    quota_class_name(c->class), c->broker->pool.used);
+	admit_decision(c, "refused", violation_name(v), waited);
 	client_close(c, "refused", violation_name(v), message);
 }
 
@@ -146,11 +169,13 @@ admit_hello(struct client *c, json_t *hello)
 	    log_quote(cmd != NULL ? cmd : ""));
 
 	if (b->stopping) {
+		admit_decision(c, "refused", REASON_SHUTDOWN, -1);
 		client_close(c, "refused", REASON_SHUTDOWN, "DungeonGate is "
 		    "shutting down; please try again in a moment.");
 		return;
 	}
 	if (b->draining) {
+		admit_decision(c, "refused", REASON_DRAINING, -1);
 		client_close(c, "refused", REASON_DRAINING, "DungeonGate is "
 		    "restarting for maintenance; please come back in a few "
 		    "minutes.");
@@ -184,6 +209,8 @@ admit_decided(struct client *c)
 		    "cpu=%.2f memory=%.2f", client_name(c), (long)c->pid,
 		    violation_name(V_OVERLOADED), quota_class_name(c->class),
 		    shed_cpu(&b->shed), shed_memory(&b->shed));
+		metrics_admission(c, "refused", violation_name(V_OVERLOADED),
+		    -1);
 		client_close(c, "refused", violation_name(V_OVERLOADED),
 		    message);
 		free(message);
@@ -192,29 +219,27 @@ admit_decided(struct client *c)
 	use = admit_usage(b, c->uid);
 	if ((v = quota_check_session(q, &use)) != V_NONE) {
 		message = quota_explain(v, q, b->cfg, &use, 0);
-		log_info("refused", "user=%s pid=%ld reason=%s tier=%s",
-		    client_name(c), (long)c->pid, violation_name(v), q->name);
 		admit_violation(b, v);
+		admit_decision(c, "refused", violation_name(v), -1);
 		client_close(c, "refused", violation_name(v), message);
 		free(message);
 		return;
 	}
 	if (pool_admit(&b->pool, c->uid) == 0) {
-		admit_grant(c, 0);
+		admit_grant(c, -1);
 		return;
 	}
 	if (queue_push(&b->queue, c->id, c->uid, c->class, util_now_ms(),
 	    (int64_t)b->cfg->pool_queue_timeout) == 0) {
 		client_set_state(c, CLIENT_QUEUED);
+		c->queued_at = util_now_ms();
 		/* The queue's own deadline governs now, not the hello's. */
 		client_clear_expiry(c);
 		client_set_activity(c, ACT_QUEUED);
 		c->queue_pos = queue_position(&b->queue, c->id);
 		c->queue_eta = queue_eta(&b->queue, c->queue_pos,
 		    util_now_ms());
-		log_info("queued", "user=%s pid=%ld class=%s position=%u",
-		    client_name(c), (long)c->pid, quota_class_name(c->class),
-		    c->queue_pos);
+		admit_decision(c, "queued", "-", -1);
 		client_send(c, json_pack("{s:s, s:i, s:i, s:s, s:i}", "type",
 		    "queued", "position", (int)c->queue_pos, "eta",
 		    c->queue_eta, "class", quota_class_name(c->class),
@@ -301,6 +326,7 @@ admit_lease_end(struct client *c, const char *reason, long long status,
 	lease_release(&b->leases, l);
 	c->lease = NULL;
 	c->editing = 0;
+	client_set_pty_fds(c, 0);
 }
 
 /* Give back what a leaving client holds: its place, game and slot. */
@@ -313,7 +339,9 @@ admit_release(struct client *c)
 	if (c->state == CLIENT_QUEUED) {
 		queue_remove(&b->queue, c->id, now);
 		client_set_state(c, CLIENT_NEW);
-		log_info("left the queue", "user=%s pid=%ld", client_name(c),
+		log_peer(LOG_LEVEL_INFO, c->uid, "left the queue", "user=%s "
+		    CLIENT_LOG_FIELDS " queue_ms=%lld pid=%ld", client_name(c),
+		    CLIENT_LOG_ARGS(c), (long long)(now - c->queued_at),
 		    (long)c->pid);
 		wait_changed(b);
 	}
@@ -322,12 +350,13 @@ admit_release(struct client *c)
 	if (c->holds_slot) {
 		pool_release(&b->pool, c->uid);
 		c->holds_slot = 0;
-		log_info("session ended", "user=%s ticket=%s pid=%ld "
-		    "seconds=%lld bytes_in=%llu bytes_out=%llu online=%u",
-		    client_name(c), c->ticket, (long)c->pid,
+		log_peer(LOG_LEVEL_INFO, c->uid, "session ended", "user=%s "
+		    CLIENT_LOG_FIELDS " ticket=%s pid=%ld seconds=%lld "
+		    "bytes_in=%llu bytes_out=%llu", client_name(c),
+		    CLIENT_LOG_ARGS(c), c->ticket, (long)c->pid,
 		    (long long)((util_wall_ms() - c->since) / 1000),
 		    (unsigned long long)c->bytes_in,
-		    (unsigned long long)c->bytes_out, b->pool.used);
+		    (unsigned long long)c->bytes_out);
 		queue_departure(&b->queue, now);
 		share_released(b, c->u);
 		admit_from_queue(b);
@@ -586,20 +615,25 @@ void
 admit_keepalive(struct client *c, json_t *msg)
 {
 	struct broker	*b = c->broker;
-	json_int_t	 idle, in = -1, out = -1, bw = 0, cpu = 0;
+	json_int_t	 idle, in = -1, out = -1, bw = 0, cpu = 0, ptys = -1;
 	const char	*mech = NULL;
 	int64_t		 idle_after, now, since;
 
-	if (json_unpack(msg, "{s:I, s?I, s?I, s?I, s?I, s?s}", "idle", &idle,
-	    "bytes_in", &in, "bytes_out", &out, "bandwidth_waits", &bw,
-	    "cpu_stops", &cpu, "cpu_mechanism", &mech) != 0)
+	if (json_unpack(msg, "{s:I, s?I, s?I, s?I, s?I, s?s, s?I}", "idle",
+	    &idle, "bytes_in", &in, "bytes_out", &out, "bandwidth_waits", &bw,
+	    "cpu_stops", &cpu, "cpu_mechanism", &mech, "pty_fds", &ptys) != 0)
 		fatalx("validated keepalive does not unpack");
 	c->last_input = util_now_ms() - (int64_t)idle * 1000;
 	client_schedule_expiry(c);
-	if (in >= 0)
+	/* Only growth counts: a session's counters never go back. */
+	if (in >= 0 && (uint64_t)in > c->bytes_in) {
+		metrics_bandwidth(b, (uint64_t)in - c->bytes_in, 0);
 		c->bytes_in = (uint64_t)in;
-	if (out >= 0)
+	}
+	if (out >= 0 && (uint64_t)out > c->bytes_out) {
+		metrics_bandwidth(b, 0, (uint64_t)out - c->bytes_out);
 		c->bytes_out = (uint64_t)out;
+	}
 	/*
 	 * A report can only hold what could have happened since the last:
 	 * a bandwidth hold per millisecond, a CPU stop per duty-cycle tick.
@@ -615,6 +649,8 @@ admit_keepalive(struct client *c, json_t *msg)
 	if (cpu > 0)
 		violations_add(&b->violations, V_CPU,
 		    (uint64_t)(cpu < since / 50 + 1 ? cpu : since / 50 + 1));
+	/* Only a session with a game has descriptors on its PTY. */
+	client_set_pty_fds(c, c->lease != NULL && ptys > 0 ? (u_int)ptys : 0);
 	if (mech != NULL && (c->cpu_mechanism == NULL ||
 	    strcmp(c->cpu_mechanism, mech) != 0)) {
 		free(c->cpu_mechanism);

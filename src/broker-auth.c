@@ -258,6 +258,7 @@ auth_apply(struct client *c, const struct auth_verdict *v, int cached)
 		    "service_reason=%s cached=%d", client_name(c),
 		    (long)c->pid, REASON_DENIED, log_quote(v->reason != NULL ?
 		    v->reason : "-"), cached);
+		metrics_admission(c, "refused", REASON_DENIED, -1);
 		client_close(c, "refused", REASON_DENIED, message);
 		return;
 	}
@@ -307,6 +308,7 @@ auth_fail_one(struct client *c, const char *why)
 		log_info("refused", "user=%s pid=%ld reason=%s why=%s",
 		    client_name(c), (long)c->pid, REASON_UNAVAILABLE,
 		    log_quote(why));
+		metrics_admission(c, "refused", REASON_UNAVAILABLE, -1);
 		client_close(c, "refused", REASON_UNAVAILABLE, message);
 		free(message);
 		return;

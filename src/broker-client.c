@@ -68,15 +68,24 @@ client_activity_name(enum activity a)
 	return activity_names[a];
 }
 
-/* Note what a session is doing now, keeping the last few changes. */
+/*
+ * Note what a session is doing now, keeping the last few changes and the
+ * broker's count of sessions by activity (ACT_COUNT: not a session).
+ */
 void
 client_set_activity(struct client *c, enum activity a)
 {
-	u_int	 i;
+	struct broker	*b = c->broker;
+	u_int		 i;
 
 	if (c->activity == a)
 		return;
+	if (c->activity != ACT_COUNT)
+		b->activities[c->activity]--;
 	c->activity = a;
+	if (a == ACT_COUNT)
+		return;
+	b->activities[a]++;
 	if (c->nhistory == ACTIVITY_HISTORY) {
 		for (i = 1; i < ACTIVITY_HISTORY; i++)
 			c->history[i - 1] = c->history[i];
@@ -85,6 +94,20 @@ client_set_activity(struct client *c, enum activity a)
 	c->history[c->nhistory].activity = a;
 	c->history[c->nhistory].at = util_wall_ms();
 	c->nhistory++;
+}
+
+/*
+ * Note the descriptors on a session's game PTY, as it last reported them,
+ * keeping the broker's sum of them all.
+ */
+void
+client_set_pty_fds(struct client *c, u_int n)
+{
+	struct broker	*b = c->broker;
+
+	b->pty_fds -= c->pty_fds;
+	c->pty_fds = n;
+	b->pty_fds += n;
 }
 
 /* Policy has answered (or the user's record still held a fresh answer). */
@@ -213,8 +236,9 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 	if (c->state == CLIENT_QUEUED)
 		return;
 	if (c->state == CLIENT_NEW) {
-		log_info("no hello in time", "client=%llu uid=%lu pid=%ld",
-		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
+		log_peer(LOG_LEVEL_INFO, c->uid, "no hello in time",
+		    CLIENT_LOG_FIELDS " pid=%ld", CLIENT_LOG_ARGS(c),
+		    (long)c->pid);
 		client_close(c, "error", REASON_UNEXPECTED, "no hello in time");
 		return;
 	}
@@ -279,6 +303,8 @@ client_drop(struct client *c)
 	pending = client_state_pending(c->state);
 	c->dead = 1;
 	client_release(c);
+	client_set_activity(c, ACT_COUNT);
+	client_set_pty_fds(c, 0);
 	if (pending)
 		idmap_count_add(&b->pending, c->uid, -1);
 	user_detach(c->u, c);
@@ -385,16 +411,21 @@ client_hello(struct client *c, json_t *hello)
 		xasprintf(&message, "protocol version %lld is not supported; "
 		    "this broker speaks version %d", (long long)version,
 		    PROTO_VERSION);
-		log_warn("bad protocol version", "pid=%ld uid=%lu version=%lld",
-		    (long)c->pid, (u_long)c->uid, (long long)version);
+		log_peer(LOG_LEVEL_WARN, c->uid, "bad protocol version",
+		    CLIENT_LOG_FIELDS " pid=%ld version=%lld",
+		    CLIENT_LOG_ARGS(c), (long)c->pid, (long long)version);
+		metrics_rejected(c->broker, REASON_VERSION);
 		client_close(c, "error", REASON_VERSION, message);
 		free(message);
 		return;
 	}
 	if (!c->u->known) {
-		log_warn(c->u->unusable ? "account name or home cannot be "
-		    "shown safely" : "unknown uid", "uid=%lu pid=%ld",
-		    (u_long)c->uid, (long)c->pid);
+		log_peer(LOG_LEVEL_WARN, c->uid, c->u->unusable ?
+		    "account name or home cannot be shown safely" :
+		    "unknown uid",
+		    CLIENT_LOG_FIELDS " pid=%ld", CLIENT_LOG_ARGS(c),
+		    (long)c->pid);
+		metrics_rejected(c->broker, REASON_NO_USER);
 		xasprintf(&message, "Your account (uid %lu) %s.", (u_long)c->uid,
 		    c->u->unusable ? "has a name or home DungeonGate cannot "
 		    "use; please tell the server admin" : "is unknown to this "
@@ -414,6 +445,7 @@ client_hello(struct client *c, json_t *hello)
 	}
 	else if (strcmp(role, "admin") == 0) {
 		client_set_state(c, CLIENT_ADMIN);
+		client_set_activity(c, ACT_COUNT);
 		client_admin_deadline(c);
 		log_debug("admin connected", "user=%s pid=%ld", client_name(c),
 		    (long)c->pid);
@@ -435,8 +467,9 @@ client_rate_ok(struct client *c, enum proto_msg type)
 	if (user_request_allowed(c->u, b->cfg, util_now_ms()))
 		return 1;
 	admit_violation(b, V_RATE_LIMITED);
-	log_warn("admin request refused: too many", "user=%s uid=%lu "
-	    "request=%s", client_name(c), (u_long)c->uid,
+	metrics_rejected(b, REASON_RATE_LIMITED);
+	log_peer(LOG_LEVEL_WARN, c->uid, "admin request refused: too many",
+	    "user=%s user_id=%lu request=%s", client_name(c), (u_long)c->uid,
 	    proto_msg_name(type));
 	client_close(c, "error", REASON_RATE_LIMITED, "Too many requests "
 	    "from your account; please try again in a few seconds.");
@@ -523,9 +556,10 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		case MSG_DRAIN:
 		case MSG_FORGET:
 			if (!user_is_admin(c->u, b->cfg)) {
-				log_warn("admin request refused", "user=%s "
-				    "request=%s", client_name(c),
-				    proto_msg_name(type));
+				log_peer(LOG_LEVEL_WARN, c->uid,
+				    "admin request refused", "user=%s "
+				    "request=%s",
+				    client_name(c), proto_msg_name(type));
 				xasprintf(&message, "%s needs root or "
 				    "membership of %s", proto_msg_name(type),
 				    b->cfg->broker_admin_group);
@@ -575,10 +609,10 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		if (rc < 0) {
 			b->bad_frames++;
-			log_warn(rc == -1 ? "bad frame" : "bad message",
-			    "client=%llu uid=%lu pid=%ld error=%s",
-			    (unsigned long long)c->id,
-			    (u_long)c->uid, (long)c->pid, log_quote(cause));
+			log_peer(LOG_LEVEL_WARN, c->uid, rc == -1 ?
+			    "bad frame" : "bad message", CLIENT_LOG_FIELDS
+			    " pid=%ld error=%s", CLIENT_LOG_ARGS(c),
+			    (long)c->pid, log_quote(cause));
 			client_close(c, "error", rc == -1 ? REASON_BAD_FRAME :
 			    REASON_BAD_MESSAGE, cause);
 			free(cause);
@@ -596,15 +630,17 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct client	*c = arg;
 
 	if (what & BEV_EVENT_TIMEOUT)
-		log_info("peer timed out", "client=%llu uid=%lu pid=%ld",
-		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
+		log_peer(LOG_LEVEL_INFO, c->uid, "peer timed out",
+		    CLIENT_LOG_FIELDS " pid=%ld", CLIENT_LOG_ARGS(c),
+		    (long)c->pid);
 	else if (what & BEV_EVENT_ERROR)
-		log_info("peer error", "client=%llu uid=%lu pid=%ld error=%s",
-		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid,
-		    log_quote(strerror(EVUTIL_SOCKET_ERROR())));
+		log_peer(LOG_LEVEL_INFO, c->uid, "peer error",
+		    CLIENT_LOG_FIELDS " pid=%ld error=%s", CLIENT_LOG_ARGS(c),
+		    (long)c->pid, log_quote(strerror(EVUTIL_SOCKET_ERROR())));
 	else
-		log_debug("peer closed", "client=%llu uid=%lu pid=%ld",
-		    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
+		log_peer(LOG_LEVEL_DEBUG, c->uid, "peer closed",
+		    CLIENT_LOG_FIELDS " pid=%ld", CLIENT_LOG_ARGS(c),
+		    (long)c->pid);
 	client_drop(c);
 }
 
@@ -644,10 +680,12 @@ client_accept(struct broker *b, int fd)
 		return;
 	}
 	if (idmap_count(&b->pending, cred.uid) >= BROKER_MAX_PENDING_PER_UID) {
-		log_warn("connection refused: too many pending for this uid",
-		    "uid=%lu pid=%ld max=%d", (u_long)cred.uid, (long)cred.pid,
-		    BROKER_MAX_PENDING_PER_UID);
+		log_peer(LOG_LEVEL_WARN, cred.uid, "connection refused: too "
+		    "many pending for this uid", "user_id=%lu pid=%ld max=%d "
+		    "active_connections=%u", (u_long)cred.uid, (long)cred.pid,
+		    BROKER_MAX_PENDING_PER_UID, b->pool.used);
 		admit_violation(b, V_PENDING);
+		metrics_rejected(b, violation_name(V_PENDING));
 		client_refuse_fd(fd, "Too many connections from your account "
 		    "are waiting; please try again in a moment.");
 		return;
@@ -678,8 +716,8 @@ client_accept(struct broker *b, int fd)
 	TAILQ_INSERT_TAIL(&b->clients, c, entry);
 	idmap_put(&b->client_ids, c->id, c);
 	b->nclients++;
-	log_debug("peer connected", "client=%llu uid=%lu pid=%ld",
-	    (unsigned long long)c->id, (u_long)c->uid, (long)c->pid);
+	log_peer(LOG_LEVEL_DEBUG, c->uid, "peer connected", CLIENT_LOG_FIELDS
+	    " pid=%ld", CLIENT_LOG_ARGS(c), (long)c->pid);
 
 	/* A fresh answer from policy needs no worker. */
 	if (user_policy_valid(c->u, util_now_ms())) {
@@ -687,8 +725,10 @@ client_accept(struct broker *b, int fd)
 		return;
 	}
 	if (lookup_start(c) != 0) {
-		log_warn("worker queue full; refusing peer", "uid=%lu pid=%ld",
-		    (u_long)c->uid, (long)c->pid);
+		log_peer(LOG_LEVEL_WARN, c->uid, "worker queue full; refusing "
+		    "peer", CLIENT_LOG_FIELDS " pid=%ld", CLIENT_LOG_ARGS(c),
+		    (long)c->pid);
+		metrics_rejected(b, REASON_BUSY);
 		client_close(c, "error", REASON_BUSY, "The server is busy; "
 		    "please try again in a moment.");
 	}

@@ -145,9 +145,11 @@ lookup_done(void *arg, int timed_out)
 		return;
 	}
 	if (timed_out || lk->failed != 0) {
-		log_warn("user lookup failed", "uid=%lu pid=%ld error=%s",
-		    (u_long)c->uid, (long)c->pid, log_quote(timed_out ?
-		    "timed out" : strerror(lk->failed)));
+		log_peer(LOG_LEVEL_WARN, c->uid, "user lookup failed",
+		    CLIENT_LOG_FIELDS " pid=%ld error=%s", CLIENT_LOG_ARGS(c),
+		    (long)c->pid, log_quote(timed_out ? "timed out" :
+		    strerror(lk->failed)));
+		metrics_rejected(b, REASON_BUSY);
 		client_close(c, "error", REASON_BUSY, "The server is busy; "
 		    "please try again in a moment.");
 		if (!timed_out)

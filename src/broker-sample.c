@@ -1,15 +1,26 @@
 /*
  * The resource sampler: a thread of its own reads what the broker needs
  * from the system once a second (the kernel's PTYs in use and their
- * limit, the broker's own open descriptors, whether each game's program
- * can be run), and decisions, --check and --status answer from the last
- * sample. Nothing on the event loop reads /proc or touches the disk for
- * them, and work that fills the worker pool (slow lookups) cannot hold
- * the samples back.
+ * limit, the broker's own open descriptors and memory, whether each
+ * game's program can be run, and what the games really use: their
+ * memory and CPU), and decisions, --check, --status and
+ * the metrics answer from the last sample. Nothing on the event loop
+ * reads /proc or touches the disk for them, and work that fills the
+ * worker pool (slow lookups) cannot hold the samples back.
  *
  * The loop asks for a sample (with the programs of the configuration in
- * force, and that configuration's generation) and the thread hands the
- * result back through a pipe, as the worker pool does.
+ * force, that configuration's generation, and the pid of each session
+ * that holds a lease) and the thread hands the result back through a
+ * pipe, as the worker pool does.
+ *
+ * A game is the session's child (dg-session forks and execs it), so the
+ * thread finds it in /proc/PID/task/PID/children of the session's pid,
+ * which the kernel gave the broker (SO_PEERCRED): nothing a session says
+ * about itself is trusted. A game's processes are it and its
+ * descendants, at most SAMPLE_MAX_TREE of them. The cost is a few reads
+ * per game per second, on this thread. The descriptors on the games'
+ * PTYs are the sessions' to count (a broker that is not root may not
+ * read another user's descriptor table): each reports them.
  */
 #include "config.h"
 
@@ -29,6 +40,15 @@
 
 /* The most of a /proc file read for one sample. */
 #define SAMPLE_FILE_MAX	(64 * 1024)
+/* Most processes counted as one game's (the game and its descendants). */
+#define SAMPLE_MAX_TREE	64
+
+/* What the thread remembers of one game, for its CPU rate. */
+struct sample_game {
+	uint64_t	 ticks;		/* CPU clock ticks of its processes */
+	int64_t		 at;		/* monotonic ms */
+	uint64_t	 seen;		/* the pass that last found it */
+};
 
 struct sampler {
 	pthread_t	 thread;
@@ -47,10 +67,16 @@ struct sampler {
 	char		*programs[CONFIG_MAX_GAMES];
 	char		*stat_file;	/* where CPU and memory are read */
 	char		*meminfo_file;
+	pid_t		*sessions;	/* pids of sessions with a lease */
+	u_int		 nsessions;
 
 	/* What the thread found (under lock). */
 	int		 ready;
 	struct sample	 result;
+
+	/* The thread's own. */
+	struct idmap	 games;		/* session pid: struct sample_game */
+	uint64_t	 pass;
 };
 
 /* Read one unsigned number from a /proc file; 0 or -1. */
@@ -85,28 +111,6 @@ sample_open_fds(void)
 	return n > 0 ? n - 1 : 0;	/* less the one opendir holds */
 }
 
-/* Read up to SAMPLE_FILE_MAX bytes of a file; its length, or -1. */
-static ssize_t
-sample_read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t	 n, len = 0;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return -1;
-	while ((size_t)len < size - 1) {
-		n = read(fd, buf + len, size - 1 - (size_t)len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return len;
-}
-
 /* The machine's CPU and memory, for load shedding. */
 static void
 sample_load(struct sample *s, const char *stat_file, const char *meminfo)
@@ -115,18 +119,90 @@ sample_load(struct sample *s, const char *stat_file, const char *meminfo)
 	ssize_t	 n;
 
 	if (stat_file != NULL &&
-	    (n = sample_read_file(stat_file, buf, sizeof buf)) > 0)
+	    (n = proc_read(stat_file, buf, sizeof buf)) > 0)
 		s->cpu_ok = shed_parse_stat(buf, (size_t)n, &s->cpu) == 0;
 	if (meminfo != NULL &&
-	    (n = sample_read_file(meminfo, buf, sizeof buf)) > 0)
+	    (n = proc_read(meminfo, buf, sizeof buf)) > 0)
 		s->mem_ok = shed_parse_meminfo(buf, (size_t)n,
 		    &s->memory) == 0;
 }
 
+/*
+ * One session's game: its processes' memory and CPU ticks. Returns 0,
+ * or -1 when the session has no child.
+ */
+static int
+sample_game(pid_t session, struct sample *s, uint64_t *ticks)
+{
+	pid_t	 tree[SAMPLE_MAX_TREE + 1];
+	int64_t	 t;
+	u_int	 n, i;
+
+	/* The session itself is first: the game is what follows. */
+	if ((n = proc_tree(session, tree, nitems(tree))) < 2)
+		return -1;
+	*ticks = 0;
+	for (i = 1; i < n; i++) {
+		s->games_rss += proc_rss(tree[i]);
+		if ((t = proc_cpu_ticks(tree[i], 1)) > 0)
+			*ticks += (uint64_t)t;
+	}
+	s->games_processes += n - 1;
+	return 0;
+}
+
+/*
+ * The games of the sessions that hold leases: memory and descriptors
+ * now, and CPU in cores since the last pass (for games seen then).
+ */
+static void
+sample_games(struct sampler *sp, struct sample *s, const pid_t *sessions,
+    u_int nsessions)
+{
+	struct sample_game	*g;
+	struct idmap_cursor	 cur;
+	uint64_t		 ticks, key, *gone;
+	int64_t			 now = util_now_ms();
+	double			 cores = 0;
+	u_int			 i, ngone = 0;
+	void			*v;
+
+	sp->pass++;
+	for (i = 0; i < nsessions; i++) {
+		if (sample_game(sessions[i], s, &ticks) != 0)
+			continue;
+		s->games_found++;
+		if ((g = idmap_get(&sp->games, (uint64_t)sessions[i])) ==
+		    NULL) {
+			g = xcalloc(1, sizeof *g);
+			idmap_put(&sp->games, (uint64_t)sessions[i], g);
+		} else if (now > g->at && ticks >= g->ticks)
+			cores += (double)(ticks - g->ticks) /
+			    (double)proc_ticks_per_second() /
+			    ((double)(now - g->at) / 1000);
+		g->ticks = ticks;
+		g->at = now;
+		g->seen = sp->pass;
+	}
+	s->games_cpu = cores;
+
+	/* Forget the games that have gone. */
+	gone = xcalloc(idmap_size(&sp->games) + 1, sizeof *gone);
+	memset(&cur, 0, sizeof cur);
+	while (idmap_next(&sp->games, &cur, &key, &v)) {
+		if (((struct sample_game *)v)->seen != sp->pass)
+			gone[ngone++] = key;
+	}
+	for (i = 0; i < ngone; i++)
+		free(idmap_remove(&sp->games, gone[i]));
+	free(gone);
+}
+
 /* Take a sample: /proc, and whether each program can be run. */
 static void
-sample_take(struct sample *s, char *const *programs, u_int nprograms,
-    uint64_t generation, const char *stat_file, const char *meminfo)
+sample_take(struct sampler *sp, struct sample *s, char *const *programs,
+    u_int nprograms, uint64_t generation, const pid_t *sessions,
+    u_int nsessions, const char *stat_file, const char *meminfo)
 {
 	u_int	 i;
 
@@ -136,9 +212,11 @@ sample_take(struct sample *s, char *const *programs, u_int nprograms,
 	    sample_read_uint("/proc/sys/kernel/pty/nr", &s->pty_nr) == 0 &&
 	    sample_read_uint("/proc/sys/kernel/pty/max", &s->pty_max) == 0;
 	s->open_fds = sample_open_fds();
+	s->rss = proc_rss(0);
 	for (i = 0; i < nprograms; i++)
 		s->game_ok[i] = access(programs[i], X_OK) == 0;
 	s->ngames = nprograms;
+	sample_games(sp, s, sessions, nsessions);
 	s->generation = generation;
 	s->at = util_now_ms();
 }
@@ -150,8 +228,9 @@ sample_main(void *arg)
 	struct sampler	*sp = arg;
 	struct sample	 s;
 	char		*programs[CONFIG_MAX_GAMES];
+	pid_t		*sessions;
 	uint64_t	 generation, granted;
-	u_int		 n, i;
+	u_int		 n, i, nsessions;
 	char		 c = 's', *stat_file, *meminfo;
 
 	pthread_mutex_lock(&sp->lock);
@@ -168,12 +247,18 @@ sample_main(void *arg)
 		granted = sp->granted;
 		stat_file = xstrdup(sp->stat_file);
 		meminfo = xstrdup(sp->meminfo_file);
+		sessions = sp->sessions;
+		nsessions = sp->nsessions;
+		sp->sessions = NULL;
+		sp->nsessions = 0;
 		pthread_mutex_unlock(&sp->lock);
 
-		sample_take(&s, programs, n, generation, stat_file, meminfo);
+		sample_take(sp, &s, programs, n, generation, sessions,
+		    nsessions, stat_file, meminfo);
 		s.granted = granted;
 		for (i = 0; i < n; i++)
 			free(programs[i]);
+		free(sessions);
 		free(stat_file);
 		free(meminfo);
 
@@ -206,15 +291,35 @@ sample_programs(const struct config *cfg, char **programs)
 	return cfg->ngames;
 }
 
+/* The pids of the sessions that hold leases; *n is how many. */
+static pid_t *
+sample_sessions(struct broker *b, u_int *n)
+{
+	struct lease	*l;
+	struct client	*c;
+	pid_t		*pids;
+
+	*n = 0;
+	pids = xcalloc(b->leases.count + 1, sizeof *pids);
+	TAILQ_FOREACH(l, &b->leases.list, entry) {
+		if ((c = client_find(b, l->client)) != NULL && c->pid > 0 &&
+		    *n < b->leases.count)
+			pids[(*n)++] = c->pid;
+	}
+	return pids;
+}
+
 /* Ask the thread for a sample of the configuration in force. */
 void
 sample_request(struct broker *b)
 {
 	struct sampler	*sp = b->sampler;
 	char		*programs[CONFIG_MAX_GAMES];
-	u_int		 n, i;
+	pid_t		*sessions;
+	u_int		 n, i, nsessions;
 
 	n = sample_programs(b->cfg, programs);
+	sessions = sample_sessions(b, &nsessions);
 	pthread_mutex_lock(&sp->lock);
 	for (i = 0; i < sp->nprograms; i++)
 		free(sp->programs[i]);
@@ -225,6 +330,9 @@ sample_request(struct broker *b)
 	free(sp->meminfo_file);
 	sp->stat_file = xstrdup(b->cfg->shed_stat_file);
 	sp->meminfo_file = xstrdup(b->cfg->shed_meminfo_file);
+	free(sp->sessions);
+	sp->sessions = sessions;
+	sp->nsessions = nsessions;
 	sp->generation = b->cfg_generation;
 	sp->granted = b->leases.granted;
 	sp->requested = 1;
@@ -261,11 +369,16 @@ sample_wake_cb(evutil_socket_t fd, short events, void *arg)
 	health_sampled(b);
 }
 
-/* Once a second: a fresh sample. */
+/*
+ * Once a second: a fresh sample, the metrics' rates, and the summaries
+ * of peers' log lines held back.
+ */
 static void
 sample_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	sample_request(arg);
+	metrics_tick(arg);
+	log_peer_flush();
 }
 
 /*
@@ -280,14 +393,15 @@ sample_start(struct broker *b)
 	char		*programs[CONFIG_MAX_GAMES];
 	u_int		 n, i;
 
+	sp = b->sampler = xcalloc(1, sizeof *sp);
+	idmap_init(&sp->games);
 	n = sample_programs(b->cfg, programs);
-	sample_take(&b->sample, programs, n, b->cfg_generation,
+	sample_take(sp, &b->sample, programs, n, b->cfg_generation, NULL, 0,
 	    b->cfg->shed_stat_file, b->cfg->shed_meminfo_file);
 	b->sample.granted = b->leases.granted;
 	for (i = 0; i < n; i++)
 		free(programs[i]);
 
-	sp = b->sampler = xcalloc(1, sizeof *sp);
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->cond, NULL);
 	if (pipe2(sp->wake, O_NONBLOCK | O_CLOEXEC) != 0)
@@ -338,6 +452,8 @@ sample_stop(struct broker *b, uint64_t timeout)
 		free(sp->programs[i]);
 	free(sp->stat_file);
 	free(sp->meminfo_file);
+	free(sp->sessions);
+	idmap_clear(&sp->games, free);
 	close(sp->wake[0]);
 	close(sp->wake[1]);
 	pthread_cond_destroy(&sp->cond);

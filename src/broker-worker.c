@@ -5,9 +5,10 @@
  * in a bounded queue, taken best class first (critical before high,
  * normal and low) and in order within a class; a job that takes longer
  * than worker_timeout is answered as timed out. Each job has a type, and
- * the pool keeps per type what was done, timed out and refused, and how
- * long the jobs ran (histogram buckets), and in all how long threads
- * were busy.
+ * the pool keeps per type what was done, timed out and refused; each
+ * finished job's running time goes to an observer on the event loop (the
+ * metrics' histogram), and busy time is kept as a running total, so the
+ * utilisation over any interval is a difference.
  *
  * Only the event loop's thread touches libevent: workers hand finished
  * jobs back through a pipe.
@@ -26,6 +27,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -48,7 +50,8 @@ struct job {
 	struct workers	*w;
 	enum job_type	 type;
 	enum quota_class class;
-	int64_t		 started;	/* ms, when a thread took it */
+	int64_t		 started_ns;	/* when a thread took it */
+	int64_t		 ran_ns;	/* how long it ran */
 	void		(*run)(void *);
 	void		(*done)(void *, int);
 	void		(*release)(void *);
@@ -80,9 +83,24 @@ struct workers {
 	uint64_t	 completed;
 	uint64_t	 timeouts;
 	uint64_t	 rejected;
-	struct worker_stats stats[JOB_TYPES];
-	uint64_t	 busy_ms;	/* thread time spent on jobs */
+	uint64_t	 type_completed[JOB_TYPES];
+	uint64_t	 type_timeouts[JOB_TYPES];
+	uint64_t	 type_rejected[JOB_TYPES];
+	int64_t		 busy_done_ns;	/* run time of jobs that ended */
+	int64_t		 running_since_ns; /* sum of running jobs' starts */
+	void		(*observe)(void *, enum job_type, double);
+	void		*observe_arg;
 };
+
+/* The monotonic clock in nanoseconds. */
+static int64_t
+workers_now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* A type's name, for --status and the metrics. */
 const char *
@@ -115,23 +133,7 @@ workers_next(struct workers *w)
 	return NULL;
 }
 
-/* Count one finished run of a job, under the lock. */
-static void
-workers_account(struct workers *w, struct job *j, int64_t ms)
-{
-	struct worker_stats	*st = &w->stats[j->type];
-	double			 secs = (double)ms / 1000.0;
-	u_int			 i;
 
-	for (i = 0; i < WORKER_BUCKETS; i++) {
-		if (secs <= job_buckets[i])
-			break;
-	}
-	st->buckets[i]++;		/* i == WORKER_BUCKETS: +Inf only */
-	st->count++;
-	st->seconds += secs;
-	w->busy_ms += (uint64_t)(ms > 0 ? ms : 0);
-}
 
 /* A worker thread: take jobs until told to stop or no longer needed. */
 static void *
@@ -154,14 +156,17 @@ worker_main(void *arg)
 		TAILQ_REMOVE(&w->queue[j->class], j, entry);
 		w->nqueued--;
 		j->state = JOB_RUNNING;
-		j->started = util_now_ms();
+		j->started_ns = workers_now_ns();
+		w->running_since_ns += j->started_ns;
 		w->running++;
 		pthread_mutex_unlock(&w->lock);
 
 		j->run(j->arg);
 
 		pthread_mutex_lock(&w->lock);
-		workers_account(w, j, util_now_ms() - j->started);
+		j->ran_ns = workers_now_ns() - j->started_ns;
+		w->running_since_ns -= j->started_ns;
+		w->busy_done_ns += j->ran_ns;
 		j->state = JOB_FINISHED;
 		w->running--;
 		if (j->timed_out)
@@ -208,12 +213,15 @@ workers_collect(struct workers *w, int answer)
 		TAILQ_INSERT_TAIL(&done, j, entry);
 		if (!j->timed_out) {
 			w->completed++;
-			w->stats[j->type].done++;
+			w->type_completed[j->type]++;
 		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	while ((j = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, j, entry);
+		if (w->observe != NULL && answer)
+			w->observe(w->observe_arg, j->type,
+			    (double)j->ran_ns / 1e9);
 		job_finish(j, answer);
 	}
 }
@@ -243,7 +251,7 @@ job_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	j->timed_out = 1;
 	w->timeouts++;
-	w->stats[j->type].timed_out++;
+	w->type_timeouts[j->type]++;
 	if (j->state == JOB_QUEUED) {
 		TAILQ_REMOVE(&w->queue[j->class], j, entry);
 		w->nqueued--;
@@ -323,7 +331,7 @@ workers_submit(struct workers *w, enum job_type type, enum quota_class class,
 	if (w->stopping || w->nqueued >= w->queue_size +
 	    (class == CLASS_CRITICAL ? WORKER_CRITICAL_RESERVE : 0)) {
 		w->rejected++;
-		w->stats[type].refused++;
+		w->type_rejected[type]++;
 		pthread_mutex_unlock(&w->lock);
 		return -1;
 	}
@@ -362,26 +370,38 @@ workers_submit(struct workers *w, enum job_type type, enum quota_class class,
 	return 0;
 }
 
-/* The figures of one type of job, copied under the lock. */
+/*
+ * Hand every finished job's running time, in seconds, to fn on the event
+ * loop (NULL: to nobody).
+ */
 void
-workers_stats(struct workers *w, enum job_type type, struct worker_stats *st)
+workers_set_observer(struct workers *w, void (*fn)(void *, enum job_type,
+    double), void *arg)
 {
-	pthread_mutex_lock(&w->lock);
-	*st = w->stats[type];
-	pthread_mutex_unlock(&w->lock);
+	w->observe = fn;
+	w->observe_arg = arg;
 }
 
-/* Threads busy now, jobs queued, and thread time spent on jobs (ms). */
+/*
+ * The pool's figures for metrics: threads busy and jobs waiting now,
+ * counts per type, and busy time so far (jobs running included).
+ */
 void
-workers_load(struct workers *w, u_int *busy, u_int *queued, u_int *size,
-    uint64_t *busy_ms)
+workers_stats(struct workers *w, struct worker_stats *st)
 {
+	int64_t	 now = workers_now_ns();
+
 	pthread_mutex_lock(&w->lock);
-	*busy = w->running;
-	*queued = w->nqueued;
-	*size = w->size;
-	*busy_ms = w->busy_ms;
+	st->size = w->size;
+	st->busy = w->running;
+	st->queued = w->nqueued;
+	memcpy(st->completed, w->type_completed, sizeof st->completed);
+	memcpy(st->timeouts, w->type_timeouts, sizeof st->timeouts);
+	memcpy(st->rejected, w->type_rejected, sizeof st->rejected);
+	st->busy_ns = w->busy_done_ns + (int64_t)w->running * now -
+	    w->running_since_ns;
 	pthread_mutex_unlock(&w->lock);
+	st->at_ns = now;
 }
 
 /* The pool's figures for --status. */
@@ -395,11 +415,10 @@ workers_status(struct workers *w)
 	pthread_mutex_lock(&w->lock);
 	for (i = 0; i < JOB_TYPES; i++) {
 		json_object_set_new(types, job_type_names[i], json_pack(
-		    "{s:I, s:I, s:I, s:f}",
-		    "done_total", (json_int_t)w->stats[i].done,
-		    "timed_out_total", (json_int_t)w->stats[i].timed_out,
-		    "refused_total", (json_int_t)w->stats[i].refused,
-		    "seconds_total", w->stats[i].seconds));
+		    "{s:I, s:I, s:I}",
+		    "done_total", (json_int_t)w->type_completed[i],
+		    "timed_out_total", (json_int_t)w->type_timeouts[i],
+		    "refused_total", (json_int_t)w->type_rejected[i]));
 	}
 	o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:o}",
 	    "pool_size", (int)w->size,

@@ -250,6 +250,7 @@ broker_accept_cb(evutil_socket_t fd, short events, void *arg)
 			    "connections=%u max=%u", b->nclients,
 			    b->max_clients);
 			admit_violation(b, V_FD_BUDGET);
+			metrics_rejected(b, violation_name(V_FD_BUDGET));
 			client_refuse_fd(cfd, "DungeonGate is at its connection "
 			    "limit; please try again in a moment.");
 			continue;
@@ -370,6 +371,7 @@ broker_reload_done(void *arg, int timed_out)
 		log_error("reload failed; keeping the running configuration",
 		    "config=%s error=%s", log_quote(r->path),
 		    log_quote(timed_out ? "timed out" : r->cause));
+		metrics_reload(b, 0);
 		if (c != NULL) {
 			msg = json_pack("{s:s, s:s, s:s}", "type", "error",
 			    "reason", REASON_RELOAD_FAILED, "message",
@@ -393,12 +395,19 @@ broker_reload_done(void *arg, int timed_out)
 		log_warn("user changed; it applies when the broker is next "
 		    "started as root", "running=%s configured=%s",
 		    old->broker_user, r->cfg->broker_user);
+	if (strcmp(old->http_listen, r->cfg->http_listen) != 0)
+		log_warn("http listen changed; it takes effect at restart",
+		    "running=%s configured=%s", log_quote(old->http_listen),
+		    log_quote(r->cfg->http_listen));
+	free(r->cfg->http_listen);
+	r->cfg->http_listen = xstrdup(old->http_listen);
 
 	b->cfg = r->cfg;
 	r->cfg = NULL;
 	b->cfg_generation++;
 	sample_request(b);
 	log_set_level(b->cfg->broker_log_level);
+	log_set_format(b->cfg->broker_log_format);
 	pool_resize(&b->pool, config_max_connections(b->cfg));
 	queue_configure(&b->queue, b->cfg->pool_queue_size,
 	    b->cfg->pool_enable_prioritization);
@@ -416,6 +425,7 @@ broker_reload_done(void *arg, int timed_out)
 	if (strcmp(old->broker_socket_group, b->cfg->broker_socket_group) != 0)
 		broker_regroup(b);
 	config_free(old);
+	metrics_reload(b, 1);
 	log_info("configuration reloaded", "config=%s max_connections=%u "
 	    "games=%u sessions=%u", log_quote(r->path), b->pool.max,
 	    b->cfg->ngames, b->pool.used);
@@ -603,6 +613,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	struct priv	 pv;
 	char		*cause;
 	u_int		 left;
+	int		 http_fd;
 
 	if (priv_lookup(cfg->broker_user, &pv, &cause) != 0) {
 		fprintf(stderr, "dg-broker: %s\n", cause);
@@ -617,7 +628,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	TAILQ_INIT(&b->clients);
 	idmap_init(&b->client_ids);
 	idmap_init(&b->pending);
-	idmap_init(&b->health_waiting);
+	TAILQ_INIT(&b->health_waiters);
 	b->cfg_generation = 1;
 	pool_init(&b->pool, config_max_connections(cfg));
 	leases_init(&b->leases);
@@ -626,6 +637,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 
 	signal(SIGPIPE, SIG_IGN);
 	b->listen_fd = broker_listen(b, &pv);
+	http_fd = http_bind(cfg);
 	priv_raise_nofile(&pv, cfg->limits_max_file_descriptors);
 	priv_drop(&pv);
 	priv_free(&pv);
@@ -646,6 +658,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	    cfg->shed_memory_threshold);
 	b->workers = workers_create(b->base, cfg->worker_pool_size,
 	    cfg->worker_queue_size, cfg->worker_timeout);
+	metrics_init(b);
 	wait_init(b);
 	sample_start(b);
 	b->drain_ev = evtimer_new(b->base, broker_drain_end_cb, b);
@@ -656,6 +669,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	b->accept_pause = evtimer_new(b->base, broker_accept_resume_cb, b);
 	broker_set_budget(b);
 	event_add(b->listen_ev, NULL);
+	http_start(b, http_fd);
 	b->sig_term = evsignal_new(b->base, SIGTERM, broker_stop_cb, b);
 	b->sig_int = evsignal_new(b->base, SIGINT, broker_stop_cb, b);
 	b->sig_hup = evsignal_new(b->base, SIGHUP, broker_sighup_cb, b);
@@ -676,6 +690,9 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
 	if (sample_stop(b, b->cfg->worker_shutdown_timeout) != 0)
 		left++;
+	/* Who waits for health is answered before HTTP closes. */
+	health_free(b);
+	http_stop(b);
 	/* systemd's socket outlives us: sessions wait in its backlog. */
 	if (!b->socket_activated && unlink(b->cfg->broker_socket) != 0)
 		log_warn("cannot remove the socket", "socket=%s error=%s",
@@ -691,7 +708,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		event_free(b->sig_hup);
 		workers_free(b->workers);
 		wait_free(b);
-		health_free(b);
+		metrics_free(b);
+		log_peer_clear();
 		users_free(&b->users);
 		pool_free(&b->pool);
 		leases_free(&b->leases);

@@ -21,6 +21,12 @@ struct bufferevent;
 struct broker;
 struct client;
 struct sampler;
+struct evhttp;
+struct health_waiter;
+struct metrics;
+struct http;
+struct prom;
+struct prom_family;
 
 /* How long a refused session is asked to wait before trying again. */
 #define BROKER_RETRY_AFTER	30
@@ -86,6 +92,43 @@ struct sampler;
 	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
 	    (var) = (tvar))
 #endif
+
+/* prom.c */
+enum prom_kind { PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM };
+#define PROM_MAX_LABELS		2
+#define PROM_MAX_BUCKETS	24
+#define PROM_MAX_SERIES		512	/* in one family */
+
+/* A label and every value it may take. */
+struct prom_label {
+	const char		*name;
+	const char *const	*values;
+	u_int			 nvalues;
+};
+
+struct prom	*prom_create(void);
+void		 prom_free(struct prom *);
+struct prom_family *prom_register(struct prom *, enum prom_kind,
+		     const char *, const char *, const struct prom_label *,
+		     u_int, const double *, u_int);
+struct prom_family *prom_counter(struct prom *, const char *, const char *,
+		     const struct prom_label *, u_int);
+struct prom_family *prom_gauge(struct prom *, const char *, const char *,
+		     const struct prom_label *, u_int);
+struct prom_family *prom_histogram(struct prom *, const char *,
+		     const char *, const struct prom_label *, u_int,
+		     const double *, u_int);
+struct prom_family *prom_find(const struct prom *, const char *);
+u_int		 prom_series(const struct prom_family *);
+u_int		 prom_total_series(const struct prom *);
+u_int		 prom_index(const struct prom_family *, const char *,
+		     const char *);
+void		 prom_add(struct prom_family *, u_int, double);
+void		 prom_inc(struct prom_family *, u_int);
+void		 prom_set(struct prom_family *, u_int, double);
+double		 prom_get(const struct prom_family *, u_int);
+void		 prom_observe(struct prom_family *, u_int, double);
+char		*prom_render(const struct prom *, size_t *);
 
 /* broker-violation.c */
 /* Refusals and enforcement actions, counted by type. */
@@ -398,12 +441,18 @@ struct sample {
 	u_int		 pty_nr;	/* kernel PTYs in use */
 	u_int		 pty_max;
 	u_int		 open_fds;	/* the broker's own */
+	uint64_t	 rss;		/* the broker's resident memory */
 	u_int		 ngames;
 	int		 game_ok[CONFIG_MAX_GAMES]; /* its program can run */
 	struct shed_cpu	 cpu;		/* [load_shedding] stat_file */
 	int		 cpu_ok;
 	double		 memory;	/* pressure from meminfo_file */
 	int		 mem_ok;
+	/* The games of the sessions that hold leases. */
+	u_int		 games_found;	/* sessions whose game was found */
+	u_int		 games_processes;
+	uint64_t	 games_rss;	/* bytes resident in their processes */
+	double		 games_cpu;	/* cores, over the last second */
 };
 
 void		 sample_start(struct broker *);
@@ -424,14 +473,16 @@ enum job_type {
 /* Queue slots past queue_size for jobs of class critical (admins). */
 #define WORKER_CRITICAL_RESERVE	8
 
-/* What the pool keeps of one type of job. */
+/* The pool's figures at one moment. */
 struct worker_stats {
-	uint64_t	 done;
-	uint64_t	 timed_out;
-	uint64_t	 refused;	/* the queue was full */
-	uint64_t	 buckets[WORKER_BUCKETS + 1]; /* runs by time, not summed */
-	uint64_t	 count;
-	double		 seconds;	/* run time in all */
+	u_int		 size;
+	u_int		 busy;
+	u_int		 queued;
+	uint64_t	 completed[JOB_TYPES];
+	uint64_t	 timeouts[JOB_TYPES];
+	uint64_t	 rejected[JOB_TYPES];
+	int64_t		 busy_ns;	/* threads' busy time so far */
+	int64_t		 at_ns;		/* monotonic */
 };
 
 const char	*job_type_name(enum job_type);
@@ -441,10 +492,9 @@ void		 workers_configure(struct workers *, u_int, u_int, uint64_t);
 int		 workers_submit(struct workers *, enum job_type,
 		     enum quota_class, void (*)(void *),
 		     void (*)(void *, int), void (*)(void *), void *);
-void		 workers_stats(struct workers *, enum job_type,
-		     struct worker_stats *);
-void		 workers_load(struct workers *, u_int *, u_int *, u_int *,
-		     uint64_t *);
+void		 workers_set_observer(struct workers *,
+		     void (*)(void *, enum job_type, double), void *);
+void		 workers_stats(struct workers *, struct worker_stats *);
 json_t		*workers_status(struct workers *);
 int		 workers_health(struct workers *, const char **);
 u_int		 workers_shutdown(struct workers *, uint64_t);
@@ -542,7 +592,7 @@ struct client {
 	u_int		 cols;
 	u_int		 rows;
 
-	enum activity	 activity;
+	enum activity	 activity;	/* ACT_COUNT: not a session */
 	struct {
 		enum activity	 activity;
 		int64_t		 at;	/* wall ms */
@@ -556,10 +606,24 @@ struct client {
 
 	struct lease	*lease;
 	int		 editing;	/* the lease is an editor's */
+	int64_t		 queued_at;	/* monotonic ms it joined the queue */
+	u_int		 pty_fds;	/* on its game's PTY, as it reported */
 
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
+
+/*
+ * The seed's fields of a connection event, for a log line: the
+ * connection's id, the peer's uid, the remote address as the session
+ * reported it (escaped) and the sessions holding a slot.
+ */
+#define CLIENT_LOG_FIELDS \
+	"connection_id=%llu user_id=%lu remote_addr=%s active_connections=%u"
+#define CLIENT_LOG_ARGS(c) \
+	(unsigned long long)(c)->id, (u_long)(c)->uid,			\
+	log_quote((c)->remote != NULL ? (c)->remote : "-"),		\
+	(c)->broker->pool.used
 
 void		 client_accept(struct broker *, int);
 void		 client_refuse_fd(int, const char *);
@@ -571,6 +635,7 @@ void		 client_drop(struct client *);
 void		 client_looked_up(struct client *);
 void		 client_set_state(struct client *, enum client_state);
 void		 client_set_activity(struct client *, enum activity);
+void		 client_set_pty_fds(struct client *, u_int);
 void		 client_schedule_expiry(struct client *);
 void		 client_clear_expiry(struct client *);
 int64_t		 client_expiry_after(struct broker *);
@@ -633,7 +698,7 @@ struct broker {
 	uint64_t	 cfg_generation; /* counts configurations put in force */
 
 	/* broker-health.c: --check requests waiting for a fresh sample. */
-	struct idmap	 health_waiting;
+	TAILQ_HEAD(health_waiters, health_waiter) health_waiters;
 	struct event	*health_timer;
 
 	int64_t		 started;	/* wall ms */
@@ -645,6 +710,17 @@ struct broker {
 	int		 notify_watchdog; /* WatchdogSec is set */
 	struct event	*notify_ev;
 	char		*notify_last;	/* the last STATUS= sent */
+	/* broker-client.c: sessions by what they are doing. */
+	u_int		 activities[ACT_COUNT];
+	uint64_t	 pty_fds;	/* the sessions' reports, summed */
+
+	/* broker.c: the last reload. */
+	int64_t		 reload_at;	/* wall ms; 0: none yet */
+	int		 reload_ok;
+
+	/* broker-metrics.c and broker-http.c */
+	struct metrics	*metrics;
+	struct http	*http;
 };
 
 int		 broker_main(struct config *, const char *, int);
@@ -680,6 +756,8 @@ void		 notify_stopping(struct broker *);
 void		 notify_free(struct broker *);
 
 /* broker-admit.c */
+void		 admit_decision(struct client *, const char *, const char *,
+		     int64_t);
 void		 admit_hello(struct client *, json_t *);
 void		 admit_decided(struct client *);
 void		 admit_release(struct client *);
@@ -707,10 +785,48 @@ uint64_t	 share_of(struct broker *, struct client *);
 
 /* broker-health.c */
 enum health { HEALTHY, DEGRADED, UNHEALTHY };
+#define HEALTH_MAX_COMPONENTS	16
+
+/* One component's judgement. */
+struct health_item {
+	const char	*name;
+	enum health	 status;
+	char		*detail;
+};
+
+/* Every component's judgement, and the worst of them. */
+struct health_report {
+	struct health_item items[HEALTH_MAX_COMPONENTS];
+	u_int		 n;
+	enum health	 worst;
+};
+
+void		 health_build(struct broker *, struct health_report *);
+void		 health_report_free(struct health_report *);
+enum health	 health_ready(struct broker *, const char **);
+int		 health_fresh(struct broker *);
+void		 health_wait(struct broker *, void (*)(struct broker *, void *),
+		     void *);
 void		 health_check(struct client *);
 void		 health_sampled(struct broker *);
 void		 health_free(struct broker *);
 const char	*health_name(enum health);
+
+/* broker-metrics.c */
+void		 metrics_init(struct broker *);
+void		 metrics_tick(struct broker *);
+char		*metrics_render(struct broker *, size_t *);
+void		 metrics_admission(struct client *, const char *, const char *,
+		     int64_t);
+void		 metrics_rejected(struct broker *, const char *);
+void		 metrics_bandwidth(struct broker *, uint64_t, uint64_t);
+void		 metrics_reload(struct broker *, int);
+void		 metrics_free(struct broker *);
+
+/* broker-http.c */
+int		 http_bind(const struct config *);
+void		 http_start(struct broker *, int);
+void		 http_stop(struct broker *);
 
 /* broker-status.c */
 void		 status_reply(struct client *);
@@ -721,5 +837,8 @@ int		 ctl_check(const struct config *, const char *);
 int		 ctl_status(const struct config *);
 int		 ctl_drain(const struct config *);
 int		 ctl_forget(const struct config *, const char *);
+
+/* alerts.c */
+void		 alerts_print(const struct config *, FILE *);
 
 #endif

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +44,8 @@ enum ctype {
 	CT_FRACTION,	/* 0 to 1 */
 	CT_CORES,	/* a positive decimal */
 	CT_LOGLEVEL,
+	CT_LOGFORMAT,
+	CT_LISTEN,	/* address:port to listen on, or empty */
 	CT_KEY,		/* one menu key */
 	CT_COMMAND,	/* argv template */
 	CT_ENV,		/* NAME=VALUE, repeats (config_game only) */
@@ -113,6 +118,9 @@ static const struct ckey ckeys[] = {
 	    "dgadmin", 0, 0),
 	G("broker", "log_level", CT_LOGLEVEL, broker_log_level, "info", 0, 0),
 	G("broker", "user", CT_USER, broker_user, "_dungeongate", 0, 0),
+	G("broker", "log_format", CT_LOGFORMAT, broker_log_format, "kv", 0, 0),
+
+	G("http", "listen", CT_LISTEN, http_listen, "127.0.0.1:8085", 0, 0),
 
 	G("connection_pool", "max_connections", CT_UINT, pool_max_connections,
 	    "1000", 1, 1000000),
@@ -199,7 +207,9 @@ static const struct ckey ckeys[] = {
 #define NKEYS nitems(ckeys)
 
 /* The keys dg-session and the admin commands take from the file. */
-static const char *const session_keys[] = { "socket", "log_level" };
+static const char *const session_keys[] = {
+	"socket", "log_level", "log_format"
+};
 
 /* The vip tier CONFIG.md shows, present unless the file redefines it. */
 static const struct {
@@ -908,6 +918,83 @@ parse_loglevel(const struct ckey *k, void *base, const char *value)
 	return 0;
 }
 
+/* Parse a log format name. */
+static int
+parse_logformat(const struct ckey *k, void *base, const char *value)
+{
+	int	 format;
+
+	if ((format = log_format_from_string(value)) == -1)
+		return -1;
+	*(int *)ckey_field(k, base) = format;
+	return 0;
+}
+
+/*
+ * Split ADDRESS:PORT (an IPv4 address, or an IPv6 one in brackets) into
+ * the address, as text, and the port. Only numeric addresses: reading
+ * the file never waits for a name server. Returns 0 or -1.
+ */
+int
+config_parse_listen(const char *s, char *addr, size_t len, u_int *port)
+{
+	struct in6_addr	 in6;
+	struct in_addr	 in4;
+	const char	*colon, *p;
+	char		 host[INET6_ADDRSTRLEN + 1];
+	size_t		 n;
+	u_long		 v = 0;
+
+	if (*s == '[') {
+		if ((p = strchr(s, ']')) == NULL || p[1] != ':')
+			return -1;
+		n = (size_t)(p - s - 1);
+		if (n == 0 || n >= sizeof host)
+			return -1;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, &in6) != 1)
+			return -1;
+		colon = p + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		n = (size_t)(colon - s);
+		if (n == 0 || n >= sizeof host)
+			return -1;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET, host, &in4) != 1)
+			return -1;
+	}
+	for (p = colon + 1; *p != '\0'; p++) {
+		if (!isdigit((u_char)*p) || v > 65535)
+			return -1;
+		v = v * 10 + (u_long)(*p - '0');
+	}
+	if (p == colon + 1 || v == 0 || v > 65535)
+		return -1;
+	if (strlen(host) >= len)
+		return -1;
+	memcpy(addr, host, strlen(host) + 1);
+	*port = (u_int)v;
+	return 0;
+}
+
+/* Parse an address and port to listen on, or nothing (disabled). */
+static int
+parse_listen(const struct ckey *k, void *base, const char *value)
+{
+	char	 addr[INET6_ADDRSTRLEN + 1];
+	u_int	 port;
+
+	if (*value != '\0' &&
+	    config_parse_listen(value, addr, sizeof addr, &port) != 0)
+		return -1;
+	set_string(k, base, value);
+	return 0;
+}
+
 /* Parse a menu key: one letter or digit the menu does not keep. */
 static int
 parse_key(const struct ckey *k, void *base, const char *value)
@@ -1121,6 +1208,16 @@ format_onfailure(const struct ckey *k, const void *base, u_int i)
 	    "cached");
 }
 
+/* Format a log format by name. */
+static char *
+format_logformat(const struct ckey *k, const void *base, u_int i)
+{
+	if (i != 0)
+		return NULL;
+	return xstrdup(log_format_to_string(*(const int *)ckey_cfield(k,
+	    base)));
+}
+
 /* Format a menu key. */
 static char *
 format_key(const struct ckey *k, const void *base, u_int i)
@@ -1266,6 +1363,11 @@ static const struct ctype_ops ctypes[] = {
 	    "(0.5)", 0, parse_cores, format_decimal, NULL, NULL, NULL },
 	[CT_LOGLEVEL] = { "debug, info, warn or error", 0,
 	    parse_loglevel, format_loglevel, NULL, NULL, NULL },
+	[CT_LOGFORMAT] = { "kv or json", 0,
+	    parse_logformat, format_logformat, NULL, NULL, NULL },
+	[CT_LISTEN] = { "an IPv4 address and port (127.0.0.1:8085), an IPv6 "
+	    "address in brackets and port ([::1]:8085), or nothing to turn it "
+	    "off", 0, parse_listen, format_string, free_string, NULL, NULL },
 	[CT_KEY] = { "one letter or digit, not one of the menu's own keys "
 	    "(" CONFIG_RESERVED_KEYS ")", 0,
 	    parse_key, format_key, NULL, NULL, NULL },

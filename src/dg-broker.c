@@ -22,6 +22,7 @@ usage(void)
 	    "       dg-broker --status [-f FILE]\n"
 	    "       dg-broker --drain [-f FILE]\n"
 	    "       dg-broker --forget USER [-f FILE]\n"
+	    "       dg-broker --alert-rules [-f FILE]\n"
 	    "       dg-broker --print-schema\n");
 	exit(EXIT_USAGE);
 }
@@ -37,6 +38,7 @@ main(int argc, char **argv)
 		{ "drain", no_argument, NULL, 'd' },
 		{ "forget", required_argument, NULL, 'F' },
 		{ "print-schema", no_argument, NULL, 'S' },
+		{ "alert-rules", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -63,6 +65,7 @@ main(int argc, char **argv)
 		case 's':
 		case 'd':
 		case 'S':
+		case 'a':
 			if (mode != 0)
 				usage();
 			mode = ch;
@@ -105,8 +108,11 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return ch;
 	}
-	/* The broker itself (and --test-config) must be able to read secrets. */
-	config_need_secrets(1);
+	/*
+	 * The broker itself (and --test-config) must be able to read
+	 * secrets; the alert rules need none of them.
+	 */
+	config_need_secrets(mode != 'a');
 	if ((cfg = config_load(path, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
@@ -117,7 +123,13 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
+	if (mode == 'a') {
+		alerts_print(cfg, stdout);
+		config_free(cfg);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	log_set_level(cfg->broker_log_level);
+	log_set_format(cfg->broker_log_format);
 	/* Reloads must find the file after daemon(3) moves to /. */
 	if ((abspath = realpath(path, NULL)) == NULL)
 		fatal("realpath %s", path);

@@ -69,6 +69,7 @@ main(int argc, char **argv)
 	 */
 	cfg = config_load_session(path, &cause);
 	log_set_level(cfg->broker_log_level);
+	log_set_format(cfg->broker_log_format);
 	if (cause != NULL) {
 		log_warn("configuration problem; using the defaults for it",
 		    "error=%s", log_quote(cause));

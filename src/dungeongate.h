@@ -43,11 +43,22 @@ int		 xvasprintf(char **, const char *, va_list);
 #define LOG_TO_SYSLOG	0x2
 #define LOG_QUOTE_BUFFERS 8	/* log_quote values that may share one line */
 #define LOG_QUOTE_SIZE	512	/* each, with its quotes and the NUL */
+#define LOG_FORMAT_KV	0
+#define LOG_FORMAT_JSON	1
 void		 log_open(const char *, int, int);
 void		 log_set_level(int);
+void		 log_set_format(int);
 int		 log_level_from_string(const char *);
 const char	*log_level_to_string(int);
+int		 log_format_from_string(const char *);
+const char	*log_format_to_string(int);
 const char	*log_quote(const char *);
+size_t		 log_kv_to_json(const char *, const char *, char *, size_t);
+void		 log_peer(int, uint64_t, const char *, const char *, ...)
+		     printflike(4, 5);
+void		 log_peer_flush(void);
+uint64_t	 log_peer_suppressed(void);
+void		 log_peer_clear(void);
 void		 log_debug(const char *, const char *, ...) printflike(2, 3);
 void		 log_info(const char *, const char *, ...) printflike(2, 3);
 void		 log_warn(const char *, const char *, ...) printflike(2, 3);
@@ -117,6 +128,9 @@ struct config {
 	char		*broker_admin_group;
 	int		 broker_log_level;
 	char		*broker_user;		/* a broker started as root drops to it */
+	int		 broker_log_format;
+
+	char		*http_listen;		/* host:port, or empty */
 
 	u_int		 pool_max_connections;
 	u_int		 pool_queue_size;
@@ -176,12 +190,21 @@ u_int		 config_max_connections(const struct config *);
 int		 config_parse_duration(const char *, uint64_t *);
 int		 config_parse_size(const char *, uint64_t *);
 int		 config_parse_rate(const char *, uint64_t *);
+int		 config_parse_listen(const char *, char *, size_t, u_int *);
 char		*config_format_duration(uint64_t);
 char		*config_format_size(uint64_t);
 int		 config_expand_command(const char *, const char *,
 		     const char *, char ***, char **);
 char		*config_expand(const char *, const char *, const char *);
 void		 config_free_argv(char **);
+
+/* procfs.c */
+ssize_t		 proc_read(const char *, char *, size_t);
+u_int		 proc_tree(pid_t, pid_t *, u_int);
+int64_t		 proc_cpu_ticks(pid_t, int);
+long		 proc_ticks_per_second(void);
+uint64_t	 proc_rss(pid_t);
+int		 proc_pty_fds(pid_t, int, u_int);
 
 /* util.c */
 #define ID_LEN	19	/* "t-" and 16 hex digits, with the NUL */

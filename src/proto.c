@@ -79,6 +79,7 @@ static const struct pfield f_keepalive[] = {
 	INT("bandwidth_waits", 0, 0, 1LL << 40),
 	INT("cpu_stops", 0, 0, 1LL << 40),
 	STR1("cpu_mechanism", 0, 32, C_ID),
+	INT("pty_fds", 0, 0, PROTO_MAX_PTY_FDS),
 	END
 };
 static const struct pfield f_none[] = {

@@ -21,6 +21,8 @@
 #define PROTO_MAX_TO_BROKER	(64 * 1024)
 /* Largest frame a peer accepts from the broker (status can be long). */
 #define PROTO_MAX_FROM_BROKER	(16 * 1024 * 1024)
+/* The most PTY descriptors a session may report for its game. */
+#define PROTO_MAX_PTY_FDS	(1 << 18)
 
 enum proto_dir {
 	PROTO_TO_BROKER,

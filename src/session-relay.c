@@ -16,9 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,82 +162,15 @@ relay_user_input(struct session *s, const u_char *buf, size_t len)
 	relay_write_game(s);
 }
 
-/*
- * The game's processes: the one we started and its descendants, found
- * through /proc/PID/task/TID/children. Returns how many (at most max).
- */
-static u_int
-relay_cpu_tree(pid_t root, pid_t *pids, u_int max)
-{
-	char		 path[320], buf[4096], *p, *end;
-	u_int		 n = 0, i;
-	long		 child;
-	ssize_t		 len;
-	int		 fd;
-	DIR		*d;
-	struct dirent	*de;
-
-	pids[n++] = root;
-	for (i = 0; i < n && n < max; i++) {
-		snprintf(path, sizeof path, "/proc/%ld/task", (long)pids[i]);
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL && n < max) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof path, "/proc/%ld/task/%s/children",
-			    (long)pids[i], de->d_name);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-				continue;
-			len = read(fd, buf, sizeof buf - 1);
-			close(fd);
-			if (len <= 0)
-				continue;
-			buf[len] = '\0';
-			for (p = buf; n < max; p = end) {
-				child = strtol(p, &end, 10);
-				if (end == p || child <= 0)
-					break;
-				pids[n++] = (pid_t)child;
-			}
-		}
-		closedir(d);
-	}
-	return n;
-}
-
-/*
- * CPU time in ms a process has used: its own, and with reaped set, that
- * of the children it has waited for; -1 when it is gone.
- */
+/* CPU time in ms a process has used (see proc_cpu_ticks); -1 if gone. */
 static int64_t
 relay_cpu_ms(pid_t pid, int reaped)
 {
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 utime, stime, cutime, cstime;
-	static long		 hz;
-	ssize_t			 n;
-	int			 fd;
+	int64_t	 ticks;
 
-	if (hz == 0 && (hz = sysconf(_SC_CLK_TCK)) <= 0)
-		hz = 100;
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((ticks = proc_cpu_ticks(pid, reaped)) == -1)
 		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* After the command's closing parenthesis: state is field 3. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-	    "%llu %llu %llu %llu", &utime, &stime, &cutime, &cstime) != 4)
-		return -1;
-	if (!reaped)
-		cutime = cstime = 0;
-	return (int64_t)((utime + stime + cutime + cstime) * 1000 /
-	    (unsigned long long)hz);
+	return ticks * 1000 / proc_ticks_per_second();
 }
 
 /*
@@ -252,7 +183,7 @@ relay_cpu_game(struct game *g, pid_t *pids, u_int *npids)
 	int64_t	 total, ms;
 	u_int	 i;
 
-	*npids = relay_cpu_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
+	*npids = proc_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
 	if ((total = relay_cpu_ms(g->pid, 1)) == -1)
 		return -1;
 	for (i = 1; i < *npids; i++) {
@@ -339,10 +270,32 @@ relay_cpu_stop(struct session *s)
 		g->cpu_ev = NULL;
 	}
 	if (g->cpu_stopped) {
-		npids = relay_cpu_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
+		npids = proc_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
 		relay_cpu_signal(g, SIGCONT, pids, npids);
 		g->cpu_stopped = 0;
 	}
+}
+
+/*
+ * Descriptors on the game's PTY: the master the session holds and the
+ * slaves in the game's processes, those whose descriptors may be read (a
+ * setgid game's may not: it counts none).
+ */
+static u_int
+relay_pty_fds(struct game *g)
+{
+	pid_t	 pids[RELAY_CPU_MAX_PROCS];
+	u_int	 npids, i, total = 0;
+	int	 n;
+
+	if ((n = proc_pty_fds(0, 1, RELAY_PTY_MAX_FDS)) > 0)
+		total += (u_int)n;
+	npids = proc_tree(g->pid, pids, RELAY_CPU_MAX_PROCS);
+	for (i = 0; i < npids; i++) {
+		if ((n = proc_pty_fds(pids[i], 0, RELAY_PTY_MAX_FDS)) > 0)
+			total += (u_int)n;
+	}
+	return total;
 }
 
 /* Add the game's part to a report for the broker. */
@@ -351,7 +304,12 @@ relay_report(struct session *s, json_t *msg)
 {
 	struct game	*g = s->game;
 
-	if (g == NULL || g->cpu_ev == NULL)
+	if (g == NULL)
+		return;
+	if (!g->exited)
+		json_object_set_new(msg, "pty_fds", json_integer(
+		    (json_int_t)relay_pty_fds(g)));
+	if (g->cpu_ev == NULL)
 		return;
 	json_object_set_new(msg, "cpu_mechanism", json_string("duty_cycle"));
 	json_object_set_new(msg, "cpu_stops", json_integer(

@@ -61,6 +61,8 @@
 #define RELAY_CPU_BURST_MS	100
 /* The most processes of one game that are measured and stopped. */
 #define RELAY_CPU_MAX_PROCS	64
+/* Most descriptors of one process looked at for the PTY's. */
+#define RELAY_PTY_MAX_FDS	2048
 
 /* The fixed PATH every game gets. */
 #define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"

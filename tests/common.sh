@@ -4,7 +4,7 @@
 DG_PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
 	openssh-server openssh-client nethack-console nano tmux jq procps passwd
-	libsystemd-dev systemd iproute2 mandoc python3"
+	libsystemd-dev systemd iproute2 mandoc python3 curl prometheus"
 
 # What building and checking the packages needs besides (CI only).
 DG_PACKAGE_TOOLS="debhelper dpkg-dev fakeroot lintian rpm rpmlint"

@@ -206,6 +206,9 @@ fi
 echo "users: $made made in $(bench_since "$started") s by newusers(8)"
 
 bench_user_make
+# A free port for the broker's /metrics, scraped with the live sessions.
+http_port=$(bench_port) || exit 1
+
 cat >"$tmp/dg.ini" <<EOF
 [broker]
 socket = $tmp/broker.sock
@@ -213,6 +216,9 @@ socket_group = $group
 admin_group = $admin_group
 log_level = warn
 user = $bench_user
+
+[http]
+listen = 127.0.0.1:$http_port
 
 ; Room for every live session and the measured one, none queued.
 ; The benchmark loads the machine on purpose: no shedding.
@@ -242,7 +248,7 @@ else
 fi
 status=0
 opts=(-s "$tmp/broker.sock" -b "$broker_pid" -u "$user" -p "$prefix"
-    -l "$levels")
+    -l "$levels" -m "$http_port")
 if [ "$one" -gt 0 ]; then
 	opts+=(-o "$one_user" -O "$one")
 fi

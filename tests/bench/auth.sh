@@ -139,22 +139,6 @@ trap 'exit 143' TERM HUP
 # Output into a pipe that closed (| head) must not skip the cleanup.
 trap 'exit 141' PIPE
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
-bench_port() {
-	local p low try
-	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ -n "$low" ] && [ "$low" -gt 12000 ] || low=32768
-	for try in $(seq 100); do
-		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (low - 10000) ))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	echo "auth.sh: no free port" >&2
-	return 1
-}
-
 # Start a test auth service, its files $tmp/NAME.*: authd_start NAME.
 # Sets svc_port, svc_ctl and svc_pid. Another program may take a port
 # first: then try others.

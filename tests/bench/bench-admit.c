@@ -4,7 +4,7 @@
  *
  *   bench-admit -s SOCKET -u USER [-p PREFIX [-l LEVELS]] [-b BROKER_PID]
  *       [-o ONEUSER [-O COUNT]] [-S SOCKET,LABEL[,PID]]... [-L LABEL]
- *       [-n COUNT] [-w WARMUP] [-r ROUNDS]
+ *       [-n COUNT] [-w WARMUP] [-r ROUNDS] [-m HTTP_PORT]
  *
  * USER is admitted again and again: connect, hello, the ticket, goodbye,
  * and the broker closing the connection (so its slot is back before the
@@ -23,6 +23,11 @@
  * with PID that broker's CPU time is measured too. So brokers configured
  * differently (an auth service, say) are compared with the first one,
  * whose row with no live sessions is labelled LABEL of -L ("none").
+ *
+ * With -m, each row's round of the first broker also scrapes its
+ * /metrics on 127.0.0.1:HTTP_PORT BENCH_SCRAPES times, with the row's
+ * live sessions in place: the clock of a scrape runs from connect until
+ * the last byte of the body.
  *
  * The rows take turns, forward in one round and backward in the next, so
  * that a slow moment of a shared machine, or a drift, falls on all of
@@ -47,6 +52,9 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -89,6 +97,9 @@
 /* The users of live sessions are PREFIX and four digits. */
 #define BENCH_MAX_SESSIONS	9999
 #define BENCH_PREFIX_MAX	24
+/* Scrapes of /metrics per row and round, and the largest answer. */
+#define BENCH_SCRAPES		100
+#define BENCH_SCRAPE_MAX	(4 * 1024 * 1024)
 
 /* What a row's admissions give in one round. */
 enum figure {
@@ -96,6 +107,8 @@ enum figure {
 	FIG_P50,		/* hello to ticket, microseconds */
 	FIG_P99,
 	FIG_CPU,		/* the broker's CPU time per admission, us */
+	FIG_SCRAPE50,		/* a scrape of /metrics, microseconds */
+	FIG_SCRAPE99,
 	FIG_COUNT
 };
 
@@ -109,6 +122,8 @@ struct row {
 	double		*fig[FIG_COUNT]; /* by round */
 	u_int		 nround;
 	int		 cpu_bad;	/* the CPU time could not be read */
+	size_t		 scrape_bytes;	/* the last scrape's body */
+	u_int		 scrape_series;	/* its samples */
 };
 
 struct bench {
@@ -127,6 +142,8 @@ struct bench {
 	u_int		 warmup;
 	u_int		 rounds;
 	double		*lat;		/* one round's times, microseconds */
+	u_int		 http_port;	/* 0: no scrapes */
+	char		*scrape;	/* one answer */
 
 	int		*dlive;		/* live sessions of PREFIXnnnn */
 	u_int		 ndlive;
@@ -152,7 +169,8 @@ usage(void)
 	    "[-p prefix [-l levels]] [-b broker-pid]\n"
 	    "                   [-o user [-O count]] "
 	    "[-S socket,label[,pid]]... [-L label]\n"
-	    "                   [-n count] [-w warmup] [-r rounds]\n");
+	    "                   [-n count] [-w warmup] [-r rounds]\n"
+	    "                   [-m http-port]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -488,6 +506,90 @@ bench_broker_cpu(pid_t pid)
 	return ok ? sum : -1;
 }
 
+/*
+ * One scrape of /metrics: connect, GET, read the headers and as many
+ * bytes as Content-Length says. Returns the time it took, in ns.
+ */
+static int64_t
+bench_scrape(struct bench *b, struct row *r, const char *what)
+{
+	static const char	 req[] = "GET /metrics HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nAccept: text/plain\r\n\r\n";
+	struct sockaddr_in	 sin;
+	struct pollfd		 pfd;
+	int64_t			 t0, deadline;
+	size_t			 got = 0, want = 0, head = 0, i;
+	ssize_t			 n;
+	char			*p, *end;
+	int			 fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)b->http_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	deadline = bench_deadline(BENCH_IO_MS / 1000);
+	t0 = bench_now_ns();
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
+		bench_die("%s: connect to port %u: %s", what, b->http_port,
+		    strerror(errno));
+	if (util_write_all(fd, req, sizeof req - 1) != 0)
+		bench_die("%s: writing the request: %s", what, strerror(errno));
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (bench_now_ns() > deadline ||
+		    poll(&pfd, 1, BENCH_IO_MS) <= 0)
+			bench_die("%s: no whole answer in time", what);
+		n = read(fd, b->scrape + got, BENCH_SCRAPE_MAX - got);
+		if (n <= 0)
+			bench_die("%s: the answer ended after %zu bytes", what,
+			    got);
+		got += (size_t)n;
+		b->scrape[got] = '\0';
+		if (head == 0 && (end = strstr(b->scrape, "\r\n\r\n")) != NULL) {
+			head = (size_t)(end - b->scrape) + 4;
+			if (strncmp(b->scrape, "HTTP/1.1 200 ", 13) != 0 ||
+			    (p = strstr(b->scrape, "Content-Length: ")) == NULL ||
+			    p > end)
+				bench_die("%s: not a 200 with a length: %.80s",
+				    what, b->scrape);
+			want = head + strtoul(p + 16, NULL, 10);
+			if (want > BENCH_SCRAPE_MAX)
+				bench_die("%s: an answer of %zu bytes", what,
+				    want);
+		}
+		if (head != 0 && got >= want)
+			break;
+		if (got == BENCH_SCRAPE_MAX)
+			bench_die("%s: an answer past %d bytes", what,
+			    BENCH_SCRAPE_MAX);
+	}
+	close(fd);
+	r->scrape_bytes = want - head;
+	r->scrape_series = 0;
+	for (i = head; i < want; i++) {
+		if ((i == head || b->scrape[i - 1] == '\n') &&
+		    b->scrape[i] != '#')
+			r->scrape_series++;
+	}
+	return bench_now_ns() - t0;
+}
+
+/* A row's scrapes in one round, with its live sessions in place. */
+static void
+bench_scrapes(struct bench *b, struct row *r, u_int k, const char *what)
+{
+	u_int	 i;
+
+	for (i = 0; i < BENCH_SCRAPES; i++)
+		b->lat[i] = (double)bench_scrape(b, r, what) / 1e3;
+	qsort(b->lat, BENCH_SCRAPES, sizeof *b->lat, bench_cmp);
+	r->fig[FIG_SCRAPE50][k] = bench_percentile(b->lat, BENCH_SCRAPES, 50);
+	r->fig[FIG_SCRAPE99][k] = bench_percentile(b->lat, BENCH_SCRAPES, 99);
+}
+
 /* One row's admissions in one round, with its live sessions in place. */
 static void
 bench_measure(struct bench *b, struct row *r, u_int round)
@@ -521,6 +623,8 @@ bench_measure(struct bench *b, struct row *r, u_int round)
 	qsort(b->lat, b->count, sizeof *b->lat, bench_cmp);
 	r->fig[FIG_P50][k] = bench_percentile(b->lat, b->count, 50);
 	r->fig[FIG_P99][k] = bench_percentile(b->lat, b->count, 99);
+	if (b->http_port != 0 && !r->other)
+		bench_scrapes(b, r, k, what);
 	r->nround++;
 	/* The live sessions were there all along. */
 	bench_check_live(b, what);
@@ -673,6 +777,20 @@ bench_print(struct bench *b)
 	    "broker CPU");
 	for (i = 1; i < b->nrows; i++)
 		bench_print_ratio(&b->rows[i], &b->rows[0]);
+	if (b->http_port == 0)
+		return;
+	printf("\nscrapes of /metrics (%u per row and round): medians of the "
+	    "rounds\n", BENCH_SCRAPES);
+	printf("%-18s %12s %12s %10s %8s\n", "live sessions", "scrape p50",
+	    "p99", "bytes", "samples");
+	for (i = 0; i < b->nrows; i++) {
+		if (b->rows[i].other)
+			continue;
+		printf("%-18s %9.0f us %9.0f us %10zu %8u\n", b->rows[i].label,
+		    bench_median(&b->rows[i], FIG_SCRAPE50),
+		    bench_median(&b->rows[i], FIG_SCRAPE99),
+		    b->rows[i].scrape_bytes, b->rows[i].scrape_series);
+	}
 }
 
 /* For qsort: ascending uids. */
@@ -904,7 +1022,7 @@ main(int argc, char **argv)
 	b.count = BENCH_DEFAULT_COUNT;
 	b.warmup = BENCH_DEFAULT_WARMUP;
 	b.rounds = BENCH_DEFAULT_ROUNDS;
-	while ((ch = getopt(argc, argv, "b:L:l:n:O:o:p:r:S:s:u:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:L:l:m:n:O:o:p:r:S:s:u:w:")) != -1) {
 		switch (ch) {
 		case 'b':
 			b.broker = (pid_t)bench_number(optarg, 1, INT_MAX);
@@ -920,6 +1038,9 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			levels = optarg;
+			break;
+		case 'm':
+			b.http_port = (u_int)bench_number(optarg, 1, 65535);
 			break;
 		case 'n':
 			b.count = (u_int)bench_number(optarg, 1, BENCH_MAX_COUNT);
@@ -1001,7 +1122,10 @@ main(int argc, char **argv)
 	} else if (b.one_count > 0 && b.one_uid == b.uid)
 		bench_die("%s and %s share uid %lu", b.user, b.one_user,
 		    (u_long)b.uid);
-	b.lat = xcalloc(b.count, sizeof *b.lat);
+	b.lat = xcalloc(b.count > BENCH_SCRAPES ? b.count : BENCH_SCRAPES,
+	    sizeof *b.lat);
+	if (b.http_port != 0)
+		b.scrape = xmalloc(BENCH_SCRAPE_MAX + 1);
 	if (b.one_count > 0)
 		b.olive = xcalloc(b.one_count, sizeof *b.olive);
 
@@ -1050,6 +1174,7 @@ main(int argc, char **argv)
 			free(b.rows[i].fig[j]);
 	}
 	free(b.lat);
+	free(b.scrape);
 	free(b.uids);
 	free(b.dlive);
 	free(b.olive);

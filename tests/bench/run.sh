@@ -66,6 +66,9 @@ ${bench_user:+user = $bench_user}
 [load_shedding]
 enabled = false
 
+[http]
+listen =
+
 ; The relay itself is measured: no bandwidth, CPU or memory limit in the
 ; way (a sanitized bench-relay needs a vast address space).
 [limits]

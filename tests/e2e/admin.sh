@@ -139,7 +139,7 @@ e2e_eq "and marked as the session's report" \
     "reported by the session"
 RLO=$'\xe2\x80\xae'
 e2e_ok "no bidi override in --status" '! e2e_status | grep -qF "$RLO"'
-e2e_ok "the log has the escape" 'grep -qF "remote=\"203.0.113.9:22\\u{202e}gnp.exe\"" "$T/broker.log"'
+e2e_ok "the log has the escape" 'grep -qF "remote_addr=\"203.0.113.9:22\\u{202e}gnp.exe\"" "$T/broker.log"'
 e2e_ok "and no bidi override" '! grep -qF "$RLO" "$T/broker.log"'
 kill "$bidi"; wait "$bidi" 2>/dev/null
 

@@ -8,6 +8,9 @@
 e2e_init authconf
 printf 'token\n' > "$T/token"
 chmod 600 "$T/token"
+# The broker may start as its own user (as systemd runs it): the file is
+# that user's, as an admin would make it.
+chown "$E2E_BROKER_USER:" "$T/token"
 # Where e2e_config put the first line of text $1: lines before it are
 # the harness's own.
 offset() {
@@ -168,8 +171,7 @@ chmod 644 "$T/token"
 e2e_reload
 e2e_eq "a reload with a world-readable token file fails" "$E2E_RELOAD" failed
 chmod 600 "$T/token"
-chown "$E2E_BROKER_USER:" "$T/token"
-e2e_ok "a reload once it is private again, and the broker's own" 'e2e_reload && [ "$E2E_RELOAD" = reloaded ]'
+e2e_ok "a reload once it is private again" 'e2e_reload && [ "$E2E_RELOAD" = reloaded ]'
 e2e_ok "the broker is up throughout" '"$BROKER" --status -f "$CONF" >/dev/null'
 e2e_broker_stop
 e2e_eq "and stops cleanly" "$BROKER_STATUS" 0

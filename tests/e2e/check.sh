@@ -18,12 +18,18 @@ e2e_match "effective value printed" "$out" '^max_connections = 5$'
 e2e_match "every key printed plainly" "$out" '^idle_timeout = 30m$'
 e2e_nomatch "no key marked as not in effect" "$out" 'not yet'
 e2e_nomatch "keys nothing reads are not in the schema" "$out" \
-    '^(\[(http|recording|spectate)\]|state_dir) ?'
-printf '[broker]\nstate_dir = /var/lib/dungeongate\n[http]\nlisten =\n' > "$T/unread.ini"
+    '^(\[(recording|spectate)\]|state_dir) ?'
+e2e_match "the HTTP listener is in the schema" "$out" '^listen = $'
+e2e_match "and so is the log format" "$out" '^log_format = kv$'
+printf '[broker]\nstate_dir = /var/lib/dungeongate\n[nonesuch]\nlisten =\n' > "$T/unread.ini"
 out=$("$BROKER" --test-config -f "$T/unread.ini" 2>&1); rc=$?
 e2e_eq "--test-config refuses a key nothing reads with 78" "$rc" 78
 e2e_match "and names it" "$out" "^$T/unread.ini:2:broker.state_dir: unknown key$"
-e2e_match "and an unknown section" "$out" "^$T/unread.ini:3: \[http\]: unknown section$"
+e2e_match "and an unknown section" "$out" "^$T/unread.ini:3: \[nonesuch\]: unknown section$"
+printf '[http]\nlisten = localhost:8085\n' > "$T/listen.ini"
+out=$("$BROKER" --test-config -f "$T/listen.ini" 2>&1); rc=$?
+e2e_eq "--test-config refuses a listen address by name with 78" "$rc" 78
+e2e_match "naming the key and what it accepts" "$out" "^$T/listen.ini:2:http.listen: bad value \"localhost:8085\": expected an IPv4 address and port"
 printf '[broker]\nlog_level = loud\n[connection_pool]\nqueue_timeout = soon\n' > "$T/bad.ini"
 out=$("$BROKER" --test-config -f "$T/bad.ini" 2>&1); rc=$?
 e2e_eq "--test-config rejects a bad file with 78" "$rc" 78

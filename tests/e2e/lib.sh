@@ -194,10 +194,11 @@ e2e_init() {
 	e2e_log "dir $T group $E2E_GROUP"
 }
 
-# Write the broker's configuration: the test's socket and groups, then $1.
-# The machine's own load (other tests running beside this one) must not
-# shed the test's logins: load shedding reads calm files unless the test
-# configures [load_shedding] itself.
+# Write the broker's configuration: the test's socket and groups, its
+# HTTP listener (E2E_HTTP, off unless a test sets it: see e2e_http_port),
+# then $1. The machine's own load (other tests running beside this one)
+# must not shed the test's logins: load shedding reads calm files unless
+# the test configures [load_shedding] itself.
 e2e_config() {
 	local calm=""
 	case ${1:-} in
@@ -215,6 +216,8 @@ admin_group = $E2E_ADMIN_GROUP
 log_level = debug
 user = $E2E_BROKER_USER
 $calm
+[http]
+listen = ${E2E_HTTP:-}
 ${1:-}
 INI
 	chmod 644 "$CONF"
@@ -372,6 +375,25 @@ e2e_port() {
 		fi
 	done
 	return 1
+}
+
+# Give the broker an HTTP listener on a free port of 127.0.0.1: sets
+# E2E_HTTP (for e2e_config) and HTTP_URL.
+e2e_http_port() {
+	local p
+	p=$(e2e_port) || e2e_die "no free port for HTTP"
+	E2E_HTTP="127.0.0.1:$p"
+	HTTP_URL="http://$E2E_HTTP"
+}
+
+# GET a path of the broker's HTTP listener: the status in HTTP_CODE
+# (000: no answer), the body in HTTP_BODY. e2e_http PATH [CURL OPTIONS...]
+e2e_http() {
+	local path=$1
+	shift
+	HTTP_CODE=$(curl -s -m 10 -o "$T/http.body" -w '%{http_code}' "$@" \
+	    "$HTTP_URL$path")
+	HTTP_BODY=$(cat "$T/http.body" 2>/dev/null)
 }
 
 # Start a private sshd on 127.0.0.1 with the project's drop-in. Another

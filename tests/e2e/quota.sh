@@ -86,7 +86,7 @@ freed() {
 e2e_ok "kill -9 frees session, game and memory" 'e2e_wait 2 freed'
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 e2e_log "freed within $ms ms of kill -9 (each look is a --status round trip)"
-e2e_ok "within 500 ms" '[ "$ms" -le 500 ]'
+e2e_ok "within 1500 ms, --status round trips on a busy machine included" '[ "$ms" -le 1500 ]'
 e2e_keys s2 b
 e2e_expect_screen "the freed game slot is usable" s2 'allocated 1 MB'
 e2e_keys o1 q

@@ -3,7 +3,10 @@
  * class of character (C0, DEL, C1 in UTF-8 and raw, malformed UTF-8, bidi
  * and invisible formatting, printable UTF-8), cuts at every bound that
  * never split a character or an escape, log_quote's quoting, the log line
- * itself, and two threads quoting at once without sharing a buffer.
+ * itself, and two threads quoting at once without sharing a buffer; the
+ * JSON form of a line (every value as its key=value form shows it, whole
+ * numbers as numbers, always valid JSON, cut cleanly when too long), and
+ * the per-peer limit on lines.
  */
 #include "config.h"
 
@@ -17,6 +20,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+
+#include <jansson.h>
 
 #include "dungeongate.h"
 
@@ -567,6 +572,216 @@ test_log_line(void **state)
 	free(line);
 }
 
+/* ---- JSON lines -------------------------------------------------------- */
+
+/* Convert a key=value line to JSON, check that it parses, return it. */
+static json_t *
+kv_json(const char *kv, const char *ts, size_t size)
+{
+	char		*out = xmalloc(size);
+	json_t		*o;
+	json_error_t	 err;
+	size_t		 len;
+
+	len = log_kv_to_json(kv, ts, out, size);
+	assert_int_equal(len, strlen(out));
+	assert_true(len < size);
+	if ((o = json_loads(out, 0, &err)) == NULL)
+		fail_msg("not JSON (%s): %s", err.text, out);
+	free(out);
+	return o;
+}
+
+/* A string field of a JSON line. */
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		fail_msg("%s is not a string", key);
+	return json_string_value(v);
+}
+
+/* Fields keep their order and text; whole numbers become numbers. */
+static void
+test_json_fields(void **state)
+{
+	json_t	*o;
+	char	*dump;
+
+	o = kv_json("level=info msg=admitted user=alice connection_id=12 "
+	    "user_id=1001 remote_addr=192.0.2.7:50122 active_connections=3",
+	    "2026-11-26T07:15:19.690Z", 4096);
+	dump = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	assert_string_equal(dump, "{\"ts\":\"2026-11-26T07:15:19.690Z\","
+	    "\"level\":\"info\",\"msg\":\"admitted\",\"user\":\"alice\","
+	    "\"connection_id\":12,\"user_id\":1001,"
+	    "\"remote_addr\":\"192.0.2.7:50122\",\"active_connections\":3}");
+	free(dump);
+	json_decref(o);
+
+	/* Not numbers: leading zeros, too long, signs alone, quoted. */
+	o = kv_json("a=007 b=1234567890123456 c=- d=\"42\" e=-5 f=0", NULL,
+	    4096);
+	assert_string_equal(jstr(o, "a"), "007");
+	assert_string_equal(jstr(o, "b"), "1234567890123456");
+	assert_string_equal(jstr(o, "c"), "-");
+	assert_string_equal(jstr(o, "d"), "42");
+	assert_int_equal(json_integer_value(json_object_get(o, "e")), -5);
+	assert_int_equal(json_integer_value(json_object_get(o, "f")), 0);
+	assert_null(json_object_get(o, "ts"));
+	json_decref(o);
+}
+
+/*
+ * A quoted value loses its quotes and the backslash of an escaped
+ * quote; every other escape stays text, so JSON cannot bring a control
+ * character back.
+ */
+static void
+test_json_escapes(void **state)
+{
+	json_t	*o;
+
+	o = kv_json("msg=\"game ended\" say=\"he said \\\"hi\\\"\" "
+	    "path=\"C:\\\\dir\" esc=\"a\\x1b[2J\\u{202e}b\" "
+	    "tail=\"ends \\\\\" next=1", NULL, 4096);
+	assert_string_equal(jstr(o, "msg"), "game ended");
+	assert_string_equal(jstr(o, "say"), "he said \"hi\"");
+	assert_string_equal(jstr(o, "path"), "C:\\\\dir");
+	assert_string_equal(jstr(o, "esc"), "a\\x1b[2J\\u{202e}b");
+	assert_string_equal(jstr(o, "tail"), "ends \\\\");
+	assert_int_equal(json_integer_value(json_object_get(o, "next")), 1);
+	json_decref(o);
+
+	/* What is not key=value is kept as text. */
+	o = kv_json("level=warn msg=x stray words", NULL, 4096);
+	assert_string_equal(jstr(o, "text"), "stray words");
+	json_decref(o);
+}
+
+/* A line longer than the room ends cleanly, marked, and still parses. */
+static void
+test_json_truncated(void **state)
+{
+	char	 kv[2048];
+	json_t	*o;
+	u_int	 i;
+	size_t	 n = 0;
+
+	for (i = 0; i < 100; i++)
+		n += (size_t)snprintf(kv + n, sizeof kv - n, "k%u=\"v %u\" ", i,
+		    i);
+	o = kv_json(kv, "2026-01-01T00:00:00.000Z", 256);
+	assert_true(json_is_true(json_object_get(o, "truncated")));
+	assert_string_equal(jstr(o, "k0"), "v 0");
+	assert_null(json_object_get(o, "k99"));
+	json_decref(o);
+	/* Every size from the smallest up gives valid JSON. */
+	for (n = 32; n < 400; n++)
+		json_decref(kv_json(kv, "2026-01-01T00:00:00.000Z", n));
+}
+
+/* With log_format = json the written line is one JSON object. */
+static void
+test_json_written(void **state)
+{
+	char	 path[] = "/tmp/test_log.XXXXXX", buf[4096];
+	json_t	*o;
+	int	 fd, saved;
+	ssize_t	 n;
+
+	{
+		fd = mkstemp(path);
+		assert_true(fd != -1);
+		unlink(path);
+		saved = dup(STDERR_FILENO);
+		assert_true(dup2(fd, STDERR_FILENO) != -1);
+		log_set_format(LOG_FORMAT_JSON);
+		log_info("game ended", "user=%s seconds=%d", log_quote("bob"),
+		    8);
+		log_set_format(LOG_FORMAT_KV);
+		assert_true(dup2(saved, STDERR_FILENO) != -1);
+		close(saved);
+		n = pread(fd, buf, sizeof buf - 1, 0);
+		close(fd);
+		assert_true(n > 0);
+		buf[n] = '\0';
+		assert_int_equal(buf[n - 1], '\n');
+		buf[n - 1] = '\0';
+		assert_null(strchr(buf, '\n'));
+		o = json_loads(buf, 0, NULL);
+		assert_non_null(o);
+		assert_true(strncmp(buf, "{\"ts\":\"", 7) == 0);
+		assert_string_equal(jstr(o, "level"), "info");
+		assert_string_equal(jstr(o, "msg"), "game ended");
+		assert_string_equal(jstr(o, "user"), "bob");
+		assert_int_equal(json_integer_value(json_object_get(o,
+		    "seconds")), 8);
+		json_decref(o);
+	}
+}
+
+/* ---- the per-peer limit ------------------------------------------------ */
+
+/* Log n lines as peer, and count how many reached stderr. */
+static u_int
+peer_lines(uint64_t peer, u_int n, const char *msg)
+{
+	char	 path[] = "/tmp/test_log.XXXXXX", *buf, *p;
+	int	 fd, saved;
+	ssize_t	 len;
+	u_int	 i, lines = 0;
+
+	buf = xmalloc(1024 * 1024);
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	unlink(path);
+	saved = dup(STDERR_FILENO);
+	assert_true(dup2(fd, STDERR_FILENO) != -1);
+	log_open("test_log", LOG_LEVEL_INFO, LOG_TO_STDERR);
+	for (i = 0; i < n; i++)
+		log_peer(LOG_LEVEL_INFO, peer, msg, "user_id=%llu n=%u",
+		    (unsigned long long)peer, i);
+	/* Lines below the level are neither written nor counted. */
+	log_peer(LOG_LEVEL_DEBUG, peer, msg, "n=debug");
+	assert_true(dup2(saved, STDERR_FILENO) != -1);
+	close(saved);
+	len = pread(fd, buf, 1024 * 1024 - 1, 0);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	for (p = buf; (p = strstr(p, "msg=")) != NULL; p++)
+		lines++;
+	assert_null(strstr(buf, "n=debug"));
+	free(buf);
+	return lines;
+}
+
+/*
+ * One peer gets 30 lines a window, then its lines are counted; another
+ * peer is not held back by it.
+ */
+static void
+test_peer_limit(void **state)
+{
+	uint64_t	 before = log_peer_suppressed();
+
+	assert_int_equal(peer_lines(1001, 10, "refused"), 10);
+	assert_int_equal(peer_lines(1001, 100, "refused"), 20);
+	assert_int_equal(log_peer_suppressed() - before, 80);
+	assert_int_equal(peer_lines(1002, 25, "admitted"), 25);
+	assert_int_equal(peer_lines(1001, 5, "refused"), 0);
+	assert_int_equal(log_peer_suppressed() - before, 85);
+	/* Root is not held back. */
+	assert_int_equal(peer_lines(0, 50, "reloaded"), 50);
+	assert_int_equal(log_peer_suppressed() - before, 85);
+	/* The windows have not ended: flushing says nothing yet. */
+	log_peer_flush();
+	assert_int_equal(peer_lines(1002, 5, "admitted"), 5);
+	log_peer_clear();
+}
+
 /* Run every test in this file. */
 int
 main(void)
@@ -587,6 +802,11 @@ main(void)
 		cmocka_unit_test(test_quote_rotation),
 		cmocka_unit_test(test_quote_threads),
 		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_json_escapes),
+		cmocka_unit_test(test_json_truncated),
+		cmocka_unit_test(test_json_written),
+		cmocka_unit_test(test_peer_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,6 +115,15 @@ job_release(void *arg)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* Submit a test job (as a lookup: the type only labels it). */
+static int
+submit_job(struct workers *w, void (*run)(void *), void (*done)(void *, int),
+    void (*release)(void *), void *arg)
+{
+	return workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, run, done, release,
+	    arg);
+}
+
 /* Read an int under the lock. */
 static int
 locked_int(const int *p)
@@ -272,7 +281,7 @@ test_run_and_done(void **state)
 	assert_non_null(w);
 
 	memset(&a, 0, sizeof a);
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release, &a),
+	assert_int_equal(submit_job(w, job_run, job_done, job_release, &a),
 	    0);
 	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
 	loop_for(base, 50);
@@ -308,7 +317,7 @@ test_many_jobs(void **state)
 	a = calloc(n, sizeof *a);
 	assert_non_null(a);
 	for (i = 0; i < n; i++) {
-		assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done,
+		assert_int_equal(submit_job(w, job_run, job_done,
 		    job_release, &a[i]), 0);
 	}
 	m.a = a;
@@ -347,17 +356,17 @@ test_queue_bound(void **state)
 	w = workers_create(base, 1, 2, 60000);
 
 	a[0].block = 1;
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[0]), 0);
 	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
 
 	/* One thread busy: two may wait, the third is turned away. */
 	a[1].block = a[2].block = 1;
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[1]), 0);
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[2]), 0);
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[3]), -1);
 	assert_int_equal(status_int(w, "queued"), 2);
 	assert_int_equal(status_int(w, "busy"), 1);
@@ -378,7 +387,7 @@ test_queue_bound(void **state)
 	assert_int_equal(a[3].release_calls, 0);
 
 	/* With the queue drained there is room again. */
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[4]), 0);
 	assert_int_equal(loop_until(base, pred_done, &a[4], SOON_MS), 0);
 	assert_int_equal(status_int(w, "rejected_total"), 1);
@@ -402,7 +411,7 @@ test_pool_size_bounds_threads(void **state)
 	w = workers_create(base, 3, 100, 60000);
 	for (i = 0; i < nitems(a); i++) {
 		a[i].block = 1;
-		assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done,
+		assert_int_equal(submit_job(w, job_run, job_done,
 		    job_release, &a[i]), 0);
 	}
 	assert_int_equal(loop_until(base, pred_running, &three, SOON_MS), 0);
@@ -452,7 +461,7 @@ test_pool_fills_after_idle(void **state)
 	/* Two threads, then idle. */
 	warm[0].block = warm[1].block = 1;
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done,
+		assert_int_equal(submit_job(w, job_run, job_done,
 		    job_release, &warm[i]), 0);
 	}
 	assert_int_equal(loop_until(base, pred_running, &two, SOON_MS), 0);
@@ -469,7 +478,7 @@ test_pool_fills_after_idle(void **state)
 	/* Four at once into a pool of four. */
 	for (i = 0; i < 4; i++) {
 		a[i].block = 1;
-		assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done,
+		assert_int_equal(submit_job(w, job_run, job_done,
 		    job_release, &a[i]), 0);
 	}
 	rc = loop_until(base, pred_running, &four, 3000);
@@ -505,7 +514,7 @@ test_timeout_running(void **state)
 
 	a.block = 1;
 	start = util_now_ms();
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a), 0);
 	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
 
@@ -555,10 +564,10 @@ test_timeout_queued(void **state)
 	w = workers_create(base, 1, 10, 200);
 
 	a[0].block = a[1].block = 1;
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[0]), 0);
 	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[1]), 0);
 	m.a = a;
 	m.n = 2;
@@ -604,9 +613,9 @@ test_health_stuck(void **state)
 
 	/* Every thread stuck past the timeout: unhealthy. */
 	a[0].block = a[1].block = 1;
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[0]), 0);
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[1]), 0);
 	m.a = a;
 	m.n = 2;
@@ -643,22 +652,22 @@ test_health_queue(void **state)
 	w = workers_create(base, 1, 10, 60000);
 
 	a[0].block = 1;
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[0]), 0);
 	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
 	for (i = 1; i <= 8; i++) {
-		assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done,
+		assert_int_equal(submit_job(w, job_run, job_done,
 		    job_release, &a[i]), 0);
 	}
 	why = NULL;
 	assert_int_equal(workers_health(w, &why), 0);
 	/* Nine of ten queued: degraded. */
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[9]), 0);
 	why = NULL;
 	assert_int_equal(workers_health(w, &why), 1);
 	assert_non_null(why);
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a[10]), 0);
 	assert_int_equal(workers_health(w, &why), 1);
 
@@ -709,7 +718,7 @@ test_status_fields(void **state)
 	assert_int_equal(status_int(w, "timed_out_total"), 0);
 	assert_int_equal(status_int(w, "rejected_total"), 0);
 
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a), 0);
 	assert_int_equal(loop_until(base, pred_done, &a, SOON_MS), 0);
 	assert_int_equal(status_int(w, "completed_total"), 1);
@@ -770,7 +779,7 @@ test_shutdown(void **state)
 
 	for (i = 0; i < 3; i++) {
 		a[i].block = 1;
-		assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done,
+		assert_int_equal(submit_job(w, job_run, job_done,
 		    job_release, &a[i]), 0);
 	}
 	assert_int_equal(loop_until(base, pred_ran, &a[0], SOON_MS), 0);
@@ -796,7 +805,7 @@ test_shutdown(void **state)
 	}
 
 	/* A stopped pool takes no more work. */
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &late), -1);
 	assert_int_equal(loop_until(base, pred_no_threads, w, SOON_MS), 0);
 	loop_for(base, 50);
@@ -845,7 +854,7 @@ test_shutdown_stuck(void **state)
 	base = event_base_new();
 	w = workers_create(base, 1, 10, 60000);
 	a.block = 1;
-	assert_int_equal(workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, job_run, job_done, job_release,
+	assert_int_equal(submit_job(w, job_run, job_done, job_release,
 	    &a), 0);
 	assert_int_equal(loop_until(base, pred_ran, &a, SOON_MS), 0);
 
