@@ -256,6 +256,7 @@ admit_lease_end(struct client *c, const char *reason, long long status,
 	    "status=%lld signal=%lld seconds=%lld", client_name(c), c->ticket,
 	    l->id, l->game, reason, status, sig,
 	    (long long)((util_wall_ms() - l->started) / 1000));
+	watch_game_end(c);
 	lease_release(&b->leases, l);
 	c->lease = NULL;
 }
@@ -350,14 +351,19 @@ admit_play(struct client *c, json_t *msg)
 	struct quota_usage		 use;
 	struct lease			*l;
 	const char			*id;
-	json_int_t			 cols, rows;
+	json_int_t			 cols, rows, utf8 = 0;
 	char				*message;
 	u_int				 nr, max;
 	enum violation			 v;
 
-	if (json_unpack(msg, "{s:s, s:I, s:I}", "game", &id, "cols", &cols,
-	    "rows", &rows) != 0)
+	if (json_unpack(msg, "{s:s, s:I, s:I, s?I}", "game", &id, "cols",
+	    &cols, "rows", &rows, "utf8", &utf8) != 0)
 		fatalx("validated play lacks fields");
+	if (c->watching != NULL || c->replay != NULL) {
+		client_close(c, "error", REASON_UNEXPECTED,
+		    "this session watches or replays");
+		return;
+	}
 	if (c->lease != NULL) {
 		client_close(c, "error", REASON_UNEXPECTED,
 		    "this session already runs a game");
@@ -414,6 +420,7 @@ admit_play(struct client *c, json_t *msg)
 	log_info("game started", "user=%s ticket=%s lease=%s game=%s size=%ux%u "
 	    "memory=%llu", client_name(c), c->ticket, l->id, g->id, c->cols,
 	    c->rows, (unsigned long long)l->memory);
+	watch_game_start(c, utf8 != 0);
 	client_send(c, admit_lease_msg(c, g, q, l));
 }
 

@@ -60,6 +60,20 @@ status_session(struct broker *b, struct client *c, int64_t now,
 	if (c->state == CLIENT_SESSION)
 		json_object_set_new(o, "bandwidth", json_integer(
 		    (json_int_t)c->bandwidth));
+	if (c->watching != NULL) {
+		json_object_set_new(o, "watching", json_string(
+		    c->watching->user));
+		json_object_set_new(o, "watch_behind", json_boolean(
+		    c->watch_behind));
+	}
+	if (c->live != NULL) {
+		json_object_set_new(o, "watchers", json_integer(
+		    (json_int_t)c->live->nwatchers));
+		json_object_set_new(o, "stream_offset", json_integer(
+		    (json_int_t)c->live->offset));
+		json_object_set_new(o, "stream_gaps", json_integer(
+		    (json_int_t)c->live->gaps));
+	}
 	if (c->lease != NULL) {
 		json_object_set_new(o, "game", json_string(c->lease->game));
 		json_object_set_new(o, "lease", json_string(c->lease->id));
@@ -220,6 +234,8 @@ status_json(struct broker *b)
 	json_object_set_new(o, "leases", leases);
 	json_object_set_new(o, "sessions", sessions);
 	json_object_set_new(o, "violations", violations_json(&b->violations));
+	json_object_set_new(o, "spectate", watch_status(b));
+	json_object_set_new(o, "recording", record_status(b));
 	return o;
 }
 

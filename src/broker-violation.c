@@ -25,6 +25,9 @@ static const char *violation_names[V_COUNT] = {
 	"bandwidth",
 	"cpu",
 	"rate_limited",
+	"watchers_full",
+	"recording",
+	"stream_gap",
 };
 
 /* A violation's name: its reason on the wire and its key in --status. */

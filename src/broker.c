@@ -542,6 +542,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	idmap_init(&b->client_ids);
 	idmap_init(&b->pending);
 	idmap_init(&b->health_waiting);
+	TAILQ_INIT(&b->lives);
+	idmap_init(&b->lives_by_name);
 	b->cfg_generation = 1;
 	pool_init(&b->pool, config_max_connections(cfg));
 	leases_init(&b->leases);
@@ -561,6 +563,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	b->workers = workers_create(b->base, cfg->worker_pool_size,
 	    cfg->worker_queue_size, cfg->worker_timeout);
 	wait_init(b);
+	record_init(b);
 	sample_start(b);
 	b->drain_ev = evtimer_new(b->base, broker_drain_end_cb, b);
 	b->tick = event_new(b->base, -1, EV_PERSIST, broker_tick_cb, b);
@@ -589,6 +592,10 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
 	if (sample_stop(b, b->cfg->worker_shutdown_timeout) != 0)
 		left++;
+	if (record_shutdown(b, b->cfg->worker_shutdown_timeout) != 0) {
+		log_error("recordings not all written in time", NULL);
+		left++;
+	}
 	unlink(b->cfg->broker_socket);
 	close(b->listen_fd);
 	log_info("stopped", "workers_busy=%u", left);
@@ -602,6 +609,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		workers_free(b->workers);
 		wait_free(b);
 		health_free(b);
+		watch_free(b);
 		users_free(&b->users);
 		pool_free(&b->pool);
 		leases_free(&b->leases);

@@ -66,6 +66,9 @@ __dead void	 fatalx(const char *, ...) printflike(1, 2);
 #define CONFIG_MAX_SIZE		(1024 * 1024)	/* bytes in the file */
 #define CONFIG_MAX_ERRORS	100		/* reported, at most */
 
+#define CONFIG_COMPRESS_NONE	0
+#define CONFIG_COMPRESS_GZIP	1
+
 struct config_game {
 	char		*id;		/* from [game:ID] */
 	int		 line;		/* where its section began */
@@ -121,6 +124,14 @@ struct config {
 	u_int		 alerts_high_connection_count;
 	uint64_t	 alerts_high_queue_time;
 	double		 alerts_high_resource_usage;
+
+	int		 recording_enabled;
+	char		*recording_dir;
+	int		 recording_public;
+	int		 recording_compress;	/* CONFIG_COMPRESS_* */
+
+	int		 spectate_enabled;
+	u_int		 spectate_max_watchers;
 
 	struct config_quota quotas[CONFIG_MAX_QUOTAS];
 	u_int		 nquotas;

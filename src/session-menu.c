@@ -11,8 +11,8 @@
 #include "session.h"
 
 /* Lines of the menu around the games: title, rule, blank, heading,
- * blank, quit, blank, notice, prompt. */
-#define MENU_CHROME	9
+ * blank, watch, recordings, quit, blank, notice, prompt. */
+#define MENU_CHROME	11
 
 /* Append one line, cut to the terminal's width without splitting UTF-8. */
 static void
@@ -111,6 +111,8 @@ menu_draw(struct session *s)
 	if (ngames == 0)
 		menu_line(b, s->cols, "    (no games are offered)");
 	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "    w) Watch a game");
+	menu_line(b, s->cols, "    r) Recordings");
 	menu_line(b, s->cols, "    q) Quit");
 	menu_line(b, s->cols, "");
 	if (s->notice != NULL)
@@ -156,6 +158,19 @@ menu_key(struct session *s, u_char key)
 	case 12:	/* ^L */
 		s->redraw = 1;
 		return;
+	case 'w':
+	case 'W':
+		free(s->notice);
+		s->notice = NULL;
+		s->page = 0;
+		watch_open_list(s);
+		return;
+	case 'r':
+	case 'R':
+		free(s->notice);
+		s->notice = NULL;
+		replay_open_list(s);
+		return;
 	case '\r':
 	case '\n':
 	case ' ':
@@ -172,7 +187,7 @@ menu_key(struct session *s, u_char key)
 	free(s->notice);
 	if (key >= 0x20 && key < 0x7f)
 		xasprintf(&s->notice, "There is no choice '%c'. Press a game's "
-		    "key, or q to quit.", key);
+		    "key, w, r, or q to quit.", key);
 	else
 		s->notice = xstrdup("Press a game's key, or q to quit.");
 	/* Drawn once, after every key of this read. */

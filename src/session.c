@@ -19,6 +19,7 @@
 #include "session.h"
 
 static void	session_dispatch(struct session *, enum proto_msg, json_t *);
+static void	session_broker_read_cb(struct bufferevent *, void *);
 static void	session_draw(struct session *);
 static void	session_notice_draw(struct session *);
 
@@ -122,6 +123,12 @@ session_keys_update(struct session *s)
 	case STATE_MENU:
 	case STATE_REQUEST:
 	case STATE_PLAYING:
+	case STATE_WATCH_LIST:
+	case STATE_WATCH_WAIT:
+	case STATE_WATCHING:
+	case STATE_REC_LIST:
+	case STATE_REC_WAIT:
+	case STATE_REPLAY:
 		on = s->raw && !s->user_gone && !s->keys_held;
 		break;
 	default:
@@ -139,7 +146,7 @@ session_keys_update(struct session *s)
 }
 
 /* Move to another state; whether keys are read follows. */
-static void
+void
 session_set_state(struct session *s, enum session_state state)
 {
 	s->state = state;
@@ -229,6 +236,13 @@ session_user_flush(struct session *s)
 			session_draw(s);
 			len = evbuffer_get_length(s->to_user);
 		}
+	}
+	if (len < SESSION_USER_LOW && s->broker_held && !s->broker_gone) {
+		/* What the broker sent meanwhile is taken now. */
+		s->broker_held = 0;
+		bufferevent_enable(s->broker, EV_READ);
+		session_broker_read_cb(s->broker, s);
+		len = evbuffer_get_length(s->to_user);
 	}
 	if (len < SESSION_USER_LOW) {
 		if (s->notice_pending) {
@@ -360,6 +374,24 @@ session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
 	case STATE_PLAYING:
 		relay_user_input(s, buf, (size_t)n);
 		break;
+	case STATE_WATCH_LIST:
+	case STATE_WATCH_WAIT:
+	case STATE_WATCHING:
+		for (i = 0; i < n && (s->state == STATE_WATCH_LIST ||
+		    s->state == STATE_WATCH_WAIT || s->state == STATE_WATCHING);
+		    i++)
+			watch_key(s, buf[i]);
+		session_user_flush(s);
+		break;
+	case STATE_REC_LIST:
+	case STATE_REC_WAIT:
+	case STATE_REPLAY:
+		for (i = 0; i < n && (s->state == STATE_REC_LIST ||
+		    s->state == STATE_REC_WAIT || s->state == STATE_REPLAY);
+		    i++)
+			replay_key(s, buf[i]);
+		session_user_flush(s);
+		break;
 	default:
 		break;
 	}
@@ -414,8 +446,9 @@ session_play(struct session *s, const char *id)
 	free(s->notice);
 	s->notice = NULL;
 	session_set_state(s, STATE_REQUEST);
-	session_send(s, json_pack("{s:s, s:s, s:i, s:i}", "type", "play",
-	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows));
+	session_send(s, json_pack("{s:s, s:s, s:i, s:i, s:i}", "type", "play",
+	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows, "utf8",
+	    s->utf8));
 }
 
 /* The game has exited and its output is drained. */
@@ -523,6 +556,13 @@ session_draw(struct session *s)
 	case STATE_QUEUED:
 		session_queue_draw(s);
 		break;
+	case STATE_WATCH_LIST:
+		watch_draw(s);
+		break;
+	case STATE_REC_LIST:
+	case STATE_REC_WAIT:
+		replay_draw(s);
+		break;
 	default:
 		break;
 	}
@@ -598,6 +638,10 @@ session_ticket(struct session *s, json_t *msg)
 
 	if (s->cmd == CMD_PLAY)
 		session_play(s, s->direct_game);
+	else if (s->cmd == CMD_WATCH && s->direct_user != NULL)
+		watch_start(s, s->direct_user);
+	else if (s->cmd == CMD_WATCH)
+		watch_open_list(s);
 	else {
 		session_set_state(s, STATE_MENU);
 		session_redraw(s);
@@ -777,7 +821,28 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 			session_refused(s, msg);
 			return;
 		}
+		if (s->state == STATE_WATCH_LIST ||
+		    s->state == STATE_WATCH_WAIT || s->state == STATE_WATCHING) {
+			watch_dispatch(s, type, msg);
+			return;
+		}
+		if (s->state == STATE_REC_LIST || s->state == STATE_REC_WAIT ||
+		    s->state == STATE_REPLAY) {
+			replay_dispatch(s, type, msg);
+			return;
+		}
 		break;
+	case MSG_GAMES:
+	case MSG_WATCHING:
+	case MSG_WATCH_SIZE:
+	case MSG_WATCH_END:
+		watch_dispatch(s, type, msg);
+		return;
+	case MSG_RECORDINGS_LIST:
+	case MSG_REPLAYING:
+	case MSG_REPLAY_END:
+		replay_dispatch(s, type, msg);
+		return;
 	case MSG_LEASE:
 		if (s->state == STATE_REQUEST) {
 			session_lease(s, msg);
@@ -835,14 +900,28 @@ session_broker_read_cb(struct bufferevent *bev, void *arg)
 	int		 rc;
 
 	while (!s->broker_gone) {
+		if (evbuffer_get_length(s->to_user) > SESSION_USER_HIGH &&
+		    (s->state == STATE_WATCHING || s->state == STATE_REPLAY)) {
+			/* The terminal is behind: the broker waits. */
+			s->broker_held = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		rc = proto_next(in, PROTO_MAX_FROM_BROKER, PROTO_FROM_BROKER,
-		    &msg, &type, &cause);
+		    &msg, &type, &s->stream_in, &cause);
 		if (rc == 0)
 			return;
 		if (rc < 0) {
 			session_broker_lost(s, cause);
 			free(cause);
 			return;
+		}
+		if (rc == 2) {
+			if (s->state == STATE_REPLAY)
+				replay_stream(s, &s->stream_in);
+			else
+				watch_stream(s, &s->stream_in);
+			continue;
 		}
 		session_dispatch(s, type, msg);
 		json_decref(msg);
@@ -927,8 +1006,11 @@ session_winch_cb(evutil_socket_t sig, short events, void *arg)
 	tty_size(STDIN_FILENO, &s->cols, &s->rows);
 	if (s->state == STATE_PLAYING)
 		relay_resize(s);
-	else if (s->state == STATE_MENU)
+	else if (s->state == STATE_MENU || s->state == STATE_REC_LIST ||
+	    s->state == STATE_REC_WAIT)
 		session_redraw(s);
+	else if (s->state == STATE_WATCH_LIST || s->state == STATE_WATCHING)
+		watch_resized(s);
 }
 
 /* SIGHUP (sshd lost the client), SIGTERM or SIGINT. */
@@ -955,7 +1037,7 @@ session_chld_cb(evutil_socket_t sig, short events, void *arg)
 }
 
 /* Connect to the broker's socket; -1 with a line for the player. */
-static int
+int
 session_connect(const struct config *cfg, char **line)
 {
 	struct sockaddr_un	 sun;
@@ -1108,7 +1190,12 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
 	s->cmd = cmd;
-	s->direct_game = game != NULL ? xstrdup(game) : NULL;
+	if (cmd == CMD_WATCH)
+		s->direct_user = game != NULL ? xstrdup(game) : NULL;
+	else
+		s->direct_game = game != NULL ? xstrdup(game) : NULL;
+	s->utf8 = watch_locale_utf8();
+	s->stream_in.data = xmalloc(PROTO_STREAM_DATA);
 	s->term = xstrdup(tty_term());
 	s->exit_status = SESSION_EXIT_OK;
 	bucket_init(&s->bandwidth, 0, util_now_ms());
@@ -1118,6 +1205,8 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 		fprintf(stderr, "%s\n", line);
 		free(line);
 		free(s->direct_game);
+		free(s->direct_user);
+		free(s->stream_in.data);
 		free(s->term);
 		free(s);
 		return SESSION_EXIT_UNAVAIL;
@@ -1192,6 +1281,9 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	evbuffer_free(s->to_user);
 	event_base_free(s->base);
 	json_decref(s->games);
+	watch_free(s);
+	replay_free(s);
+	free(s->stream_in.data);
 	free(s->farewell);
 	free(s->notice);
 	free(s->user);

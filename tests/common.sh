@@ -3,7 +3,9 @@
 # What building and testing DungeonGate needs from Debian 12.
 DG_PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
-	openssh-server openssh-client nethack-console tmux jq procps passwd"
+	libvterm-dev zlib1g-dev
+	openssh-server openssh-client nethack-console tmux jq procps passwd
+	ttyrec termrec"
 
 # Install the packages (as root, without questions).
 dg_install_deps() {

@@ -18,7 +18,7 @@ e2e_match "effective value printed" "$out" '^max_connections = 5$'
 e2e_match "every key printed plainly" "$out" '^idle_timeout = 30m$'
 e2e_nomatch "no key marked as not in effect" "$out" 'not yet'
 e2e_nomatch "keys nothing reads are not in the schema" "$out" \
-    '^(\[(http|auth|circuit_breaker|load_shedding|recording|spectate)\]|state_dir|high_error_rate) ?'
+    '^(\[(http|auth|circuit_breaker|load_shedding)\]|state_dir|high_error_rate) ?'
 printf '[broker]\nstate_dir = /var/lib/dungeongate\n[http]\nlisten =\n' > "$T/unread.ini"
 out=$("$BROKER" --test-config -f "$T/unread.ini" 2>&1); rc=$?
 e2e_eq "--test-config refuses a key nothing reads with 78" "$rc" 78
