@@ -84,6 +84,7 @@ struct recorder {
 	int		 full;		/* the loop holds sessions */
 	int		 stopping;
 	int		 idle;		/* the thread waits for work */
+	int		 exited;	/* the thread has done all and left */
 	int		 wake[2];	/* writer to loop */
 	struct event	*wake_ev;
 	uint64_t	 started;	/* recordings begun */
@@ -380,6 +381,7 @@ record_thread(void *arg)
 			(void)write(r->wake[1], "", 1);
 		free(j);
 	}
+	r->exited = 1;
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
@@ -579,7 +581,7 @@ record_shutdown(struct broker *b, uint64_t ms)
 	pthread_mutex_unlock(&r->lock);
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
-		done = TAILQ_EMPTY(&r->jobs) && r->idle;
+		done = r->exited;
 		pthread_mutex_unlock(&r->lock);
 		if (done || util_now_ms() >= end)
 			break;

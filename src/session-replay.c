@@ -28,6 +28,18 @@ rec_str(json_t *r, const char *key)
 	return json_string_value(json_object_get(r, key));
 }
 
+/* A size for the list: 812B, 12.5KB, 3.1MB. */
+static void
+rec_size(char *buf, size_t len, json_int_t n)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%lldB", (long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1fKB", (double)n / 1024);
+	else
+		snprintf(buf, len, "%.1fMB", (double)n / (1024 * 1024));
+}
+
 /* How many recordings a page shows. */
 static u_int
 rec_per_page(struct session *s)
@@ -64,7 +76,7 @@ replay_draw(struct session *s)
 	json_t		*r;
 	size_t		 n = json_array_size(s->recordings), i;
 	u_int		 per = rec_per_page(s), pages, row;
-	char		 when[32], *size, *rule;
+	char		 when[32], size[32], *rule;
 	struct tm	 tm;
 	time_t		 t;
 
@@ -90,12 +102,11 @@ replay_draw(struct session *s)
 		t = (time_t)json_integer_value(json_object_get(r, "started"));
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-		size = config_format_size((uint64_t)json_integer_value(
+		rec_size(size, sizeof size, json_integer_value(
 		    json_object_get(r, "size")));
 		rec_line(b, s->cols, "  %c) %-16s %-12s %-20s %s",
 		    WATCH_LABELS[row], rec_str(r, "user"), rec_str(r, "game"),
 		    when, size);
-		free(size);
 	}
 	rec_line(b, s->cols, "");
 	rec_line(b, s->cols, "  Keys: a-z replay (then space pause, + - speed, "

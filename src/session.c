@@ -354,47 +354,42 @@ session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	s->last_input = util_now_ms();
 	s->bytes_in += (uint64_t)n;
-	switch (s->state) {
-	case STATE_QUEUED:
-		for (i = 0; i < n; i++) {
-			if (strchr("qQ\003\004", buf[i]) != NULL && buf[i] != 0) {
+	for (i = 0; i < n; i++) {
+		switch (s->state) {
+		case STATE_QUEUED:
+			if (strchr("qQ\003\004", buf[i]) != NULL &&
+			    buf[i] != 0) {
 				session_user_write(s, "\r\n", 2);
 				session_finish(s, SESSION_EXIT_OK,
 				    "You left the queue.");
-				break;
 			}
+			continue;
+		case STATE_MENU:
+			menu_key(s, buf[i]);
+			continue;
+		case STATE_WATCH_LIST:
+		case STATE_WATCH_WAIT:
+		case STATE_WATCHING:
+			watch_key(s, buf[i]);
+			continue;
+		case STATE_REC_LIST:
+		case STATE_REC_WAIT:
+		case STATE_REPLAY:
+			replay_key(s, buf[i]);
+			continue;
+		case STATE_PLAYING:
+			/* The rest of the read is the game's. */
+			relay_user_input(s, buf + i, (size_t)(n - i));
+			break;
+		default:
+			/* Keys while a game starts or the session ends. */
+			break;
 		}
 		break;
-	case STATE_MENU:
-		for (i = 0; i < n && s->state == STATE_MENU; i++)
-			menu_key(s, buf[i]);
-		/* Every key of this read is in: draw the menu, once. */
-		session_user_flush(s);
-		break;
-	case STATE_PLAYING:
-		relay_user_input(s, buf, (size_t)n);
-		break;
-	case STATE_WATCH_LIST:
-	case STATE_WATCH_WAIT:
-	case STATE_WATCHING:
-		for (i = 0; i < n && (s->state == STATE_WATCH_LIST ||
-		    s->state == STATE_WATCH_WAIT || s->state == STATE_WATCHING);
-		    i++)
-			watch_key(s, buf[i]);
-		session_user_flush(s);
-		break;
-	case STATE_REC_LIST:
-	case STATE_REC_WAIT:
-	case STATE_REPLAY:
-		for (i = 0; i < n && (s->state == STATE_REC_LIST ||
-		    s->state == STATE_REC_WAIT || s->state == STATE_REPLAY);
-		    i++)
-			replay_key(s, buf[i]);
-		session_user_flush(s);
-		break;
-	default:
-		break;
 	}
+	/* Every key of this read is in: draw what changed, once. */
+	if (s->state != STATE_PLAYING)
+		session_user_flush(s);
 }
 
 /* End the session: leave the loop with a status and a last line. */
