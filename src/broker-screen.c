@@ -589,13 +589,17 @@ screen_pen_draw(struct screen_pen *p, const VTermScreenCell *cell)
 	}
 }
 
-/* Is a cell blank: nothing drawn, nothing set? */
+/*
+ * Is a cell blank: erased, with the default background? A space the game
+ * wrote is not blank: terminals keep the two apart (tmux shows where a
+ * line's written cells end), so the render writes it again.
+ */
 static int
 screen_cell_blank(const VTermScreenCell *cell)
 {
 	struct screen_pen	 p, plain;
 
-	if (cell->chars[0] != 0 && cell->chars[0] != ' ')
+	if (cell->chars[0] != 0)
 		return 0;
 	screen_pen_draw(&p, cell);
 	screen_pen_plain(&plain);

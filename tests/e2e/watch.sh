@@ -25,8 +25,54 @@ name = Box
 key = b
 command = $GAME box" 3
 
-# Text and attributes of a window, and where its cursor is.
-pane() { e2e_tmux capture-pane -p -e -t "$1"; e2e_tmux display -p -t "$1" '#{cursor_x},#{cursor_y}'; }
+# Text and attributes of a window, cell by cell, and where its cursor is.
+# capture-pane -e writes the codes that change the attributes wherever
+# tmux's lines end, and tmux's lines end where cells were last written,
+# which no screen shows: so each character is printed with the attributes
+# in force (colours, attributes, the line-drawing set), one per line.
+cells() {
+	LC_ALL=C awk '
+	function sgr(list,   n, a, i) {
+		n = split(list, a, ";")
+		if (n == 0 || list == "") { n = 1; a[1] = 0 }
+		for (i = 1; i <= n; i++) {
+			c = a[i] + 0
+			if (a[i] == "" || c == 0) { at = ""; fg = "d"; bg = "d" }
+			else if (c == 38 || c == 48) {
+				v = (a[i + 1] == 5) ? a[i + 1] ":" a[i + 2] : \
+				    a[i + 1] ":" a[i + 2] ":" a[i + 3] ":" a[i + 4]
+				i += (a[i + 1] == 5) ? 2 : 4
+				if (c == 38) fg = v; else bg = v
+			}
+			else if (c == 39) fg = "d"
+			else if (c == 49) bg = "d"
+			else if ((c >= 30 && c <= 37) || (c >= 90 && c <= 97)) fg = c
+			else if ((c >= 40 && c <= 47) || (c >= 100 && c <= 107)) bg = c
+			else at = at "," a[i]
+		}
+	}
+	BEGIN { at = ""; fg = "d"; bg = "d"; cs = 0 }
+	{
+		line = $0
+		col = 0
+		while (length(line) > 0) {
+			ch = substr(line, 1, 1)
+			if (ch == "\033" && match(line, /^\033\[[0-9;:]*m/)) {
+				sgr(substr(line, 3, RLENGTH - 3))
+				line = substr(line, RLENGTH + 1)
+				continue
+			}
+			if (ch == "\016") { cs = 1; line = substr(line, 2); continue }
+			if (ch == "\017") { cs = 0; line = substr(line, 2); continue }
+			printf "%d %d %s|%s|%s|%d %s\n", NR, col++, fg, bg, at, cs, ch
+			line = substr(line, 2)
+		}
+	}'
+}
+pane() {
+	e2e_tmux capture-pane -p -e -t "$1" | cells
+	e2e_tmux display -p -t "$1" '#{cursor_x},#{cursor_y}'
+}
 same_screen() { [ "$(pane "$1")" = "$(pane "$2")" ]; }
 # Show both when they differ.
 show_diff() { diff <(pane "$1") <(pane "$2") | head -20 | cat -v | sed 's/^/    | /'; }
