@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
 #include "broker.h"
 
 /* One session's line in --status. */
@@ -60,6 +63,8 @@ status_session(struct broker *b, struct client *c, int64_t now,
 	if (c->state == CLIENT_SESSION)
 		json_object_set_new(o, "bandwidth", json_integer(
 		    (json_int_t)c->bandwidth));
+	json_object_set_new(o, "output_queued", json_integer((json_int_t)
+	    evbuffer_get_length(bufferevent_get_output(c->bev))));
 	if (c->watching != NULL) {
 		json_object_set_new(o, "watching", json_string(
 		    c->watching->user));
