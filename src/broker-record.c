@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <zlib.h>
@@ -1086,6 +1087,10 @@ record_replay_more(struct client *c)
 			    "replay_end"));
 		return;
 	}
+	/* A session asks once it has what it was sent: else it waits. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    RECORD_READ_SIZE)
+		return;
 	r = xcalloc(1, sizeof *r);
 	r->broker = c->broker;
 	r->client = c->id;

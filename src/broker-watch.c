@@ -314,9 +314,9 @@ watch_request(struct client *c, json_t *msg)
 	if (json_unpack(msg, "{s:s, s?s, s?I}", "user", &user, "game", &game,
 	    "utf8", &utf8) != 0)
 		fatalx("validated watch lacks user");
-	if (c->lease != NULL) {
+	if (c->lease != NULL || c->replay != NULL) {
 		client_close(c, "error", REASON_UNEXPECTED,
-		    "a session that plays cannot watch");
+		    "a session that plays or replays cannot watch");
 		return;
 	}
 	watch_detach(c);
@@ -370,14 +370,22 @@ watch_leave(struct client *c)
 	watch_detach(c);
 }
 
-/* A watcher asks for the screen again. */
+/*
+ * A watcher asks for the screen again. One that does not read what it is
+ * sent gets it once it has, however often it asks.
+ */
 void
 watch_redraw(struct client *c)
 {
-	if (c->watching == NULL)
+	if (c->watching == NULL || c->watch_behind)
 		return;
-	if (c->watch_behind)
-		return;	/* it gets one as soon as it drains */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    WATCH_BACKLOG_LOW) {
+		c->watch_behind = 1;
+		bufferevent_setwatermark(c->bev, EV_WRITE, WATCH_BACKLOG_LOW,
+		    0);
+		return;
+	}
 	watch_send_screen(c);
 }
 

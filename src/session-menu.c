@@ -15,7 +15,7 @@
 #define MENU_CHROME	11
 
 /* Append one line, cut to the terminal's width without splitting UTF-8. */
-static void
+void
 menu_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -37,7 +37,7 @@ menu_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
 }
 
 /* Append a notice in bold, wrapped at spaces to the terminal's width. */
-static void
+void
 menu_wrap(struct evbuffer *b, u_int cols, const char *text)
 {
 	size_t	 width = cols > 12 ? cols - 4 : 8, len, cut;
@@ -81,7 +81,7 @@ menu_draw(struct session *s)
 	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
 	menu_line(b, s->cols, " %s", rule);
 	free(rule);
-	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "%s", "");
 	menu_line(b, s->cols, "  Games");
 
 	avail = s->rows > MENU_CHROME + 1 ? s->rows - MENU_CHROME : 1;
@@ -110,15 +110,15 @@ menu_draw(struct session *s)
 	}
 	if (ngames == 0)
 		menu_line(b, s->cols, "    (no games are offered)");
-	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "%s", "");
 	menu_line(b, s->cols, "    w) Watch a game");
 	menu_line(b, s->cols, "    r) Recordings");
 	menu_line(b, s->cols, "    q) Quit");
-	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "%s", "");
 	if (s->notice != NULL)
 		menu_wrap(b, s->cols, s->notice);
 	else
-		menu_line(b, s->cols, "");
+		menu_line(b, s->cols, "%s", "");
 	evbuffer_add_printf(b, "  Your choice: ");
 
 	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));

@@ -49,25 +49,6 @@ rec_per_page(struct session *s)
 	return n < strlen(WATCH_LABELS) ? n : (u_int)strlen(WATCH_LABELS);
 }
 
-/* Append a line cut to the terminal's width. */
-static void
-rec_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*line;
-	size_t	 len, max = cols > 1 ? cols - 1 : 1;
-
-	va_start(ap, fmt);
-	xvasprintf(&line, fmt, ap);
-	va_end(ap);
-	len = strlen(line);
-	if (len > max)
-		len = max;
-	evbuffer_add(b, line, len);
-	evbuffer_add(b, "\033[K\r\n", 5);
-	free(line);
-}
-
 /* Draw the recordings (session_redraw asks for it). */
 void
 replay_draw(struct session *s)
@@ -84,18 +65,18 @@ replay_draw(struct session *s)
 	if (s->page >= pages)
 		s->page = pages - 1;
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
-	rec_line(b, s->cols, " \033[1mDungeonGate\033[0m - recordings, newest "
-	    "first (page %u of %u)", s->page + 1, pages);
+	menu_line(b, s->cols, " DungeonGate - recordings, newest first "
+	    "(page %u of %u)", s->page + 1, pages);
 	rule = xcalloc(1, s->cols + 1);
 	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
-	rec_line(b, s->cols, " %s", rule);
+	menu_line(b, s->cols, " %s", rule);
 	free(rule);
-	rec_line(b, s->cols, "    %-16s %-12s %-20s %s", "Player", "Game",
+	menu_line(b, s->cols, "    %-16s %-12s %-20s %s", "Player", "Game",
 	    "Started (UTC)", "Size");
 	if (s->state == STATE_REC_WAIT && n == 0)
-		rec_line(b, s->cols, "    (looking for recordings)");
+		menu_line(b, s->cols, "    (looking for recordings)");
 	else if (n == 0)
-		rec_line(b, s->cols, "    (no recordings yet)");
+		menu_line(b, s->cols, "    (no recordings yet)");
 	for (row = 0, i = (size_t)s->page * per; i < n && row < per;
 	    i++, row++) {
 		r = json_array_get(s->recordings, i);
@@ -104,17 +85,17 @@ replay_draw(struct session *s)
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 		rec_size(size, sizeof size, json_integer_value(
 		    json_object_get(r, "size")));
-		rec_line(b, s->cols, "  %c) %-16s %-12s %-20s %s",
+		menu_line(b, s->cols, "  %c) %-16s %-12s %-20s %s",
 		    WATCH_LABELS[row], rec_str(r, "user"), rec_str(r, "game"),
 		    when, size);
 	}
-	rec_line(b, s->cols, "");
-	rec_line(b, s->cols, "  Keys: a-z replay (then space pause, + - speed, "
+	menu_line(b, s->cols, "%s", "");
+	menu_line(b, s->cols, "  Keys: a-z replay (then space pause, + - speed, "
 	    "i idle gaps, q quit), > < page, q back");
 	if (s->notice != NULL)
-		rec_line(b, s->cols, "  \033[1m%s\033[0m", s->notice);
+		menu_wrap(b, s->cols, s->notice);
 	else
-		rec_line(b, s->cols, "");
+		menu_line(b, s->cols, "%s", "");
 	evbuffer_add_printf(b, "  Your choice: ");
 	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
 	evbuffer_free(b);

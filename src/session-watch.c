@@ -217,28 +217,6 @@ watch_per_page(struct session *s)
 	return n < strlen(WATCH_LABELS) ? n : (u_int)strlen(WATCH_LABELS);
 }
 
-/* Append a line cut to the terminal's width. */
-static void
-watch_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*line;
-	size_t	 len, max = cols > 1 ? cols - 1 : 1;
-
-	va_start(ap, fmt);
-	xvasprintf(&line, fmt, ap);
-	va_end(ap);
-	len = strlen(line);
-	if (len > max) {
-		len = max;
-		while (len > 0 && ((u_char)line[len] & 0xc0) == 0x80)
-			len--;
-	}
-	evbuffer_add(b, line, len);
-	evbuffer_add(b, "\033[K\r\n", 5);
-	free(line);
-}
-
 /* Draw the watch list (session_redraw asks for it). */
 void
 watch_draw(struct session *s)
@@ -255,16 +233,16 @@ watch_draw(struct session *s)
 	if (s->page >= pages)
 		s->page = pages - 1;
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
-	watch_line(b, s->cols, " \033[1mDungeonGate\033[0m - watch a game "
-	    "(page %u of %u)", s->page + 1, pages);
+	menu_line(b, s->cols, " DungeonGate - watch a game (page %u of %u)",
+	    s->page + 1, pages);
 	rule = xcalloc(1, s->cols + 1);
 	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
-	watch_line(b, s->cols, " %s", rule);
+	menu_line(b, s->cols, " %s", rule);
 	free(rule);
-	watch_line(b, s->cols, "    %-16s %-20s %-9s %-7s %-5s %s", "Player",
+	menu_line(b, s->cols, "    %-16s %-20s %-9s %-7s %-5s %s", "Player",
 	    "Game", "Size", "Started", "Idle", "Watchers");
 	if (n == 0)
-		watch_line(b, s->cols, "    (no one is playing right now)");
+		menu_line(b, s->cols, "    (no one is playing right now)");
 	for (row = 0, i = (size_t)s->page * per; i < n && row < per;
 	    i++, row++) {
 		g = v[i];
@@ -273,19 +251,19 @@ watch_draw(struct session *s)
 		watch_ago(ago, sizeof ago, (long long)now -
 		    watch_int(g, "started"));
 		watch_ago(idle, sizeof idle, watch_int(g, "idle"));
-		watch_line(b, s->cols, "  %c) %-16s %-20s %-9s %-7s %-5s %lld",
+		menu_line(b, s->cols, "  %c) %-16s %-20s %-9s %-7s %-5s %lld",
 		    WATCH_LABELS[row], watch_str(g, "user"),
 		    watch_str(g, "name"), size, ago, idle,
 		    watch_int(g, "watchers"));
 	}
 	free(v);
-	watch_line(b, s->cols, "");
-	watch_line(b, s->cols, "  Keys: a-z watch, P G S I W sort (again: "
+	menu_line(b, s->cols, "%s", "");
+	menu_line(b, s->cols, "  Keys: a-z watch, P G S I W sort (again: "
 	    "reverse), > < page, q back");
 	if (s->notice != NULL)
-		watch_line(b, s->cols, "  \033[1m%s\033[0m", s->notice);
+		menu_wrap(b, s->cols, s->notice);
 	else
-		watch_line(b, s->cols, "");
+		menu_line(b, s->cols, "%s", "");
 	evbuffer_add_printf(b, "  Your choice: ");
 	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
 	evbuffer_free(b);

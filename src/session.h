@@ -253,6 +253,9 @@ void		 tty_size(int, u_int *, u_int *);
 const char	*tty_term(void);
 
 /* session-menu.c */
+void		 menu_line(struct evbuffer *, u_int, const char *, ...)
+		     printflike(3, 4);
+void		 menu_wrap(struct evbuffer *, u_int, const char *);
 void		 menu_draw(struct session *);
 void		 menu_key(struct session *, u_char);
 void		 menu_reset_terminal(struct session *);
