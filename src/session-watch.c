@@ -558,8 +558,18 @@ watch_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 		if (s->state == STATE_WATCH_WAIT)
 			watch_back(s, text, 1);
 		else if (s->state == STATE_WATCH_LIST &&
-		    strcmp(watch_str(msg, "reason"), REASON_RATE_LIMITED) != 0)
-			session_finish(s, SESSION_EXIT_REFUSED, text);
+		    strcmp(watch_str(msg, "reason"), REASON_RATE_LIMITED) != 0) {
+			/* No list at all (watching is off): say why. */
+			watch_refresh(s, 0);
+			if (s->cmd == CMD_WATCH) {
+				session_finish(s, SESSION_EXIT_REFUSED, text);
+				return;
+			}
+			free(s->notice);
+			s->notice = xstrdup(text);
+			session_set_state(s, STATE_MENU);
+			session_redraw(s);
+		}
 		return;
 	default:
 		return;
@@ -570,13 +580,10 @@ watch_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 void
 watch_stream(struct session *s, const struct proto_stream *st)
 {
-	int	 first = !s->broker_held && s->watched_cols != 0 &&
-		     s->state == STATE_WATCHING;
-
 	if (s->state != STATE_WATCHING)
 		return;
 	session_user_write(s, st->data, st->len);
-	if (first && st->offset == 0)
+	if (st->offset == 0)
 		watch_check_size(s);
 }
 

@@ -83,13 +83,22 @@ e2e_eq "list without a terminal exits 0" "$rc" 0
 e2e_eq "list with no game" "$out" "No one is playing right now."
 e2e_eq "list --json with no game" "$(e2e_ssh "$U2" "-T" list --json | jq -c .)" "[]"
 
+# A watcher waits on the list before anyone plays.
+e2e_term w0 "LC_ALL=C.UTF-8 $(e2e_ssh_cmd "$U3") -o SendEnv=LC_ALL -t watch"
+e2e_expect_screen "the watch list, empty" w0 'no one is playing right now' 15
+
 # The player, in a UTF-8 locale, plays the chaos game: megabytes of
 # output, a resize half way, then NetHack.
 e2e_term p1 "LC_ALL=C.UTF-8 $(e2e_ssh_cmd "$U1") -o SendEnv=LC_ALL -t"
 e2e_wait_screen p1 'Your choice' || e2e_die "no menu: $(e2e_screen p1)"
 e2e_keys p1 p
+e2e_expect_screen "the list shows the new game within seconds" w0 \
+    "a\\) $U1 +NetHack 3\\.6 +80x24 " 5
+e2e_keys w0 a
 e2e_expect_screen "chaos asks for a resize" p1 'chaos: resize me' 60
+e2e_ok "the watcher from the start follows" 'e2e_wait 15 e2e_screen_has w0 "chaos: resize me"'
 e2e_tmux resize-window -t p1 -x 90 -y 28
+e2e_tmux resize-window -t w0 -x 90 -y 28
 pty_is() { [ "$(e2e_status | jq -r --arg u "$U1" '.sessions[] | select(.user == $u) | "\(.cols)x\(.rows)"')" = "$1" ]; }
 e2e_ok "the broker hears of the resize" 'e2e_wait 10 pty_is 90x28'
 e2e_keys p1 x
@@ -105,12 +114,12 @@ e2e_nethack_more p1 || e2e_fail "NetHack's --More-- prompts answered"
 # The list, as text and as JSON.
 out=$(e2e_ssh "$U2" "-T" list)
 e2e_match "list names the player, the game and the size" "$out" \
-    "^$U1 +NetHack 3\\.6 +90x28 +[0-9]+[smh] +[0-9]+[smh] +0\$"
+    "^$U1 +NetHack 3\\.6 +90x28 +[0-9]+[smh] +[0-9]+[smh] +1\$"
 js=$(e2e_ssh "$U2" "-T" list --json)
 e2e_eq "list --json: the player" "$(echo "$js" | jq -r '.[0].user')" "$U1"
 e2e_eq "list --json: the game" "$(echo "$js" | jq -r '.[0].game')" nethack
 e2e_eq "list --json: the size" "$(echo "$js" | jq -r '"\(.[0].cols)x\(.[0].rows)"')" 90x28
-e2e_eq "list --json: no watcher yet" "$(echo "$js" | jq -r '.[0].watchers')" 0
+e2e_eq "list --json: the watcher from the start" "$(echo "$js" | jq -r '.[0].watchers')" 1
 # Every byte is accounted for: taken in, or counted as a gap the session
 # had to drop while the broker was busy (the player never waits for it).
 offset=$(e2e_status | jq -r --arg u "$U1" '.sessions[] | select(.user == $u) | .stream_offset')
@@ -129,7 +138,10 @@ else
 	e2e_fail "a late watcher's screen equals the player's"
 	show_diff p1 w1
 fi
-e2e_ok "the broker counts the watcher" 'e2e_wait 5 e2e_status_is .spectate.watchers 1'
+e2e_ok "the broker counts both watchers" 'e2e_wait 5 e2e_status_is .spectate.watchers 2'
+# The watcher that saw every byte of it shows the same.
+e2e_ok "the watcher from the start shows the player's screen too" \
+    'e2e_wait 10 same_screen p1 w0' || show_diff p1 w0
 
 # Live: the player moves and opens a menu; the watcher follows.
 e2e_keys p1 i
@@ -160,14 +172,14 @@ e2e_ssh_term w2 "$U3"
 e2e_wait_screen w2 'Your choice' || e2e_fail "no menu for the second watcher"
 e2e_expect_screen "the menu offers watching" w2 'w\) Watch a game' 5
 e2e_keys w2 w
-e2e_expect_screen "the list shows the game and its watcher" w2 \
-    "a\\) $U1 +NetHack 3\\.6 +90x28 .* 1\$" 10
+e2e_expect_screen "the list shows the game and its watchers" w2 \
+    "a\\) $U1 +NetHack 3\\.6 +90x28 .* 2\$" 10
 e2e_keys w2 a
 e2e_expect_screen "a watcher's smaller terminal is told so" w2 \
     "Your terminal is 80x24 and $U1's is 90x28" 10
-e2e_ok "two watchers counted" 'e2e_wait 5 e2e_status_is .spectate.watchers 2'
+e2e_ok "three watchers counted" 'e2e_wait 5 e2e_status_is .spectate.watchers 3'
 js=$(e2e_ssh "$U2" "-T" list --json)
-e2e_eq "list --json counts them" "$(echo "$js" | jq -r '.[0].watchers')" 2
+e2e_eq "list --json counts them" "$(echo "$js" | jq -r '.[0].watchers')" 3
 
 # The game ends: each watcher is told and goes back to the list.
 e2e_nethack_save p1
@@ -176,6 +188,8 @@ e2e_expect_screen "the watcher is told the game ended" w1 \
     "$U1's game of NetHack 3\\.6 has ended" 15
 e2e_expect_screen "and is back at the list" w1 'no one is playing right now' 5
 e2e_expect_screen "so is the one from the menu" w2 "$U1's game of NetHack 3\\.6 has ended" 15
+e2e_expect_screen "and the one from the start" w0 "$U1's game of NetHack 3\\.6 has ended" 15
+e2e_keys w0 q
 e2e_keys w2 q
 e2e_expect_screen "q on the list goes back to the menu" w2 'Your choice' 5
 e2e_ok "no watchers left" 'e2e_wait 5 e2e_status_is .spectate.watchers 0'
