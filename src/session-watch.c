@@ -308,6 +308,8 @@ watch_open_list(struct session *s)
 	session_set_state(s, STATE_WATCH_LIST);
 	if (s->live == NULL)
 		s->live = json_array();
+	if (s->sort == 0)
+		s->sort = SORT_PLAYER;
 	watch_ask(s);
 	watch_refresh(s, 1);
 	session_redraw(s);

@@ -128,6 +128,38 @@ e2e_ok "the recording is finished" 'e2e_wait 10 finished'
 rec=$(ls "$REC/$U1/chaos/"*.ttyrec | head -1)
 e2e_ok "and holds all 12 MB" '[ "$("$TTYREC" payload "$rec" | wc -c)" -gt 12000000 ]'
 e2e_expect_screen "the player is back at the menu" p1 'Your choice' 10
+
+# The list with three games, on a terminal with room for two a page:
+# sorted by player, paged, the other way round, picked by letter.
+e2e_keys p1 b
+e2e_wait_screen m4 'Your choice' 5
+e2e_keys m4 b
+e2e_ssh_term p3 "$U3"
+e2e_wait_screen p3 'Your choice' || e2e_fail "no menu for the third player"
+e2e_keys p3 b
+three() { e2e_status_is .spectate.games 3; }
+e2e_ok "three games are played" 'e2e_wait 10 three'
+e2e_term wl "$(e2e_ssh_cmd "$U2") -t watch"
+e2e_tmux resize-window -t wl -x 80 -y 10
+e2e_expect_screen "two a page" wl 'page 1 of 2' 10
+e2e_expect_screen "sorted by player: the first" wl "a\\) $U1 " 5
+e2e_expect_screen "and the second" wl "b\\) $U3 " 5
+e2e_keys wl '>'
+e2e_expect_screen "the next page" wl "page 2 of 2" 5
+e2e_expect_screen "holds the third" wl "a\\) $U4 " 5
+e2e_keys wl '<' P
+e2e_expect_screen "P again sorts the other way" wl "a\\) $U4 " 5
+e2e_expect_screen "page 1 of it" wl "b\\) $U3 " 5
+e2e_keys wl b
+e2e_expect_screen "a letter watches that game" wl 'box$' 10
+e2e_ok "the one picked" 'e2e_status | jq -e --arg u "$U3" "any(.sessions[]; .watching == \$u)" >/dev/null'
+e2e_keys wl q
+e2e_expect_screen "q goes back to the list" wl 'page 1 of 2' 10
+for w in p1 m4 p3; do e2e_keys "$w" q; done
+e2e_ok "the games end" 'e2e_wait 10 e2e_status_is .spectate.games 0'
+e2e_expect_screen "the list empties" wl 'no one is playing right now' 10
+
+e2e_expect_screen "the player is back at the menu again" p1 'Your choice' 10
 e2e_keys p1 q
 e2e_expect_screen "the player quits" p1 '^\[exit 0\]' 10
 e2e_done
