@@ -147,6 +147,7 @@ watch_game_start(struct client *c, int utf8)
 	l->cols = c->cols;
 	l->rows = c->rows;
 	l->screen = screen_new(c->cols, c->rows, utf8);
+	termsafe_init(&l->safe, utf8);
 	l->started = util_wall_ms();
 	l->last_output = l->started;
 	TAILQ_INIT(&l->watchers);
@@ -225,11 +226,12 @@ watch_game_end(struct client *c)
 void
 watch_stream(struct client *c, const struct proto_stream *st)
 {
+	static u_char	 safe[PROTO_STREAM_DATA + 1];
 	struct broker	*b = c->broker;
 	struct live	*l = c->live;
 	struct client	*w, *w1;
 	const u_char	*p = st->data;
-	size_t		 len = st->len;
+	size_t		 len = st->len, n;
 	uint64_t	 skip;
 	int64_t		 now;
 
@@ -257,8 +259,12 @@ watch_stream(struct client *c, const struct proto_stream *st)
 	screen_feed(l->screen, p, len);
 	if (l->rec != NULL)
 		record_data(b, l->rec, now, p, len);
-	TAILQ_FOREACH_SAFE(w, &l->watchers, watch_entry, w1)
-		watch_forward(w, p, len);
+	/* Watchers get what a screen shows, without control strings. */
+	n = termsafe_filter(&l->safe, p, len, safe);
+	if (n > 0) {
+		TAILQ_FOREACH_SAFE(w, &l->watchers, watch_entry, w1)
+			watch_forward(w, safe, n);
+	}
 	if (record_full(b))
 		record_hold(c);
 }

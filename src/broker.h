@@ -441,6 +441,7 @@ struct live {
 	u_int		 cols;
 	u_int		 rows;
 	struct screen	*screen;
+	struct termsafe	 safe;		/* what may go on to watchers */
 	uint64_t	 offset;	/* the next game byte expected */
 	uint64_t	 gaps;		/* bytes the session dropped */
 	int64_t		 started;	/* wall ms */

@@ -194,6 +194,15 @@ u_int		 idmap_count(const struct idmap *, uint64_t);
 void		 idmap_count_add(struct idmap *, uint64_t, int);
 void		 idmap_clear(struct idmap *, void (*)(void *));
 
+/* termsafe.c */
+struct termsafe {
+	int		 state;
+	int		 utf8;
+};
+void		 termsafe_init(struct termsafe *, int);
+size_t		 termsafe_filter(struct termsafe *, const u_char *, size_t,
+		     u_char *);
+
 /* bucket.c */
 #define BUCKET_MIN_BURST	4096
 

@@ -214,8 +214,8 @@ static void
 replay_play(struct session *s)
 {
 	uint64_t	 us, gap;
-	size_t		 len;
-	u_char		*p;
+	size_t		 len, n;
+	u_char		*p, *safe;
 	int64_t		 ms;
 
 	if (s->state != STATE_REPLAY || s->replay_paused || s->replay_done)
@@ -263,7 +263,10 @@ replay_play(struct session *s)
 		s->replay_last = us;
 		evbuffer_drain(s->replay_buf, REC_HEADER);
 		p = evbuffer_pullup(s->replay_buf, (ev_ssize_t)len);
-		session_user_write(s, p, len);
+		safe = xmalloc(len + 1);
+		n = termsafe_filter(&s->replay_safe, p, len, safe);
+		session_user_write(s, safe, n);
+		free(safe);
 		evbuffer_drain(s->replay_buf, len);
 		replay_ask(s, REC_HEADER);
 	}
@@ -428,6 +431,7 @@ replay_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 			s->replay_ev = evtimer_new(s->base, replay_cb, s);
 		s->replay_speed = 1.0;
 		s->replay_skip_idle = 1;
+		termsafe_init(&s->replay_safe, s->utf8);
 		session_set_state(s, STATE_REPLAY);
 		session_user_write(s, "\033[0m\033[H\033[2J", 10);
 		replay_ask(s, REC_HEADER);

@@ -201,6 +201,7 @@ struct session {
 	/* Recordings and their replay. */
 	json_t		*recordings;
 	struct evbuffer	*replay_buf;	/* ttyrec bytes not played yet */
+	struct termsafe	 replay_safe;	/* control strings stay out */
 	int		 replay_asked;	/* a read is on its way */
 	int		 replay_eof;
 	int		 replay_paused;

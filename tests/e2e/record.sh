@@ -143,6 +143,8 @@ e2e_ok "a finished recording is compressed" 'e2e_wait 10 gz'
 g=$(ls "$REC/$U1/box/"*.ttyrec.gz | head -1)
 e2e_ok "nothing uncompressed is left beside it" '[ -z "$(ls "$REC/$U1/box/" | grep -v "\\.gz$")" ]'
 e2e_match "the compressed one holds the game" "$("$TTYREC" payload "$g" | tr -d '\033' )" 'box'
+e2e_match "byte for byte, the title it set included" "$("$TTYREC" payload "$g" | tr -d '\033\007')" \
+    '\]2;dg-title-from-game'
 e2e_term tz "termplay -s 100 $g"
 e2e_expect_screen "termplay plays it compressed" tz 'box$' 20
 e2e_keys p1 r

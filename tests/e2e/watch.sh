@@ -211,6 +211,17 @@ e2e_match "a watcher that is not UTF-8 gets the line-drawing set" \
     "$(box w4)" "$(printf '\016')lqqqqk"
 e2e_eq "the same cells as on the player's screen" "$(box w4)" "$(box p1)"
 e2e_nomatch "the UTF-8 watcher gets none of it" "$(box w3)" "$(printf '\016')"
+# Control strings are the player's terminal's business: the game's title
+# is set there, and on no watcher's terminal.
+title() { e2e_tmux display -p -t "$1" '#{pane_title}'; }
+e2e_eq "the game set the player's title" "$(title p1)" dg-title-from-game
+e2e_keys p1 t
+e2e_expect_screen "the game sets another title live" p1 '^titled' 10
+e2e_expect_screen "which the UTF-8 watcher follows" w3 '^titled' 10
+e2e_expect_screen "and the other" w4 '^titled' 10
+e2e_eq "the player's terminal has the new title" "$(title p1)" dg-title-again
+e2e_ok "no watcher's terminal has either" \
+    '! title w3 | grep -q dg-title && ! title w4 | grep -q dg-title'
 e2e_keys p1 q
 e2e_expect_screen "watch USER ends at the list when the game ends" w3 "$U1's game of Box has ended" 15
 

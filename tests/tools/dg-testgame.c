@@ -14,8 +14,9 @@
  *                          and wait for a key, then go on at the new
  *                          size; at the end exec PROGRAM, or say "chaos
  *                          done" and wait for q
- *   dg-testgame box        draw a box in the line-drawing set and wait
- *                          for q
+ *   dg-testgame box        set the terminal's title, draw a box in the
+ *                          line-drawing set and wait for q; t sets
+ *                          another title and says "titled"
  *
  * Each says "ready" first so a test knows it runs.
  */
@@ -349,7 +350,7 @@ chaos_main(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	char			 buf[4096];
+	char			 buf[4096], key;
 	volatile unsigned long	 spin = 0;
 	size_t			 mb;
 	char			*p;
@@ -389,11 +390,21 @@ main(int argc, char **argv)
 		return chaos_main(argc, argv);
 	if (argc == 2 && strcmp(argv[1], "box") == 0) {
 		raw_mode();
-		/* As curses draws it: only the lines in the set. */
-		printf("\033[H\033[2J\033(0lqqqqk\033(B\r\n\033(0x\033(B    "
-		    "\033(0x\033(B\r\n\033(0mqqqqj\033(B box\r\n");
+		/*
+		 * As curses draws it: only the lines in the set. And a
+		 * title, which is the player's terminal's business only;
+		 * t sets another.
+		 */
+		printf("\033]2;dg-title-from-game\007\033[H\033[2J"
+		    "\033(0lqqqqk\033(B\r\n\033(0x\033(B    \033(0x\033(B\r\n"
+		    "\033(0mqqqqj\033(B box\r\n");
 		fflush(stdout);
-		wait_for_q();
+		while (read(STDIN_FILENO, &key, 1) == 1 && key != 'q') {
+			if (key == 't') {
+				printf("\033]2;dg-title-again\007titled\r\n");
+				fflush(stdout);
+			}
+		}
 		return 0;
 	}
 	fprintf(stderr, "usage: dg-testgame alloc MB | spew | burn | "
