@@ -80,9 +80,14 @@ struct evbuffer;
 /* List requests one session may make: a burst, then per second. */
 #define WATCH_LIST_BURST	10
 #define WATCH_LIST_RATE		4
-/* The largest terminal a live game's state keeps. */
-#define SCREEN_MAX_COLS		400
-#define SCREEN_MAX_ROWS		200
+/*
+ * The largest terminal a live game's state keeps (a bigger one is kept
+ * to this, its top left). A render of it, every cell in colours of its
+ * own, is about 2 MB: with a watcher's backlog, the most one watcher can
+ * hold queued in the broker.
+ */
+#define SCREEN_MAX_COLS		250
+#define SCREEN_MAX_ROWS		100
 /*
  * What waits for the recordings' writer, all games together; past it the
  * playing sessions are not read until it has written half of it.

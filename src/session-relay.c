@@ -65,7 +65,6 @@ relay_stream(struct session *s, const u_char *buf, size_t len)
 			    "user=%s offset=%llu", s->user,
 			    (unsigned long long)s->stream_offset);
 		s->stream_gap = 1;
-		s->stream_dropped += len;
 		s->stream_offset += len;
 		return;
 	}

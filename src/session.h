@@ -215,7 +215,6 @@ struct session {
 
 	/* The copy of the game's output for the broker. */
 	uint64_t	 stream_offset;	/* game bytes so far */
-	uint64_t	 stream_dropped; /* bytes dropped, all games */
 	int		 stream_gap;	/* dropping now */
 
 	struct event	*sig_winch;
