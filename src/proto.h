@@ -100,10 +100,8 @@ enum proto_msg {
 #define REASON_RATE_LIMITED	"rate_limited"
 #define REASON_NOT_PLAYING	"not_playing"
 #define REASON_SPECTATE_OFF	"spectate_disabled"
-#define REASON_WATCHERS_FULL	"watchers_full"
 #define REASON_ENDED		"ended"
 #define REASON_NO_RECORDING	"no_recording"
-#define REASON_RECORDING_OFF	"recording_disabled"
 
 /* A stream frame, as proto_next found it: the data is in the caller's buffer. */
 struct proto_stream {
