@@ -59,6 +59,43 @@ menu_wrap(struct evbuffer *b, u_int cols, const char *text)
 	}
 }
 
+/* Append the rule under a screen's title, across the terminal. */
+void
+menu_rule(struct evbuffer *b, u_int cols)
+{
+	char	*rule;
+
+	rule = xcalloc(1, cols + 1);
+	memset(rule, '-', cols > 2 ? cols - 2 : 1);
+	menu_line(b, cols, " %s", rule);
+	free(rule);
+}
+
+/*
+ * End a screen of the menu's (the menu, the watch list, the recordings):
+ * the notice or a blank line, the prompt, and all of it out at once.
+ */
+void
+menu_finish(struct session *s, struct evbuffer *b)
+{
+	if (s->notice != NULL)
+		menu_wrap(b, s->cols, s->notice);
+	else
+		menu_line(b, s->cols, "%s", "");
+	evbuffer_add_printf(b, "  Your choice: ");
+	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+	evbuffer_free(b);
+}
+
+/* How many rows of a list, each picked by a letter, fit on a page. */
+u_int
+menu_page_size(struct session *s, u_int chrome)
+{
+	u_int	 n = s->rows > chrome + 1 ? s->rows - chrome : 1;
+
+	return n < strlen(WATCH_LABELS) ? n : (u_int)strlen(WATCH_LABELS);
+}
+
 /* Draw the whole menu now (session_redraw asks for it). */
 void
 menu_draw(struct session *s)
@@ -67,7 +104,7 @@ menu_draw(struct session *s)
 	json_t		*g;
 	u_int		 ngames = (u_int)json_array_size(s->games);
 	u_int		 avail, ncols, nrows, width, r, c, i;
-	char		*cell, *row, *tmp, *rule;
+	char		*cell, *row, *tmp;
 
 	b = evbuffer_new();
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
@@ -77,10 +114,7 @@ menu_draw(struct session *s)
 		    (int)(s->cols - 12 - strlen(s->user) - 1), "", s->user);
 	else
 		evbuffer_add_printf(b, " \033[1mDungeonGate\033[0m\r\n");
-	rule = xcalloc(1, s->cols + 1);
-	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
-	menu_line(b, s->cols, " %s", rule);
-	free(rule);
+	menu_rule(b, s->cols);
 	menu_line(b, s->cols, "%s", "");
 	menu_line(b, s->cols, "  Games");
 
@@ -115,14 +149,7 @@ menu_draw(struct session *s)
 	menu_line(b, s->cols, "    r) Recordings");
 	menu_line(b, s->cols, "    q) Quit");
 	menu_line(b, s->cols, "%s", "");
-	if (s->notice != NULL)
-		menu_wrap(b, s->cols, s->notice);
-	else
-		menu_line(b, s->cols, "%s", "");
-	evbuffer_add_printf(b, "  Your choice: ");
-
-	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-	evbuffer_free(b);
+	menu_finish(s, b);
 }
 
 /* Undo what a game may have left set on the terminal. */

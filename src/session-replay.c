@@ -40,15 +40,6 @@ rec_size(char *buf, size_t len, json_int_t n)
 		snprintf(buf, len, "%.1fMB", (double)n / (1024 * 1024));
 }
 
-/* How many recordings a page shows. */
-static u_int
-rec_per_page(struct session *s)
-{
-	u_int	 n = s->rows > REC_CHROME + 1 ? s->rows - REC_CHROME : 1;
-
-	return n < strlen(WATCH_LABELS) ? n : (u_int)strlen(WATCH_LABELS);
-}
-
 /* Draw the recordings (session_redraw asks for it). */
 void
 replay_draw(struct session *s)
@@ -56,8 +47,8 @@ replay_draw(struct session *s)
 	struct evbuffer	*b = evbuffer_new();
 	json_t		*r;
 	size_t		 n = json_array_size(s->recordings), i;
-	u_int		 per = rec_per_page(s), pages, row;
-	char		 when[32], size[32], *rule;
+	u_int		 per = menu_page_size(s, REC_CHROME), pages, row;
+	char		 when[32], size[32];
 	struct tm	 tm;
 	time_t		 t;
 
@@ -67,10 +58,7 @@ replay_draw(struct session *s)
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
 	menu_line(b, s->cols, " DungeonGate - recordings, newest first "
 	    "(page %u of %u)", s->page + 1, pages);
-	rule = xcalloc(1, s->cols + 1);
-	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
-	menu_line(b, s->cols, " %s", rule);
-	free(rule);
+	menu_rule(b, s->cols);
 	menu_line(b, s->cols, "    %-16s %-12s %-20s %s", "Player", "Game",
 	    "Started (UTC)", "Size");
 	if (s->state == STATE_REC_WAIT && n == 0)
@@ -92,13 +80,7 @@ replay_draw(struct session *s)
 	menu_line(b, s->cols, "%s", "");
 	menu_line(b, s->cols, "  Keys: a-z replay (then space pause, + - speed, "
 	    "i idle gaps, q quit), > < page, q back");
-	if (s->notice != NULL)
-		menu_wrap(b, s->cols, s->notice);
-	else
-		menu_line(b, s->cols, "%s", "");
-	evbuffer_add_printf(b, "  Your choice: ");
-	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-	evbuffer_free(b);
+	menu_finish(s, b);
 }
 
 /* Show the recordings (menu r): ask the broker for them. */
@@ -302,7 +284,7 @@ replay_list_key(struct session *s, u_char key)
 {
 	const char	*p;
 	size_t		 i, n = json_array_size(s->recordings);
-	u_int		 per = rec_per_page(s);
+	u_int		 per = menu_page_size(s, REC_CHROME);
 
 	switch (key) {
 	case 'q':

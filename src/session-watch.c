@@ -208,15 +208,6 @@ watch_sorted(struct session *s, size_t *np)
 	return v;
 }
 
-/* How many rows of games a page holds. */
-static u_int
-watch_per_page(struct session *s)
-{
-	u_int	 n = s->rows > WATCH_CHROME + 1 ? s->rows - WATCH_CHROME : 1;
-
-	return n < strlen(WATCH_LABELS) ? n : (u_int)strlen(WATCH_LABELS);
-}
-
 /* Draw the watch list (session_redraw asks for it). */
 void
 watch_draw(struct session *s)
@@ -224,8 +215,8 @@ watch_draw(struct session *s)
 	struct evbuffer	*b = evbuffer_new();
 	json_t		**v, *g;
 	size_t		 n, i;
-	u_int		 per = watch_per_page(s), pages, row;
-	char		 size[32], ago[32], idle[32], *rule;
+	u_int		 per = menu_page_size(s, WATCH_CHROME), pages, row;
+	char		 size[32], ago[32], idle[32];
 	time_t		 now = time(NULL);
 
 	v = watch_sorted(s, &n);
@@ -235,10 +226,7 @@ watch_draw(struct session *s)
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
 	menu_line(b, s->cols, " DungeonGate - watch a game (page %u of %u)",
 	    s->page + 1, pages);
-	rule = xcalloc(1, s->cols + 1);
-	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
-	menu_line(b, s->cols, " %s", rule);
-	free(rule);
+	menu_rule(b, s->cols);
 	menu_line(b, s->cols, "    %-16s %-20s %-9s %-7s %-5s %s", "Player",
 	    "Game", "Size", "Started", "Idle", "Watchers");
 	if (n == 0)
@@ -260,13 +248,7 @@ watch_draw(struct session *s)
 	menu_line(b, s->cols, "%s", "");
 	menu_line(b, s->cols, "  Keys: a-z watch, P G S I W sort (again: "
 	    "reverse), > < page, q back");
-	if (s->notice != NULL)
-		menu_wrap(b, s->cols, s->notice);
-	else
-		menu_line(b, s->cols, "%s", "");
-	evbuffer_add_printf(b, "  Your choice: ");
-	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-	evbuffer_free(b);
+	menu_finish(s, b);
 }
 
 /* Ask the broker for the list. */
@@ -418,7 +400,7 @@ watch_list_key(struct session *s, u_char key)
 	json_t		**v;
 	const char	*p;
 	size_t		 n, i;
-	u_int		 per = watch_per_page(s);
+	u_int		 per = menu_page_size(s, WATCH_CHROME);
 
 	switch (key) {
 	case 'q':

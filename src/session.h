@@ -256,6 +256,9 @@ const char	*tty_term(void);
 void		 menu_line(struct evbuffer *, u_int, const char *, ...)
 		     printflike(3, 4);
 void		 menu_wrap(struct evbuffer *, u_int, const char *);
+void		 menu_rule(struct evbuffer *, u_int);
+void		 menu_finish(struct session *, struct evbuffer *);
+u_int		 menu_page_size(struct session *, u_int);
 void		 menu_draw(struct session *);
 void		 menu_key(struct session *, u_char);
 void		 menu_reset_terminal(struct session *);
