@@ -15,10 +15,12 @@ hdr() {
 	    "$SOCK" "$E2E_GROUP" "$E2E_ADMIN_GROUP"
 }
 
-# The test game, for the files that keep it on the menu.
+# The test game, for the files that keep it on the menu, recorded into
+# the test's own directory.
 game() {
 	printf '[game:echo]\nname = Echo\nkey = t\ncommand = %s alloc 1\n' \
 	    "$T/bin/dg-testgame"
+	printf '[recording]\ndir = %s/rec\n' "$T"
 }
 
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }

@@ -159,7 +159,12 @@ e2e_init() {
 }
 
 # Write the broker's configuration: the test's socket and groups, then $1.
+# Recordings go into the test's own directory unless $1 names one.
 e2e_config() {
+	local rec=
+	printf '%s\n' "${1:-}" | grep -q '^dir *=' ||
+	    rec="[recording]
+dir = $T/rec"
 	cat > "$CONF" <<INI
 [broker]
 socket = $SOCK
@@ -167,6 +172,7 @@ socket_group = $E2E_GROUP
 admin_group = $E2E_ADMIN_GROUP
 log_level = debug
 ${1:-}
+$rec
 INI
 	chmod 644 "$CONF"
 }
