@@ -323,6 +323,7 @@ admit_lease_end(struct client *c, const char *reason, long long status,
 	    "status=%lld signal=%lld seconds=%lld", client_name(c), c->ticket,
 	    l->id, l->game, reason, status, sig,
 	    (long long)((util_wall_ms() - l->started) / 1000));
+	watch_game_end(c);
 	lease_release(&b->leases, l);
 	c->lease = NULL;
 	c->editing = 0;
@@ -481,15 +482,20 @@ admit_lease(struct client *c, json_t *msg, int edit)
 	struct quota_usage		 use;
 	struct lease			*l;
 	const char			*id;
-	json_int_t			 cols, rows;
+	json_int_t			 cols, rows, utf8 = 0;
 	char				*message, *name;
 	uint64_t			 memory;
 	u_int				 nr, max;
 	enum violation			 v;
 
-	if (json_unpack(msg, "{s:s, s:I, s:I}", "game", &id, "cols", &cols,
-	    "rows", &rows) != 0)
+	if (json_unpack(msg, "{s:s, s:I, s:I, s?I}", "game", &id, "cols",
+	    &cols, "rows", &rows, "utf8", &utf8) != 0)
 		fatalx("validated play lacks fields");
+	if (c->watching != NULL || c->replay != NULL) {
+		client_close(c, "error", REASON_UNEXPECTED,
+		    "this session watches or replays");
+		return;
+	}
 	if (c->lease != NULL) {
 		client_close(c, "error", REASON_UNEXPECTED,
 		    "this session already runs a game");
@@ -570,6 +576,9 @@ admit_lease(struct client *c, json_t *msg, int edit)
 	    "lease=%s game=%s size=%ux%u memory=%llu", client_name(c),
 	    c->ticket, l->id, g->id, c->cols, c->rows,
 	    (unsigned long long)l->memory);
+	/* A game is watched and recorded; the editor of its options is not. */
+	if (!edit)
+		watch_game_start(c, utf8 != 0);
 	client_send(c, edit ? admit_edit_msg(c, g, q, l) :
 	    admit_lease_msg(c, g, q, l));
 }
@@ -664,6 +673,5 @@ admit_keepalive(struct client *c, json_t *msg)
 	if ((int64_t)idle * 1000 >= idle_after)
 		client_set_activity(c, ACT_IDLE);
 	else
-		client_set_activity(c, c->lease == NULL ? ACT_MENU :
-		    c->editing ? ACT_EDITING : ACT_PLAYING);
+		client_set_activity(c, client_doing(c));
 }

@@ -58,7 +58,8 @@ client_name(const struct client *c)
 }
 
 static const char *activity_names[ACT_COUNT] = {
-	"connecting", "queued", "menu", "playing", "idle", "editing"
+	"connecting", "queued", "menu", "playing", "idle", "editing",
+	"watching", "replaying"
 };
 
 /* An activity's name, for --status. */
@@ -66,6 +67,22 @@ const char *
 client_activity_name(enum activity a)
 {
 	return activity_names[a];
+}
+
+/*
+ * What an admitted session is doing when it is not idle: its game or its
+ * editor, the game it watches or the recording it replays, or the menu.
+ */
+enum activity
+client_doing(const struct client *c)
+{
+	if (c->lease != NULL)
+		return c->editing ? ACT_EDITING : ACT_PLAYING;
+	if (c->watching != NULL)
+		return ACT_WATCHING;
+	if (c->replay != NULL)
+		return ACT_REPLAYING;
+	return ACT_MENU;
 }
 
 /*
@@ -256,6 +273,9 @@ client_expiry_cb(evutil_socket_t fd, short events, void *arg)
 static void
 client_release(struct client *c)
 {
+	watch_leave(c);
+	record_replay_stop(c);
+	record_unhold(c);
 	admit_release(c);
 	if (c->expiry != NULL)
 		evtimer_del(c->expiry);
@@ -535,6 +555,33 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		case MSG_KEEPALIVE:
 			admit_keepalive(c, msg);
 			return;
+		case MSG_RESIZE:
+			watch_resize(c, msg);
+			return;
+		case MSG_WATCH:
+			watch_request(c, msg);
+			return;
+		case MSG_UNWATCH:
+			watch_leave(c);
+			return;
+		case MSG_REDRAW:
+			watch_redraw(c);
+			return;
+		case MSG_LIST:
+			watch_list(c);
+			return;
+		case MSG_RECORDINGS:
+			record_list(c, msg);
+			return;
+		case MSG_REPLAY:
+			record_replay(c, msg);
+			return;
+		case MSG_REPLAY_MORE:
+			record_replay_more(c);
+			return;
+		case MSG_REPLAY_STOP:
+			record_replay_stop(c);
+			return;
 		default:
 			break;
 		}
@@ -550,6 +597,11 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 		case MSG_CHECK:
 			if (client_rate_ok(c, type))
 				health_check(c);
+			return;
+		case MSG_LIST:
+			/* `ssh host list`: no terminal, so no slot. */
+			if (client_rate_ok(c, type))
+				watch_list(c);
 			return;
 		case MSG_STATUS:
 		case MSG_RELOAD:
@@ -594,19 +646,38 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct client	*c = arg;
-	struct broker	*b = c->broker;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	json_t		*msg;
-	enum proto_msg	 type;
-	char		*cause;
-	int		 rc;
+	static u_char		 data[PROTO_STREAM_DATA];
+	struct client		*c = arg;
+	struct broker		*b = c->broker;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct proto_stream	 st = { .data = data };
+	json_t			*msg;
+	enum proto_msg		 type;
+	char			*cause;
+	int			 rc;
 
-	while (!c->dead && c->state != CLIENT_CLOSING && c->hello == NULL) {
+	while (!c->dead && c->state != CLIENT_CLOSING && c->hello == NULL &&
+	    !c->read_held) {
 		rc = proto_next(in, PROTO_MAX_TO_BROKER, PROTO_TO_BROKER, &msg,
-		    &type, &cause);
+		    &type, &st, &cause);
 		if (rc == 0)
 			return;
+		if (rc == 2) {
+			/* A copy of the game's output: only while it plays. */
+			if (c->state != CLIENT_SESSION || c->live == NULL) {
+				b->bad_frames++;
+				log_peer(LOG_LEVEL_WARN, c->uid,
+				    "stream frame not expected",
+				    CLIENT_LOG_FIELDS " pid=%ld",
+				    CLIENT_LOG_ARGS(c), (long)c->pid);
+				client_close(c, "error", REASON_UNEXPECTED,
+				    "a stream frame is expected only while a "
+				    "game runs");
+				return;
+			}
+			watch_stream(c, &st);
+			continue;
+		}
 		if (rc < 0) {
 			b->bad_frames++;
 			log_peer(LOG_LEVEL_WARN, c->uid, rc == -1 ?
@@ -621,6 +692,26 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		client_dispatch(c, type, msg);
 		json_decref(msg);
 	}
+}
+
+/* A session that was held is read again, what it sent meanwhile first. */
+void
+client_resume(struct client *c)
+{
+	if (c->dead || c->state == CLIENT_CLOSING)
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	client_read_cb(c->bev, c);
+}
+
+/* What was queued to a peer has gone down to the write mark. */
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+
+	if (c->watching != NULL)
+		watch_drained(c);
 }
 
 /* The peer went away, or an error or timeout on its socket. */
@@ -707,7 +798,8 @@ client_accept(struct broker *b, int fd)
 	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");
-	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    PROTO_HEADER_SIZE + PROTO_MAX_TO_BROKER);
 	bufferevent_enable(c->bev, EV_READ);

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
 #include "broker.h"
 
 /* One session's line in --status. */
@@ -60,6 +63,22 @@ status_session(struct broker *b, struct client *c, int64_t now,
 	if (c->state == CLIENT_SESSION)
 		json_object_set_new(o, "bandwidth", json_integer(
 		    (json_int_t)c->bandwidth));
+	json_object_set_new(o, "output_queued", json_integer((json_int_t)
+	    evbuffer_get_length(bufferevent_get_output(c->bev))));
+	if (c->watching != NULL) {
+		json_object_set_new(o, "watching", json_string(
+		    c->watching->user));
+		json_object_set_new(o, "watch_behind", json_boolean(
+		    c->watch_behind));
+	}
+	if (c->live != NULL) {
+		json_object_set_new(o, "watchers", json_integer(
+		    (json_int_t)c->live->nwatchers));
+		json_object_set_new(o, "stream_offset", json_integer(
+		    (json_int_t)c->live->offset));
+		json_object_set_new(o, "stream_gaps", json_integer(
+		    (json_int_t)c->live->gaps));
+	}
 	if (c->lease != NULL) {
 		json_object_set_new(o, "game", json_string(c->lease->game));
 		json_object_set_new(o, "lease", json_string(c->lease->id));
@@ -266,6 +285,8 @@ status_json(struct broker *b)
 	json_object_set_new(o, "leases", leases);
 	json_object_set_new(o, "sessions", sessions);
 	json_object_set_new(o, "violations", violations_json(&b->violations));
+	json_object_set_new(o, "spectate", watch_status(b));
+	json_object_set_new(o, "recording", record_status(b));
 	return o;
 }
 

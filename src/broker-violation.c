@@ -26,6 +26,9 @@ static const char *violation_names[V_COUNT] = {
 	"cpu",
 	"rate_limited",
 	"overloaded",
+	"watchers_full",
+	"recording",
+	"stream_gap",
 };
 
 /* A violation's name: its reason on the wire and its key in --status. */

@@ -37,7 +37,7 @@
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_FINISHED };
 
 static const char *job_type_names[JOB_TYPES] = {
-	"lookup", "auth", "reload", "socket"
+	"lookup", "auth", "reload", "socket", "recording"
 };
 
 /* Upper bounds (seconds) of the processing-time buckets. */

@@ -629,6 +629,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	idmap_init(&b->client_ids);
 	idmap_init(&b->pending);
 	TAILQ_INIT(&b->health_waiters);
+	TAILQ_INIT(&b->lives);
+	idmap_init(&b->lives_by_name);
 	b->cfg_generation = 1;
 	pool_init(&b->pool, config_max_connections(cfg));
 	leases_init(&b->leases);
@@ -660,6 +662,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	    cfg->worker_queue_size, cfg->worker_timeout);
 	metrics_init(b);
 	wait_init(b);
+	record_init(b);
 	sample_start(b);
 	b->drain_ev = evtimer_new(b->base, broker_drain_end_cb, b);
 	b->tick = event_new(b->base, -1, EV_PERSIST, broker_tick_cb, b);
@@ -690,6 +693,10 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	left = workers_shutdown(b->workers, b->cfg->worker_shutdown_timeout);
 	if (sample_stop(b, b->cfg->worker_shutdown_timeout) != 0)
 		left++;
+	if (record_shutdown(b, b->cfg->worker_shutdown_timeout) != 0) {
+		log_error("recordings not all written in time", NULL);
+		left++;
+	}
 	/* Who waits for health is answered before HTTP closes. */
 	health_free(b);
 	http_stop(b);
@@ -710,6 +717,7 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		wait_free(b);
 		metrics_free(b);
 		log_peer_clear();
+		watch_free(b);
 		users_free(&b->users);
 		pool_free(&b->pool);
 		leases_free(&b->leases);

@@ -27,6 +27,11 @@ struct metrics;
 struct http;
 struct prom;
 struct prom_family;
+struct screen;
+struct recording;
+struct recorder;
+struct replay;
+struct evbuffer;
 
 /* How long a refused session is asked to wait before trying again. */
 #define BROKER_RETRY_AFTER	30
@@ -85,6 +90,32 @@ struct prom_family;
 #define BROKER_ADMIN_BURST_ADMIN 300
 /* A bandwidth share moves by more than 1/this before it is pushed. */
 #define BROKER_SHARE_HYSTERESIS	20
+/*
+ * A watcher's backlog: past WATCH_BACKLOG_MAX queued to it, live bytes
+ * are no longer added; once it has taken all but WATCH_BACKLOG_LOW, it
+ * is sent a fresh screen from the game's state instead.
+ */
+#define WATCH_BACKLOG_MAX	(256 * 1024)
+#define WATCH_BACKLOG_LOW	(16 * 1024)
+/* List requests one session may make: a burst, then per second. */
+#define WATCH_LIST_BURST	10
+#define WATCH_LIST_RATE		4
+/*
+ * The largest terminal a live game's state keeps (a bigger one is kept
+ * to this, its top left). A render of it, every cell in colours of its
+ * own, is about 2 MB: with a watcher's backlog, the most one watcher can
+ * hold queued in the broker.
+ */
+#define SCREEN_MAX_COLS		250
+#define SCREEN_MAX_ROWS		100
+/*
+ * What waits for the recordings' writer, all games together; past it the
+ * playing sessions are not read until it has written half of it.
+ */
+#define RECORD_QUEUE_MAX	(64 * 1024 * 1024)
+/* Recordings a list shows at most, and bytes one replay read takes. */
+#define RECORD_LIST_MAX		200
+#define RECORD_READ_SIZE	(32 * 1024)
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -149,6 +180,9 @@ enum violation {
 	V_CPU,
 	V_RATE_LIMITED,
 	V_OVERLOADED,
+	V_WATCHERS_FULL,
+	V_RECORDING,
+	V_STREAM_GAP,
 	V_COUNT
 };
 
@@ -467,6 +501,7 @@ enum job_type {
 	JOB_AUTH,		/* a call to the auth service */
 	JOB_RELOAD,		/* reading the configuration */
 	JOB_SOCKET,		/* giving the socket to its group */
+	JOB_RECORDING,		/* listing, opening and reading recordings */
 	JOB_TYPES
 };
 #define WORKER_BUCKETS	14	/* processing-time buckets, then +Inf */
@@ -552,6 +587,8 @@ enum activity {
 	ACT_PLAYING,
 	ACT_IDLE,
 	ACT_EDITING,
+	ACT_WATCHING,
+	ACT_REPLAYING,
 	ACT_COUNT
 };
 #define ACTIVITY_HISTORY	16
@@ -609,6 +646,20 @@ struct client {
 	int64_t		 queued_at;	/* monotonic ms it joined the queue */
 	u_int		 pty_fds;	/* on its game's PTY, as it reported */
 
+	/* broker-watch.c: the game this session plays, or watches. */
+	struct live	*live;
+	struct live	*watching;
+	TAILQ_ENTRY(client) watch_entry; /* in watching->watchers */
+	int		 watch_utf8;	/* the watcher's terminal is UTF-8 */
+	int		 watch_behind;	/* a fresh screen once it drains */
+	uint64_t	 watch_sent;	/* stream bytes sent to it */
+	struct bucket	 list_rate;	/* its list requests */
+	int		 read_held;	/* broker-record.c: the writer is full */
+	TAILQ_ENTRY(client) held_entry;
+
+	/* broker-record.c: the recording it replays. */
+	struct replay	*replay;
+
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
@@ -632,15 +683,82 @@ void		 client_send(struct client *, json_t *);
 void		 client_close(struct client *, const char *, const char *,
 		     const char *);
 void		 client_drop(struct client *);
+void		 client_resume(struct client *);
 void		 client_looked_up(struct client *);
 void		 client_set_state(struct client *, enum client_state);
 void		 client_set_activity(struct client *, enum activity);
+enum activity	 client_doing(const struct client *);
 void		 client_set_pty_fds(struct client *, u_int);
 void		 client_schedule_expiry(struct client *);
 void		 client_clear_expiry(struct client *);
 int64_t		 client_expiry_after(struct broker *);
 const char	*client_activity_name(enum activity);
 const char	*client_name(const struct client *);
+
+/* broker-screen.c */
+struct screen	*screen_new(u_int, u_int, int);
+void		 screen_free(struct screen *);
+void		 screen_feed(struct screen *, const void *, size_t);
+void		 screen_resize(struct screen *, u_int, u_int);
+void		 screen_size(const struct screen *, u_int *, u_int *);
+void		 screen_render(struct screen *, int, struct evbuffer *);
+char		*screen_row_text(struct screen *, int);
+
+/* broker-watch.c */
+/* A game being played: its terminal state and its watchers. */
+struct live {
+	uint64_t	 client;	/* the player's session */
+	struct client	*player;
+	uid_t		 uid;
+	char		*user;
+	char		*game;
+	char		*name;
+	u_int		 cols;
+	u_int		 rows;
+	struct screen	*screen;
+	struct termsafe	 safe;		/* what may go on to watchers */
+	uint64_t	 offset;	/* the next game byte expected */
+	uint64_t	 gaps;		/* bytes the session dropped */
+	int64_t		 started;	/* wall ms */
+	int64_t		 last_output;	/* wall ms */
+	TAILQ_HEAD(, client) watchers;
+	u_int		 nwatchers;
+	struct recording *rec;
+	uint64_t	 name_key;	/* in lives_by_name */
+	struct live	*name_next;
+	TAILQ_ENTRY(live) entry;
+};
+TAILQ_HEAD(lives, live);
+
+void		 watch_game_start(struct client *, int);
+void		 watch_game_end(struct client *);
+void		 watch_stream(struct client *, const struct proto_stream *);
+void		 watch_resize(struct client *, json_t *);
+void		 watch_request(struct client *, json_t *);
+void		 watch_leave(struct client *);
+void		 watch_redraw(struct client *);
+void		 watch_drained(struct client *);
+void		 watch_list(struct client *);
+json_t		*watch_status(struct broker *);
+void		 watch_free(struct broker *);
+
+/* broker-record.c */
+struct recording *record_start(struct broker *, const char *, const char *,
+		     int64_t);
+void		 record_data(struct broker *, struct recording *, int64_t,
+		     const void *, size_t);
+void		 record_stop(struct broker *, struct recording *);
+int		 record_full(struct broker *);
+void		 record_hold(struct client *);
+void		 record_unhold(struct client *);
+void		 record_init(struct broker *);
+int		 record_shutdown(struct broker *, uint64_t);
+json_t		*record_status(struct broker *);
+void		 record_list(struct client *, json_t *);
+void		 record_replay(struct client *, json_t *);
+void		 record_replay_more(struct client *);
+void		 record_replay_stop(struct client *);
+int		 record_valid_name(const char *, int);
 
 /* broker.c */
 struct broker {
@@ -696,6 +814,18 @@ struct broker {
 	struct sample	 sample;
 	struct sampler	*sampler;
 	uint64_t	 cfg_generation; /* counts configurations put in force */
+
+	/* broker-watch.c: the games being played. */
+	struct lives	 lives;
+	u_int		 nlives;
+	struct idmap	 lives_by_name;	/* hash of the user: struct live */
+	u_int		 nwatchers;
+	uint64_t	 watch_resyncs;	/* fresh screens for slow watchers */
+	uint64_t	 stream_bytes;	/* game bytes taken in */
+
+	/* broker-record.c */
+	struct recorder	*recorder;
+	TAILQ_HEAD(, client) held;	/* not read while the writer is full */
 
 	/* broker-health.c: --check requests waiting for a fresh sample. */
 	TAILQ_HEAD(health_waiters, health_waiter) health_waiters;

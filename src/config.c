@@ -50,11 +50,12 @@ enum ctype {
 	CT_COMMAND,	/* argv template */
 	CT_ENV,		/* NAME=VALUE, repeats (config_game only) */
 	CT_RCFILE,	/* a path relative to the home directory, or empty */
-	CT_PATH,	/* an absolute path */
+	CT_PATH,	/* an absolute path without . or .. */
 	CT_URL,		/* an http:// or https:// URL, or empty */
 	CT_SECRET,	/* a file only its owner may read, or empty */
 	CT_ONFAILURE,	/* cached, deny or allow */
 	CT_TEMPLATE,	/* an absolute path, or empty */
+	CT_COMPRESS,	/* none or gzip */
 	CT_COUNT
 };
 
@@ -185,6 +186,17 @@ static const struct ckey ckeys[] = {
 	    alerts_high_resource_usage, "0.9", 0, 0),
 	G("alerts", "high_error_rate", CT_FRACTION, alerts_high_error_rate,
 	    "0.05", 0, 0),
+
+	G("recording", "enabled", CT_BOOL, recording_enabled, "true", 0, 0),
+	G("recording", "dir", CT_PATH, recording_dir,
+	    "/var/lib/dungeongate/ttyrec", 0, 0),
+	G("recording", "public", CT_BOOL, recording_public, "false", 0, 0),
+	G("recording", "compress", CT_COMPRESS, recording_compress, "none",
+	    0, 0),
+
+	G("spectate", "enabled", CT_BOOL, spectate_enabled, "true", 0, 0),
+	G("spectate", "max_watchers_per_game", CT_UINT,
+	    spectate_max_watchers, "100", 0, 100000),
 
 	Q("groups", CT_GROUPS, groups, "", 0, 0),
 	Q("max_connections", CT_UINT, max_connections, "10", 1, 1000000),
@@ -764,16 +776,6 @@ parse_cores(const struct ckey *k, void *base, const char *value)
 	return parse_decimal(k, base, value, 0.001, 1024);
 }
 
-/* Parse an absolute path. */
-static int
-parse_path(const struct ckey *k, void *base, const char *value)
-{
-	if (value[0] != '/' || !valid_text(value, CONFIG_MAX_PATH))
-		return -1;
-	set_string(k, base, value);
-	return 0;
-}
-
 /* Parse an http:// or https:// URL, or nothing. */
 static int
 parse_url(const struct ckey *k, void *base, const char *value)
@@ -1068,6 +1070,55 @@ parse_template(const struct ckey *k, void *base, const char *value)
 		return -1;
 	set_string(k, base, value);
 	return 0;
+}
+
+/* Parse an absolute path of printable text with no . or .. part. */
+static int
+parse_path(const struct ckey *k, void *base, const char *value)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (value[0] != '/' || !valid_text(value, CONFIG_MAX_PATH))
+		return -1;
+	for (p = value; *p != '\0'; p += n) {
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' &&
+		    p[1] == '.'))
+			return -1;
+	}
+	set_string(k, base, value);
+	return 0;
+}
+
+static const char *const compress_names[] = { "none", "gzip" };
+
+/* Parse how finished recordings are compressed. */
+static int
+parse_compress(const struct ckey *k, void *base, const char *value)
+{
+	u_int	 i;
+
+	for (i = 0; i < nitems(compress_names); i++) {
+		if (strcmp(value, compress_names[i]) == 0) {
+			*(int *)ckey_field(k, base) = (int)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Format a compression setting by its name. */
+static char *
+format_compress(const struct ckey *k, const void *base, u_int i)
+{
+	int	 v = *(const int *)ckey_cfield(k, base);
+
+	if (i != 0)
+		return NULL;
+	return xstrdup(compress_names[v]);
 }
 
 /* Format a string field; a field never set prints as nothing. */
@@ -1383,7 +1434,7 @@ static const struct ctype_ops ctypes[] = {
 	[CT_TEMPLATE] = { "an absolute path of at most 1024 characters, or "
 	    "nothing", 0,
 	    parse_template, format_string, free_string, NULL, NULL },
-	[CT_PATH] = { "an absolute path", 0,
+	[CT_PATH] = { "an absolute path without . or .. in it", 0,
 	    parse_path, format_string, free_string, NULL, NULL },
 	[CT_URL] = { "an http:// or https:// URL, or nothing for local "
 	    "policy", 0, parse_url, format_string, free_string, NULL, NULL },
@@ -1392,6 +1443,8 @@ static const struct ctype_ops ctypes[] = {
 	    NULL, check_secret },
 	[CT_ONFAILURE] = { "cached, deny or allow", 0,
 	    parse_onfailure, format_onfailure, NULL, NULL, NULL },
+	[CT_COMPRESS] = { "none or gzip", 0,
+	    parse_compress, format_compress, NULL, NULL, NULL },
 };
 _Static_assert(nitems(ctypes) == CT_COUNT, "one entry per value type");
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,25 @@ main(int argc, char **argv)
 	if (command_parse(getenv("SSH_ORIGINAL_COMMAND"), &cmd, &game,
 	    &cause) != 0) {
 		fprintf(stderr, "DungeonGate: %s. Log in without a command "
-		    "for the menu, or use: play GAME\n", cause);
+		    "for the menu, or use: play GAME, watch [USER], list "
+		    "[--json]\n", cause);
 		free(cause);
 		return SESSION_EXIT_REFUSED;
+	}
+	if (cmd == CMD_WATCH && game != NULL && getpwnam(game) == NULL) {
+		fprintf(stderr, "DungeonGate: there is no player called \"%s\" "
+		    "here.\n", game);
+		free(game);
+		return SESSION_EXIT_REFUSED;
+	}
+	if (cmd == CMD_LIST || cmd == CMD_LIST_JSON) {
+		/* For scripts: no terminal needed. */
+		cfg = config_load_session(path, &cause);
+		log_set_level(cfg->broker_log_level);
+		free(cause);
+		status = watch_print_list(cfg, cmd == CMD_LIST_JSON);
+		config_free(cfg);
+		return status;
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "DungeonGate needs a terminal: connect with "

@@ -79,6 +79,9 @@ __dead void	 fatalx(const char *, ...) printflike(1, 2);
 #define CONFIG_MAX_SIZE		(1024 * 1024)	/* bytes in the file */
 #define CONFIG_MAX_ERRORS	100		/* reported, at most */
 
+#define CONFIG_COMPRESS_NONE	0
+#define CONFIG_COMPRESS_GZIP	1
+
 struct config_game {
 	char		*id;		/* from [game:ID] */
 	int		 line;		/* where its section began */
@@ -170,6 +173,14 @@ struct config {
 	double		 alerts_high_resource_usage;
 	double		 alerts_high_error_rate;
 
+	int		 recording_enabled;
+	char		*recording_dir;
+	int		 recording_public;
+	int		 recording_compress;	/* CONFIG_COMPRESS_* */
+
+	int		 spectate_enabled;
+	u_int		 spectate_max_watchers;
+
 	struct config_quota quotas[CONFIG_MAX_QUOTAS];
 	u_int		 nquotas;
 	struct config_game games[CONFIG_MAX_GAMES];
@@ -241,6 +252,15 @@ int		 idmap_next(const struct idmap *, struct idmap_cursor *,
 u_int		 idmap_count(const struct idmap *, uint64_t);
 void		 idmap_count_add(struct idmap *, uint64_t, int);
 void		 idmap_clear(struct idmap *, void (*)(void *));
+
+/* termsafe.c */
+struct termsafe {
+	int		 state;
+	int		 utf8;
+};
+void		 termsafe_init(struct termsafe *, int);
+size_t		 termsafe_filter(struct termsafe *, const u_char *, size_t,
+		     u_char *);
 
 /* bucket.c */
 #define BUCKET_MIN_BURST	4096

@@ -21,7 +21,8 @@ enum fchars {
 	C_ANY,		/* any valid UTF-8 without NUL (jansson checks) */
 	C_TEXT,		/* no control characters */
 	C_TOKEN,	/* letters, digits and ._+- (TERM, ids) */
-	C_ID		/* lowercase letters, digits, _ and - */
+	C_ID,		/* lowercase letters, digits, _ and - */
+	C_FILE		/* a file name: letters, digits and ._:+-, no dot first */
 };
 
 struct pfield {
@@ -64,6 +65,69 @@ static const struct pfield f_play[] = {
 	STR1("game", 1, 32, C_ID),
 	INT("cols", 1, 1, 1000),
 	INT("rows", 1, 1, 1000),
+	INT("utf8", 0, 0, 1),
+	END
+};
+static const struct pfield f_resize[] = {
+	INT("cols", 1, 1, 1000),
+	INT("rows", 1, 1, 1000),
+	INT("offset", 1, 0, 1LL << 62),
+	END
+};
+static const struct pfield f_watch[] = {
+	STR1("user", 1, 32, C_TOKEN),
+	STR1("game", 0, 32, C_ID),
+	INT("utf8", 0, 0, 1),
+	END
+};
+static const struct pfield f_recordings[] = {
+	STR1("user", 0, 32, C_TOKEN),
+	END
+};
+static const struct pfield f_replay[] = {
+	STR1("user", 1, 32, C_TOKEN),
+	STR1("game", 1, 32, C_ID),
+	STR1("file", 1, 64, C_FILE),
+	END
+};
+static const struct pfield f_watching[] = {
+	STR1("user", 1, 32, C_TOKEN),
+	STR1("game", 1, 32, C_ID),
+	STR1("name", 1, 64, C_TEXT),
+	INT("cols", 1, 1, 1000),
+	INT("rows", 1, 1, 1000),
+	END
+};
+static const struct pfield f_watch_size[] = {
+	INT("cols", 1, 1, 1000),
+	INT("rows", 1, 1, 1000),
+	END
+};
+static const struct pfield f_live[] = {
+	STR1("user", 1, 32, C_TOKEN),
+	STR1("game", 1, 32, C_ID),
+	STR1("name", 1, 64, C_TEXT),
+	INT("cols", 1, 1, 1000),
+	INT("rows", 1, 1, 1000),
+	INT("started", 1, 0, 1LL << 40),
+	INT("idle", 1, 0, 1LL << 40),
+	INT("watchers", 1, 0, 1LL << 31),
+	END
+};
+static const struct pfield f_games[] = {
+	ARR("games", 1, 0, 100000, F_OBJECT, 0, f_live),
+	END
+};
+static const struct pfield f_recording[] = {
+	STR1("user", 1, 32, C_TOKEN),
+	STR1("game", 1, 32, C_ID),
+	STR1("file", 1, 64, C_FILE),
+	INT("started", 1, 0, 1LL << 40),
+	INT("size", 1, 0, 1LL << 62),
+	END
+};
+static const struct pfield f_recordings_list[] = {
+	ARR("recordings", 1, 0, 1000, F_OBJECT, 0, f_recording),
 	END
 };
 static const struct pfield f_game_end[] = {
@@ -214,6 +278,15 @@ static const struct pmsg pmsgs[] = {
 	{ "reload", MSG_RELOAD, PROTO_TO_BROKER, f_none },
 	{ "drain", MSG_DRAIN, PROTO_TO_BROKER, f_none },
 	{ "forget", MSG_FORGET, PROTO_TO_BROKER, f_forget },
+	{ "resize", MSG_RESIZE, PROTO_TO_BROKER, f_resize },
+	{ "watch", MSG_WATCH, PROTO_TO_BROKER, f_watch },
+	{ "unwatch", MSG_UNWATCH, PROTO_TO_BROKER, f_none },
+	{ "redraw", MSG_REDRAW, PROTO_TO_BROKER, f_none },
+	{ "list", MSG_LIST, PROTO_TO_BROKER, f_none },
+	{ "recordings", MSG_RECORDINGS, PROTO_TO_BROKER, f_recordings },
+	{ "replay", MSG_REPLAY, PROTO_TO_BROKER, f_replay },
+	{ "replay_more", MSG_REPLAY_MORE, PROTO_TO_BROKER, f_none },
+	{ "replay_stop", MSG_REPLAY_STOP, PROTO_TO_BROKER, f_none },
 	{ "ticket", MSG_TICKET, PROTO_FROM_BROKER, f_ticket },
 	{ "refused", MSG_REFUSED, PROTO_FROM_BROKER, f_refused },
 	{ "lease", MSG_LEASE, PROTO_FROM_BROKER, f_lease },
@@ -228,6 +301,14 @@ static const struct pmsg pmsgs[] = {
 	{ "draining", MSG_DRAINING, PROTO_FROM_BROKER, f_draining },
 	{ "forgotten", MSG_FORGOTTEN, PROTO_FROM_BROKER, f_forgotten },
 	{ "edit_lease", MSG_EDIT_LEASE, PROTO_FROM_BROKER, f_edit_lease },
+	{ "watching", MSG_WATCHING, PROTO_FROM_BROKER, f_watching },
+	{ "watch_size", MSG_WATCH_SIZE, PROTO_FROM_BROKER, f_watch_size },
+	{ "watch_end", MSG_WATCH_END, PROTO_FROM_BROKER, f_bye },
+	{ "games", MSG_GAMES, PROTO_FROM_BROKER, f_games },
+	{ "recordings", MSG_RECORDINGS_LIST, PROTO_FROM_BROKER,
+	    f_recordings_list },
+	{ "replaying", MSG_REPLAYING, PROTO_FROM_BROKER, f_recording },
+	{ "replay_end", MSG_REPLAY_END, PROTO_FROM_BROKER, f_none },
 };
 
 /* Write a frame header for a payload of len bytes. */
@@ -241,9 +322,35 @@ proto_header_encode(uint8_t *hdr, uint8_t type, uint32_t len)
 	hdr[4] = type;
 }
 
+/* Write a stream frame's header and offset for len bytes of data. */
+void
+proto_stream_encode(uint8_t *hdr, uint64_t offset, size_t len)
+{
+	int	 i;
+
+	proto_header_encode(hdr, PROTO_FRAME_STREAM,
+	    (uint32_t)(PROTO_STREAM_HEADER + len));
+	for (i = 0; i < 8; i++)
+		hdr[PROTO_HEADER_SIZE + i] = (uint8_t)(offset >> (56 - 8 * i));
+}
+
+/* The offset at the start of a stream frame's payload. */
+uint64_t
+proto_stream_offset(const uint8_t *p)
+{
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
 /*
  * Read a frame header. Returns 0 when valid, -1 with *cause when the
- * length is zero or beyond max or the type is unknown.
+ * length is zero or beyond max or the type is unknown. A stream frame
+ * must hold its offset and at least one byte, and no more than
+ * PROTO_STREAM_FRAME.
  */
 int
 proto_header_decode(const uint8_t *hdr, size_t max, uint8_t *type,
@@ -252,8 +359,14 @@ proto_header_decode(const uint8_t *hdr, size_t max, uint8_t *type,
 	*len = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
 	    ((uint32_t)hdr[2] << 8) | hdr[3];
 	*type = hdr[4];
-	if (*type != PROTO_FRAME_JSON) {
+	if (*type != PROTO_FRAME_JSON && *type != PROTO_FRAME_STREAM) {
 		*cause = "unknown frame type";
+		return -1;
+	}
+	if (*type == PROTO_FRAME_STREAM && (*len <= PROTO_STREAM_HEADER ||
+	    *len > PROTO_STREAM_FRAME)) {
+		*cause = *len > PROTO_STREAM_FRAME ? "frame too large" :
+		    "stream frame without bytes";
 		return -1;
 	}
 	if (*len == 0) {
@@ -289,6 +402,11 @@ pchars_ok(const char *s, enum fchars chars)
 		case C_ID:
 			if (!islower(*p) && !isdigit(*p) && *p != '_' &&
 			    *p != '-')
+				return 0;
+			break;
+		case C_FILE:
+			if ((!isalnum(*p) && strchr("._:+-", *p) == NULL) ||
+			    (p == (const u_char *)s && *p == '.'))
 				return 0;
 			break;
 		}
@@ -592,6 +710,10 @@ proto_read(int fd, int timeout, size_t max, enum proto_dir dir,
 		return -1;
 	if (proto_header_decode(hdr, max, &type, &len, &why) != 0) {
 		xasprintf(cause, "%s", why);
+		return -1;
+	}
+	if (type != PROTO_FRAME_JSON) {
+		xasprintf(cause, "unexpected stream frame");
 		return -1;
 	}
 	buf = xmalloc(len);

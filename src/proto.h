@@ -16,6 +16,17 @@
 #define PROTO_VERSION		1
 #define PROTO_HEADER_SIZE	5
 #define PROTO_FRAME_JSON	1
+/*
+ * A stream frame carries raw terminal bytes: an 8-byte big-endian offset
+ * (from a playing session, the game's byte offset of the first byte, so
+ * that the broker can see a gap or a repeat; from the broker, the bytes
+ * it has sent that watcher or replay before), then the bytes.
+ */
+#define PROTO_FRAME_STREAM	2
+#define PROTO_STREAM_HEADER	8
+/* Largest stream frame either way, and the bytes one carries at most. */
+#define PROTO_STREAM_FRAME	(64 * 1024)
+#define PROTO_STREAM_DATA	(PROTO_STREAM_FRAME - PROTO_STREAM_HEADER)
 
 /* Largest frame the broker accepts from a peer. */
 #define PROTO_MAX_TO_BROKER	(64 * 1024)
@@ -42,6 +53,15 @@ enum proto_msg {
 	MSG_DRAIN,
 	MSG_FORGET,
 	MSG_EDIT,
+	MSG_RESIZE,
+	MSG_WATCH,
+	MSG_UNWATCH,
+	MSG_REDRAW,
+	MSG_LIST,
+	MSG_RECORDINGS,
+	MSG_REPLAY,
+	MSG_REPLAY_MORE,
+	MSG_REPLAY_STOP,
 	/* from the broker */
 	MSG_TICKET,
 	MSG_REFUSED,
@@ -56,7 +76,14 @@ enum proto_msg {
 	MSG_NOTICE,
 	MSG_DRAINING,
 	MSG_FORGOTTEN,
-	MSG_EDIT_LEASE
+	MSG_EDIT_LEASE,
+	MSG_WATCHING,
+	MSG_WATCH_SIZE,
+	MSG_WATCH_END,
+	MSG_GAMES,
+	MSG_RECORDINGS_LIST,
+	MSG_REPLAYING,
+	MSG_REPLAY_END
 };
 
 /* Refusal and error reasons: stable strings for scripts and tests. */
@@ -92,8 +119,21 @@ enum proto_msg {
  */
 #define PROTO_EDIT_FD		3
 #define PROTO_EDIT_FILE		"/dev/fd/3"
+#define REASON_NOT_PLAYING	"not_playing"
+#define REASON_SPECTATE_OFF	"spectate_disabled"
+#define REASON_ENDED		"ended"
+#define REASON_NO_RECORDING	"no_recording"
+
+/* A stream frame, as proto_next found it: the data is in the caller's buffer. */
+struct proto_stream {
+	uint64_t	 offset;
+	u_char		*data;		/* PROTO_STREAM_DATA bytes */
+	size_t		 len;
+};
 
 void		 proto_header_encode(uint8_t *, uint8_t, uint32_t);
+void		 proto_stream_encode(uint8_t *, uint64_t, size_t);
+uint64_t	 proto_stream_offset(const uint8_t *);
 int		 proto_header_decode(const uint8_t *, size_t, uint8_t *,
 		     uint32_t *, const char **);
 int		 proto_parse(const void *, size_t, enum proto_dir, json_t **,
@@ -107,6 +147,9 @@ int		 proto_read(int, int, size_t, enum proto_dir, json_t **,
 /* proto-event.c */
 struct evbuffer;
 int		 proto_next(struct evbuffer *, size_t, enum proto_dir,
-		     json_t **, enum proto_msg *, char **);
+		     json_t **, enum proto_msg *, struct proto_stream *,
+		     char **);
+void		 proto_add_stream(struct evbuffer *, uint64_t, const void *,
+		     size_t);
 
 #endif

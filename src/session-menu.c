@@ -11,8 +11,9 @@
 #include "session.h"
 
 /* Lines of the menu around the games: title, rule, blank, heading,
- * blank, quit, blank, notice, prompt; and edit, when a game has options. */
-#define MENU_CHROME	9
+ * blank, watch, recordings, quit, blank, notice, prompt; and edit, when a
+ * game has options. */
+#define MENU_CHROME	11
 
 /* The games whose options file the menu's e edits. */
 static u_int
@@ -33,7 +34,7 @@ menu_editable(struct session *s, json_t **only)
 }
 
 /* Append one line, cut to the terminal's width without splitting UTF-8. */
-static void
+void
 menu_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -55,7 +56,7 @@ menu_line(struct evbuffer *b, u_int cols, const char *fmt, ...)
 }
 
 /* Append a notice in bold, wrapped at spaces to the terminal's width. */
-static void
+void
 menu_wrap(struct evbuffer *b, u_int cols, const char *text)
 {
 	size_t	 width = cols > 12 ? cols - 4 : 8, len, cut;
@@ -77,6 +78,43 @@ menu_wrap(struct evbuffer *b, u_int cols, const char *text)
 	}
 }
 
+/* Append the rule under a screen's title, across the terminal. */
+void
+menu_rule(struct evbuffer *b, u_int cols)
+{
+	char	*rule;
+
+	rule = xcalloc(1, cols + 1);
+	memset(rule, '-', cols > 2 ? cols - 2 : 1);
+	menu_line(b, cols, " %s", rule);
+	free(rule);
+}
+
+/*
+ * End a screen of the menu's (the menu, the watch list, the recordings):
+ * the notice or a blank line, the prompt, and all of it out at once.
+ */
+void
+menu_finish(struct session *s, struct evbuffer *b)
+{
+	if (s->notice != NULL)
+		menu_wrap(b, s->cols, s->notice);
+	else
+		menu_line(b, s->cols, "%s", "");
+	evbuffer_add_printf(b, "  Your choice: ");
+	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+	evbuffer_free(b);
+}
+
+/* How many rows of a list, each picked by a letter, fit on a page. */
+u_int
+menu_page_size(struct session *s, u_int chrome)
+{
+	u_int	 n = s->rows > chrome + 1 ? s->rows - chrome : 1;
+
+	return n < strlen(WATCH_LABELS) ? n : (u_int)strlen(WATCH_LABELS);
+}
+
 /* Draw the whole menu now (session_redraw asks for it). */
 void
 menu_draw(struct session *s)
@@ -86,7 +124,7 @@ menu_draw(struct session *s)
 	u_int		 ngames = (u_int)json_array_size(s->games);
 	u_int		 avail, ncols, nrows, width, r, c, i, chrome;
 	int		 edit = menu_editable(s, NULL) > 0;
-	char		*cell, *row, *tmp, *rule;
+	char		*cell, *row, *tmp;
 
 	b = evbuffer_new();
 	evbuffer_add_printf(b, "\033[0m\033[H\033[2J");
@@ -96,11 +134,8 @@ menu_draw(struct session *s)
 		    (int)(s->cols - 12 - strlen(s->user) - 1), "", s->user);
 	else
 		evbuffer_add_printf(b, " \033[1mDungeonGate\033[0m\r\n");
-	rule = xcalloc(1, s->cols + 1);
-	memset(rule, '-', s->cols > 2 ? s->cols - 2 : 1);
-	menu_line(b, s->cols, " %s", rule);
-	free(rule);
-	menu_line(b, s->cols, "");
+	menu_rule(b, s->cols);
+	menu_line(b, s->cols, "%s", "");
 	menu_line(b, s->cols, "  Games");
 
 	chrome = MENU_CHROME + (edit ? 1 : 0);
@@ -130,19 +165,14 @@ menu_draw(struct session *s)
 	}
 	if (ngames == 0)
 		menu_line(b, s->cols, "    (no games are offered)");
-	menu_line(b, s->cols, "");
+	menu_line(b, s->cols, "%s", "");
 	if (edit)
 		menu_line(b, s->cols, "    e) Edit a game's options");
+	menu_line(b, s->cols, "    w) Watch a game");
+	menu_line(b, s->cols, "    r) Recordings");
 	menu_line(b, s->cols, "    q) Quit");
-	menu_line(b, s->cols, "");
-	if (s->notice != NULL)
-		menu_wrap(b, s->cols, s->notice);
-	else
-		menu_line(b, s->cols, "");
-	evbuffer_add_printf(b, "  Your choice: ");
-
-	session_user_write(s, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-	evbuffer_free(b);
+	menu_line(b, s->cols, "%s", "");
+	menu_finish(s, b);
 }
 
 /* Undo what a game may have left set on the terminal. */
@@ -240,6 +270,19 @@ menu_key(struct session *s, u_char key)
 	case 12:	/* ^L */
 		s->redraw = 1;
 		return;
+	case 'w':
+	case 'W':
+		free(s->notice);
+		s->notice = NULL;
+		s->page = 0;
+		watch_open_list(s);
+		return;
+	case 'r':
+	case 'R':
+		free(s->notice);
+		s->notice = NULL;
+		replay_open_list(s);
+		return;
 	case '\r':
 	case '\n':
 	case ' ':
@@ -255,7 +298,7 @@ menu_key(struct session *s, u_char key)
 	free(s->notice);
 	if (key >= 0x20 && key < 0x7f)
 		xasprintf(&s->notice, "There is no choice '%c'. Press a game's "
-		    "key, or q to quit.", key);
+		    "key, w, r, or q to quit.", key);
 	else
 		s->notice = xstrdup("Press a game's key, or q to quit.");
 	/* Drawn once, after every key of this read. */

@@ -43,6 +43,35 @@ relay_bandwidth_resume(struct session *s)
 }
 
 /*
+ * Copy what the game wrote to the broker, for watchers and the
+ * recording, without ever waiting: past SESSION_STREAM_MAX queued the
+ * copy is dropped, and the offset of the next frame tells the broker.
+ */
+static void
+relay_stream(struct session *s, const u_char *buf, size_t len)
+{
+	struct evbuffer	*out;
+
+	if (s->broker == NULL || s->broker_gone) {
+		s->stream_offset += len;
+		return;
+	}
+	out = bufferevent_get_output(s->broker);
+	if (evbuffer_get_length(out) + len > SESSION_STREAM_MAX) {
+		if (!s->stream_gap)
+			log_warn("broker behind; dropping the stream",
+			    "user=%s offset=%llu", s->user,
+			    (unsigned long long)s->stream_offset);
+		s->stream_gap = 1;
+		s->stream_offset += len;
+		return;
+	}
+	s->stream_gap = 0;
+	proto_add_stream(out, s->stream_offset, buf, len);
+	s->stream_offset += len;
+}
+
+/*
  * Read what the game wrote and pass it to the player. While the game
  * runs, only while less than SESSION_USER_LOW waits for the player and no
  * more than the bandwidth share allows now; after it exits, its last
@@ -81,8 +110,12 @@ relay_read_game(struct session *s)
 	}
 	n = read(g->master, buf, want);
 	if (n > 0) {
-		if (pass)
+		if (pass) {
 			session_user_write(s, buf, (size_t)n);
+			/* A game is watched and recorded; its editor is not. */
+			if (!g->editing)
+				relay_stream(s, buf, (size_t)n);
+		}
 		return (int)n;
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -329,6 +362,8 @@ relay_start(struct session *s)
 	g->write_ev = event_new(s->base, g->master, EV_WRITE,
 	    relay_game_write_cb, s);
 	event_add(g->read_ev, NULL);
+	s->stream_offset = 0;
+	s->stream_gap = 0;
 	relay_cpu_start(s);
 	log_info(g->editing ? "editor started" : "game started", "user=%s "
 	    "ticket=%s lease=%s game=%s pid=%ld", s->user, s->ticket, g->lease,
@@ -348,6 +383,10 @@ relay_resize(struct session *s)
 	if (ioctl(s->game->master, TIOCSWINSZ, &ws) != 0)
 		log_warn("cannot resize the game", "error=%s",
 		    log_quote(strerror(errno)));
+	/* Watchers and the recording follow from this byte on. */
+	session_send(s, json_pack("{s:s, s:i, s:i, s:I}", "type", "resize",
+	    "cols", (int)s->cols, "rows", (int)s->rows,
+	    "offset", (json_int_t)s->stream_offset));
 }
 
 /* Has the game exited and its output been drained? */

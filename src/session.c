@@ -20,6 +20,7 @@
 #include "session.h"
 
 static void	session_dispatch(struct session *, enum proto_msg, json_t *);
+static void	session_broker_read_cb(struct bufferevent *, void *);
 static void	session_draw(struct session *);
 static void	session_notice_draw(struct session *);
 
@@ -123,6 +124,12 @@ session_keys_update(struct session *s)
 	case STATE_MENU:
 	case STATE_REQUEST:
 	case STATE_PLAYING:
+	case STATE_WATCH_LIST:
+	case STATE_WATCH_WAIT:
+	case STATE_WATCHING:
+	case STATE_REC_LIST:
+	case STATE_REC_WAIT:
+	case STATE_REPLAY:
 		on = s->raw && !s->user_gone && !s->keys_held;
 		break;
 	default:
@@ -140,7 +147,7 @@ session_keys_update(struct session *s)
 }
 
 /* Move to another state; whether keys are read follows. */
-static void
+void
 session_set_state(struct session *s, enum session_state state)
 {
 	s->state = state;
@@ -230,6 +237,13 @@ session_user_flush(struct session *s)
 			session_draw(s);
 			len = evbuffer_get_length(s->to_user);
 		}
+	}
+	if (len < SESSION_USER_LOW && s->broker_held && !s->broker_gone) {
+		/* What the broker sent meanwhile is taken now. */
+		s->broker_held = 0;
+		bufferevent_enable(s->broker, EV_READ);
+		session_broker_read_cb(s->broker, s);
+		len = evbuffer_get_length(s->to_user);
 	}
 	if (len < SESSION_USER_LOW) {
 		if (s->notice_pending) {
@@ -341,29 +355,42 @@ session_tty_read_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	s->last_input = util_now_ms();
 	s->bytes_in += (uint64_t)n;
-	switch (s->state) {
-	case STATE_QUEUED:
-		for (i = 0; i < n; i++) {
-			if (strchr("qQ\003\004", buf[i]) != NULL && buf[i] != 0) {
+	for (i = 0; i < n; i++) {
+		switch (s->state) {
+		case STATE_QUEUED:
+			if (strchr("qQ\003\004", buf[i]) != NULL &&
+			    buf[i] != 0) {
 				session_user_write(s, "\r\n", 2);
 				session_finish(s, SESSION_EXIT_OK,
 				    "You left the queue.");
-				break;
 			}
+			continue;
+		case STATE_MENU:
+			menu_key(s, buf[i]);
+			continue;
+		case STATE_WATCH_LIST:
+		case STATE_WATCH_WAIT:
+		case STATE_WATCHING:
+			watch_key(s, buf[i]);
+			continue;
+		case STATE_REC_LIST:
+		case STATE_REC_WAIT:
+		case STATE_REPLAY:
+			replay_key(s, buf[i]);
+			continue;
+		case STATE_PLAYING:
+			/* The rest of the read is the game's. */
+			relay_user_input(s, buf + i, (size_t)(n - i));
+			break;
+		default:
+			/* Keys while a game starts or the session ends. */
+			break;
 		}
 		break;
-	case STATE_MENU:
-		for (i = 0; i < n && s->state == STATE_MENU; i++)
-			menu_key(s, buf[i]);
-		/* Every key of this read is in: draw the menu, once. */
-		session_user_flush(s);
-		break;
-	case STATE_PLAYING:
-		relay_user_input(s, buf, (size_t)n);
-		break;
-	default:
-		break;
 	}
+	/* Every key of this read is in: draw what changed, once. */
+	if (s->state != STATE_PLAYING)
+		session_user_flush(s);
 }
 
 /* End the session: leave the loop with a status and a last line. */
@@ -416,8 +443,9 @@ session_request(struct session *s, const char *type, const char *id)
 	s->notice = NULL;
 	s->request_edit = strcmp(type, "edit") == 0;
 	session_set_state(s, STATE_REQUEST);
-	session_send(s, json_pack("{s:s, s:s, s:i, s:i}", "type", type,
-	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows));
+	session_send(s, json_pack("{s:s, s:s, s:i, s:i, s:i}", "type", type,
+	    "game", id, "cols", (int)s->cols, "rows", (int)s->rows, "utf8",
+	    s->utf8));
 }
 
 /* Ask the broker for a lease on a game. */
@@ -564,6 +592,13 @@ session_draw(struct session *s)
 	case STATE_QUEUED:
 		session_queue_draw(s);
 		break;
+	case STATE_WATCH_LIST:
+		watch_draw(s);
+		break;
+	case STATE_REC_LIST:
+	case STATE_REC_WAIT:
+		replay_draw(s);
+		break;
 	default:
 		break;
 	}
@@ -645,6 +680,10 @@ session_ticket(struct session *s, json_t *msg)
 
 	if (s->cmd == CMD_PLAY)
 		session_play(s, s->direct_game);
+	else if (s->cmd == CMD_WATCH && s->direct_user != NULL)
+		watch_start(s, s->direct_user);
+	else if (s->cmd == CMD_WATCH)
+		watch_open_list(s);
 	else {
 		session_set_state(s, STATE_MENU);
 		session_redraw(s);
@@ -874,7 +913,28 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 			session_refused(s, msg);
 			return;
 		}
+		if (s->state == STATE_WATCH_LIST ||
+		    s->state == STATE_WATCH_WAIT || s->state == STATE_WATCHING) {
+			watch_dispatch(s, type, msg);
+			return;
+		}
+		if (s->state == STATE_REC_LIST || s->state == STATE_REC_WAIT ||
+		    s->state == STATE_REPLAY) {
+			replay_dispatch(s, type, msg);
+			return;
+		}
 		break;
+	case MSG_GAMES:
+	case MSG_WATCHING:
+	case MSG_WATCH_SIZE:
+	case MSG_WATCH_END:
+		watch_dispatch(s, type, msg);
+		return;
+	case MSG_RECORDINGS_LIST:
+	case MSG_REPLAYING:
+	case MSG_REPLAY_END:
+		replay_dispatch(s, type, msg);
+		return;
 	case MSG_LEASE:
 	case MSG_EDIT_LEASE:
 		if (s->state == STATE_REQUEST &&
@@ -934,14 +994,28 @@ session_broker_read_cb(struct bufferevent *bev, void *arg)
 	int		 rc;
 
 	while (!s->broker_gone) {
+		if (evbuffer_get_length(s->to_user) > SESSION_USER_HIGH &&
+		    (s->state == STATE_WATCHING || s->state == STATE_REPLAY)) {
+			/* The terminal is behind: the broker waits. */
+			s->broker_held = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		rc = proto_next(in, PROTO_MAX_FROM_BROKER, PROTO_FROM_BROKER,
-		    &msg, &type, &cause);
+		    &msg, &type, &s->stream_in, &cause);
 		if (rc == 0)
 			return;
 		if (rc < 0) {
 			session_broker_lost(s, cause);
 			free(cause);
 			return;
+		}
+		if (rc == 2) {
+			if (s->state == STATE_REPLAY)
+				replay_stream(s, &s->stream_in);
+			else
+				watch_stream(s, &s->stream_in);
+			continue;
 		}
 		session_dispatch(s, type, msg);
 		json_decref(msg);
@@ -1040,8 +1114,11 @@ session_winch_cb(evutil_socket_t sig, short events, void *arg)
 	tty_size(STDIN_FILENO, &s->cols, &s->rows);
 	if (s->state == STATE_PLAYING)
 		relay_resize(s);
-	else if (s->state == STATE_MENU)
+	else if (s->state == STATE_MENU || s->state == STATE_REC_LIST ||
+	    s->state == STATE_REC_WAIT)
 		session_redraw(s);
+	else if (s->state == STATE_WATCH_LIST || s->state == STATE_WATCHING)
+		watch_resized(s);
 }
 
 /* SIGHUP (sshd lost the client), SIGTERM or SIGINT. */
@@ -1068,7 +1145,7 @@ session_chld_cb(evutil_socket_t sig, short events, void *arg)
 }
 
 /* Connect to the broker's socket; -1 with a line for the player. */
-static int
+int
 session_connect(const struct config *cfg, char **line)
 {
 	struct sockaddr_un	 sun;
@@ -1221,7 +1298,12 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
 	s->cmd = cmd;
-	s->direct_game = game != NULL ? xstrdup(game) : NULL;
+	if (cmd == CMD_WATCH)
+		s->direct_user = game != NULL ? xstrdup(game) : NULL;
+	else
+		s->direct_game = game != NULL ? xstrdup(game) : NULL;
+	s->utf8 = watch_locale_utf8();
+	s->stream_in.data = xmalloc(PROTO_STREAM_DATA);
 	s->term = xstrdup(tty_term());
 	s->exit_status = SESSION_EXIT_OK;
 	bucket_init(&s->bandwidth, 0, util_now_ms());
@@ -1231,6 +1313,8 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 		fprintf(stderr, "%s\n", line);
 		free(line);
 		free(s->direct_game);
+		free(s->direct_user);
+		free(s->stream_in.data);
 		free(s->term);
 		free(s);
 		return SESSION_EXIT_UNAVAIL;
@@ -1305,6 +1389,9 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	evbuffer_free(s->to_user);
 	event_base_free(s->base);
 	json_decref(s->games);
+	watch_free(s);
+	replay_free(s);
+	free(s->stream_in.data);
 	free(s->farewell);
 	free(s->notice);
 	free(s->user);

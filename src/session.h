@@ -64,13 +64,32 @@
 /* Most descriptors of one process looked at for the PTY's. */
 #define RELAY_PTY_MAX_FDS	2048
 
+/*
+ * The copy of the game's output for the broker (watchers, recording): it
+ * never waits. While more than this waits for the broker, the copy is
+ * dropped, and the next stream frame's offset shows the gap.
+ */
+#define SESSION_STREAM_MAX	(1024 * 1024)
+
 /* The fixed PATH every game gets. */
 #define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"
 
 enum session_cmd {
 	CMD_MENU,
-	CMD_PLAY
+	CMD_PLAY,
+	CMD_WATCH,		/* the watch list, or one user's game */
+	CMD_LIST,		/* the live games as text, no terminal */
+	CMD_LIST_JSON
 };
+
+/* The watch list and the recordings: how often, and how many at once. */
+#define WATCH_LIST_EVERY_MS	1000
+#define WATCH_LABELS		"abcdefghijklmnoprstuvwxyz"	/* no q */
+/* Replay: a record's most bytes, and how speeds go. */
+#define REPLAY_RECORD_MAX	(1024 * 1024)
+#define REPLAY_IDLE_MAX_MS	1000	/* a gap, with idle skipping on */
+#define REPLAY_SPEED_MIN	0.125
+#define REPLAY_SPEED_MAX	64.0
 
 enum session_state {
 	STATE_HELLO,		/* waiting for a ticket */
@@ -79,6 +98,12 @@ enum session_state {
 	STATE_REQUEST,		/* asked for a lease */
 	STATE_PLAYING,
 	STATE_HANGUP,		/* player gone: waiting for the game to save */
+	STATE_WATCH_LIST,	/* the games being played, picked by letter */
+	STATE_WATCH_WAIT,	/* asked to watch one */
+	STATE_WATCHING,		/* the watched game's bytes come */
+	STATE_REC_LIST,		/* recordings, picked by letter */
+	STATE_REC_WAIT,		/* asked for the list or a replay */
+	STATE_REPLAY,		/* a recording plays */
 	STATE_DONE
 };
 
@@ -140,6 +165,7 @@ struct session {
 	int		 keys_reading;	/* tty_read_ev is added */
 	int		 redraw;	/* the screen is to be drawn again */
 	int		 notice_pending; /* a notice waits to go over a game */
+	int		 utf8;		/* the player's locale is UTF-8 */
 
 	/* What passes, for the broker's tracker, and the output's limit. */
 	uint64_t	 bytes_in;
@@ -168,6 +194,39 @@ struct session {
 
 	struct game	*game;
 
+	/* Watching: the list, its order and page, and the game watched. */
+	char		*direct_user;	/* from `watch USER` */
+	json_t		*live;		/* the last list of games */
+	int		 sort;		/* a column's key, see session-watch.c */
+	int		 sort_reverse;
+	u_int		 page;
+	struct event	*list_ev;	/* asks for the list once a second */
+	char		*watched;	/* user */
+	char		*watched_name;	/* game */
+	u_int		 watched_cols;
+	u_int		 watched_rows;
+	int		 broker_held;	/* not read: the terminal is behind */
+	struct proto_stream stream_in;
+
+	/* Recordings and their replay. */
+	json_t		*recordings;
+	struct evbuffer	*replay_buf;	/* ttyrec bytes not played yet */
+	struct termsafe	 replay_safe;	/* control strings stay out */
+	int		 replay_asked;	/* a read is on its way */
+	int		 replay_eof;
+	int		 replay_paused;
+	int		 replay_skip_idle;
+	int		 replay_done;
+	double		 replay_speed;
+	uint64_t	 replay_last;	/* the last record's time, us */
+	int		 replay_started;
+	int		 replay_waited;	/* the next record's time has come */
+	struct event	*replay_ev;
+
+	/* The copy of the game's output for the broker. */
+	uint64_t	 stream_offset;	/* game bytes so far */
+	int		 stream_gap;	/* dropping now */
+
 	struct event	*sig_winch;
 	struct event	*sig_hup;
 	struct event	*sig_term;
@@ -195,6 +254,7 @@ void		 session_report(struct session *);
 /* session-command.c */
 int		 command_parse(const char *, enum session_cmd *, char **,
 		     char **);
+int		 command_is_user(const char *, size_t);
 char		*command_printable(const char *, size_t);
 
 /* session-rcfile.c */
@@ -217,9 +277,40 @@ void		 tty_size(int, u_int *, u_int *);
 const char	*tty_term(void);
 
 /* session-menu.c */
+void		 menu_line(struct evbuffer *, u_int, const char *, ...)
+		     printflike(3, 4);
+void		 menu_wrap(struct evbuffer *, u_int, const char *);
+void		 menu_rule(struct evbuffer *, u_int);
+void		 menu_finish(struct session *, struct evbuffer *);
+u_int		 menu_page_size(struct session *, u_int);
 void		 menu_draw(struct session *);
 void		 menu_key(struct session *, u_char);
 void		 menu_reset_terminal(struct session *);
+
+/* session-watch.c */
+int		 watch_locale_utf8(void);
+int		 watch_print_list(struct config *, int);
+void		 watch_open_list(struct session *);
+void		 watch_start(struct session *, const char *);
+void		 watch_draw(struct session *);
+void		 watch_key(struct session *, u_char);
+void		 watch_dispatch(struct session *, enum proto_msg, json_t *);
+void		 watch_stream(struct session *, const struct proto_stream *);
+void		 watch_resized(struct session *);
+void		 watch_free(struct session *);
+
+/* session-replay.c */
+void		 replay_open_list(struct session *);
+void		 replay_draw(struct session *);
+void		 replay_key(struct session *, u_char);
+void		 replay_dispatch(struct session *, enum proto_msg, json_t *);
+void		 replay_stream(struct session *, const struct proto_stream *);
+void		 replay_free(struct session *);
+
+/* session.c (shared with session-watch.c and session-replay.c) */
+int		 session_connect(const struct config *, char **);
+void		 session_set_state(struct session *, enum session_state);
+void		 session_back(struct session *, char *);
 
 /* session-pty.c */
 char		**pty_environment(json_t *, const char *, const char *);

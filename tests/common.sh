@@ -3,8 +3,10 @@
 # What building and testing DungeonGate needs from Debian 12.
 DG_PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
+	libvterm-dev zlib1g-dev
 	openssh-server openssh-client nethack-console nano tmux jq procps passwd
-	libsystemd-dev systemd iproute2 mandoc python3 curl prometheus"
+	libsystemd-dev systemd iproute2 mandoc python3 curl prometheus
+	ttyrec termrec"
 
 # What building and checking the packages needs besides (CI only).
 DG_PACKAGE_TOOLS="debhelper dpkg-dev fakeroot lintian rpm rpmlint"

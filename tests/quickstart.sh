@@ -88,6 +88,7 @@ fi
 install -m 644 "$DEMO/keys/$PLAYER.pub" "$DEMO/keys/authorized_$PLAYER"
 
 sed -e "s|^socket = .*|socket = $DEMO/run/broker.sock|" \
+    -e "s|^dir = .*|dir = $DEMO/ttyrec|" \
     "$DG_SRCDIR/conf/dungeongate.ini" > "$DEMO/dungeongate.ini"
 chmod 644 "$DEMO/dungeongate.ini"
 "$DEMO/bin/dg-broker" --test-config -f "$DEMO/dungeongate.ini" >/dev/null

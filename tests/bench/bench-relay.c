@@ -9,8 +9,13 @@
  * a busy machine even when the absolute times do not.
  *
  *
- *   bench-relay [-d DG_SESSION -f CONFIG] [-n COUNT] [-w WARMUP]
- *       [-s BYTES] [-r ROUNDS]
+ *   bench-relay [-d DG_SESSION -f CONFIG [-F CONFIG]] [-n COUNT]
+ *       [-w WARMUP] [-s BYTES] [-r ROUNDS]
+ *
+ * With -F, a fourth relay runs: dg-session under a broker of that
+ * configuration (which records every game), with a watcher attached to
+ * the game (a second dg-session, `watch USER`, whose terminal is read
+ * and thrown away as fast as it comes).
  *
  * The same binary is the program inside the relay:
  *
@@ -33,6 +38,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pty.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,19 +69,20 @@
 #define BENCH_BURST_MS		20000	/* one bulk burst */
 #define BENCH_QUIT_MS		5000	/* relay gone after the quit key */
 /* Whole run: the driver kills what it started and gives up. */
-#define BENCH_WATCHDOG_S	110
+#define BENCH_WATCHDOG_S	170
 
 #define BENCH_DEFAULT_COUNT	6000
 #define BENCH_DEFAULT_WARMUP	500
 #define BENCH_DEFAULT_BYTES	(64 * 1024 * 1024)
 #define BENCH_DEFAULT_ROUNDS	3
 
-#define BENCH_RELAYS		3
+#define BENCH_RELAYS		4
 
 enum relay_type {
 	RELAY_BARE,
 	RELAY_SCRIPT,
-	RELAY_SESSION
+	RELAY_SESSION,
+	RELAY_WATCHED		/* recorded, and one watcher attached */
 };
 
 struct relay {
@@ -98,12 +105,15 @@ struct relay {
 	long		 hwm_kb;	/* peak RSS of the relay process */
 	int		 bad_exit;	/* relay exited other than 0 */
 	char		*failed;	/* why it was given up, or NULL */
+	pid_t		 watcher;	/* RELAY_WATCHED: its watcher */
+	pid_t		 drain;		/* reads the watcher's terminal */
 };
 
 struct bench {
 	const char	*self;		/* absolute path of this binary */
 	const char	*session;	/* dg-session, or NULL */
 	const char	*config;
+	const char	*config_watched; /* -F */
 	u_int		 count;
 	u_int		 warmup;
 	size_t		 bytes;
@@ -113,15 +123,16 @@ struct bench {
 	u_int		 nrelays;
 };
 
-/* The running relays, for the signal handler to kill. */
+/* The running relays and watchers, for the signal handler to kill. */
 static volatile pid_t	 bench_pids[BENCH_RELAYS];
+static volatile pid_t	 bench_watch_pids[2];
 
 /* Say how to run it, and exit. */
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: bench-relay [-d dg-session -f config] "
-	    "[-n count] [-w warmup] [-s bytes] [-r rounds]\n"
+	fprintf(stderr, "usage: bench-relay [-d dg-session -f config "
+	    "[-F config]] [-n count] [-w warmup] [-s bytes] [-r rounds]\n"
 	    "       bench-relay --echo | --spew bytes\n");
 	exit(EXIT_USAGE);
 }
@@ -229,6 +240,10 @@ bench_signal(int sig)
 		if ((pid = bench_pids[i]) > 0)
 			kill(-pid, SIGKILL);
 	}
+	for (i = 0; i < nitems(bench_watch_pids); i++) {
+		if ((pid = bench_watch_pids[i]) > 0)
+			kill(-pid, SIGKILL);
+	}
 	if (sig == SIGALRM)
 		(void)write(STDERR_FILENO, msg, sizeof msg - 1);
 	_exit(1);
@@ -298,13 +313,15 @@ bench_child_exec(struct bench *b, struct relay *r, int slave,
 		argv[6] = NULL;
 		break;
 	case RELAY_SESSION:
+	case RELAY_WATCHED:
 		/* The game and its arguments are in the configuration. */
 		path = b->session;
 		xasprintf(&cmd, "play %s", mode);
 		setenv("SSH_ORIGINAL_COMMAND", cmd, 1);
 		argv[0] = (char *)b->session;
 		argv[1] = (char *)"-f";
-		argv[2] = (char *)b->config;
+		argv[2] = (char *)(r->type == RELAY_WATCHED ?
+		    b->config_watched : b->config);
 		argv[3] = NULL;
 		break;
 	default:
@@ -528,6 +545,100 @@ bench_stop(struct bench *b, struct relay *r)
 	r->master = -1;
 }
 
+/*
+ * Attach a watcher to a relay's game: dg-session `watch USER` on an outer
+ * PTY of its own, under the same broker. Once its first screen has come,
+ * a child reads its terminal and throws the bytes away.
+ */
+static void
+bench_watch_start(struct bench *b, struct relay *r)
+{
+	struct winsize	 ws = { .ws_col = BENCH_COLS, .ws_row = BENCH_ROWS };
+	struct passwd	*pw;
+	char		*cmd;
+	int		 master, slave, fd;
+	int64_t		 deadline;
+	pid_t		 pid;
+	u_char		 buf[4096], seen[65536];
+	size_t		 have = 0;
+	ssize_t		 n;
+
+	if ((pw = getpwuid(getuid())) == NULL)
+		fatalx("who am I?");
+	if (openpty(&master, &slave, NULL, NULL, &ws) != 0)
+		fatal("openpty");
+	if (bench_raw(slave) != 0)
+		fatal("tcsetattr");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		close(master);
+		if (setsid() == -1 || ioctl(slave, TIOCSCTTY, 0) == -1)
+			_exit(127);
+		dup2(slave, STDIN_FILENO);
+		dup2(slave, STDOUT_FILENO);
+		dup2(slave, STDERR_FILENO);
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		setenv("TERM", "xterm", 1);
+		xasprintf(&cmd, "watch %s", pw->pw_name);
+		setenv("SSH_ORIGINAL_COMMAND", cmd, 1);
+		execl(b->session, b->session, "-f", b->config_watched,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(slave);
+	bench_watch_pids[0] = r->watcher = pid;
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	/* Its screen, then the drain. */
+	deadline = bench_now_ns() + (int64_t)BENCH_READY_MS * 1000000;
+	for (;;) {
+		struct pollfd pfd = { .fd = master, .events = POLLIN };
+
+		n = read(master, buf, sizeof buf);
+		if (n > 0) {
+			if (have + (size_t)n > sizeof seen)
+				have = 0;
+			memcpy(seen + have, buf, (size_t)n);
+			have += (size_t)n;
+			if (memmem(seen, have, BENCH_MARKER,
+			    strlen(BENCH_MARKER)) != NULL)
+				break;
+			continue;
+		}
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+		    poll(&pfd, 1, bench_left_ms(deadline)) == 0) {
+			bench_fail(r, "the watcher saw no game");
+			break;
+		}
+	}
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		fcntl(master, F_SETFL, fcntl(master, F_GETFL) & ~O_NONBLOCK);
+		while ((n = read(master, buf, sizeof buf)) > 0 ||
+		    (n == -1 && errno == EINTR))
+			;
+		_exit(0);
+	}
+	bench_watch_pids[1] = r->drain = pid;
+	close(master);
+}
+
+/* Detach a relay's watcher: it ends, and so does the drain. */
+static void
+bench_watch_stop(struct relay *r)
+{
+	if (r->watcher > 0) {
+		kill(-r->watcher, SIGTERM);
+		waitpid(r->watcher, NULL, 0);
+	}
+	if (r->drain > 0)
+		waitpid(r->drain, NULL, 0);
+	r->watcher = r->drain = 0;
+	bench_watch_pids[0] = bench_watch_pids[1] = 0;
+}
+
 /* Start every relay that has not failed, and wait until each is ready. */
 static void
 bench_start_all(struct bench *b, const char *mode)
@@ -542,8 +653,9 @@ bench_start_all(struct bench *b, const char *mode)
 	}
 	for (i = 0; i < b->nrelays; i++) {
 		r = &b->relays[i];
-		if (r->pid > 0)
-			bench_wait_ready(r);
+		if (r->pid > 0 && bench_wait_ready(r) == 0 &&
+		    r->type == RELAY_WATCHED)
+			bench_watch_start(b, r);
 	}
 }
 
@@ -553,8 +665,10 @@ bench_stop_all(struct bench *b)
 {
 	u_int	 i;
 
-	for (i = 0; i < b->nrelays; i++)
+	for (i = 0; i < b->nrelays; i++) {
+		bench_watch_stop(&b->relays[i]);
 		bench_stop(b, &b->relays[i]);
+	}
 }
 
 /* One keystroke: a byte out, the time until it is echoed back. */
@@ -703,7 +817,7 @@ bench_print_ratio(struct relay *a, struct relay *b)
 	if (a->failed != NULL || b->failed != NULL)
 		return;
 	snprintf(label, sizeof label, "%s/%s", a->name, b->name);
-	printf("%-18s p50 %5.2fx   p99 %5.2fx   throughput %5.2fx\n", label,
+	printf("%-24s p50 %5.2fx   p99 %5.2fx   throughput %5.2fx\n", label,
 	    bench_percentile(a->lat, a->nlat, 50) /
 	    bench_percentile(b->lat, b->nlat, 50),
 	    bench_percentile(a->lat, a->nlat, 99) /
@@ -723,11 +837,13 @@ bench_run(struct bench *b)
 		{ "bare", RELAY_BARE },
 		{ "script", RELAY_SCRIPT },
 		{ "dg-session", RELAY_SESSION },
+		{ "dg+rec+watch", RELAY_WATCHED },
 	};
 	struct relay	*r;
 	u_int		 i;
 
-	b->nrelays = b->session != NULL ? 3 : 2;
+	b->nrelays = b->session == NULL ? 2 : b->config_watched == NULL ? 3 :
+	    4;
 	for (i = 0; i < b->nrelays; i++) {
 		r = &b->relays[i];
 		r->name = kinds[i].name;
@@ -759,10 +875,14 @@ bench_run(struct bench *b)
 	}
 	printf("\nratios (times: below 1x is faster; throughput: above 1x "
 	    "is faster)\n");
-	if (b->nrelays == 3)
+	if (b->nrelays >= 3)
 		bench_print_ratio(&b->relays[2], &b->relays[1]);
+	if (b->nrelays == 4) {
+		bench_print_ratio(&b->relays[3], &b->relays[1]);
+		bench_print_ratio(&b->relays[3], &b->relays[2]);
+	}
 	bench_print_ratio(&b->relays[1], &b->relays[0]);
-	if (b->nrelays == 3)
+	if (b->nrelays >= 3)
 		bench_print_ratio(&b->relays[2], &b->relays[0]);
 
 	for (i = 0; i < b->nrelays; i++) {
@@ -792,8 +912,11 @@ main(int argc, char **argv)
 	b.warmup = BENCH_DEFAULT_WARMUP;
 	b.bytes = BENCH_DEFAULT_BYTES;
 	b.rounds = BENCH_DEFAULT_ROUNDS;
-	while ((ch = getopt(argc, argv, "d:f:n:r:s:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:f:F:n:r:s:w:")) != -1) {
 		switch (ch) {
+		case 'F':
+			b.config_watched = optarg;
+			break;
 		case 'd':
 			b.session = optarg;
 			break;
@@ -816,7 +939,8 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || (b.session == NULL) != (b.config == NULL))
+	if (optind != argc || (b.session == NULL) != (b.config == NULL) ||
+	    (b.config_watched != NULL && b.session == NULL))
 		usage();
 	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) == -1)
 		fatal("readlink /proc/self/exe");

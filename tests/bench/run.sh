@@ -40,13 +40,20 @@ case $bench in
 esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench.XXXXXX")
+top=$tmp
 . "$(dirname "$0")/lib.sh"
+watched_pid=
 
-# Stop the broker by its pid and remove the temp dir, however we leave.
+# Stop the brokers by their pids and remove the temp dir, however we leave.
 cleanup() {
+	tmp=$top
 	bench_broker_stop
+	if [ -n "$watched_pid" ]; then
+		broker_pid=$watched_pid
+		bench_broker_stop
+	fi
 	bench_user_remove
-	rm -rf "$tmp"
+	rm -rf "$top"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -68,6 +75,9 @@ enabled = false
 
 [http]
 listen =
+
+[recording]
+enabled = false
 
 ; The relay itself is measured: no bandwidth, CPU or memory limit in the
 ; way (a sanitized bench-relay needs a vast address space).
@@ -93,10 +103,23 @@ memory = 16TB
 command = $bench --spew $size
 EOF
 
+# A second broker that records every game, for the relay with a watcher.
+mkdir "$top/watched"
+[ -z "$bench_user" ] || chown "$bench_user" "$top/watched"
+sed -e "s|^socket = .*|socket = $top/watched/broker.sock|" \
+    -e "/^\[recording\]/,/^\$/s|^enabled = false|enabled = true\\ndir = $top/watched/rec|" \
+    "$top/dg.ini" > "$top/watched/dg.ini"
+
+tmp=$top/watched
+bench_broker_start run.sh
+watched_pid=$broker_pid
+tmp=$top
 bench_broker_start run.sh
 bench_machine
 status=0
-"$bench" -d "$session" -f "$tmp/dg.ini" -s "$size" "$@" || status=$?
+"$bench" -d "$session" -f "$tmp/dg.ini" -F "$top/watched/dg.ini" \
+    -s "$size" "$@" || status=$?
 
 bench_broker_alive run.sh || exit 1
+broker_pid=$watched_pid tmp=$top/watched bench_broker_alive run.sh || exit 1
 exit $status

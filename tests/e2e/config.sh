@@ -15,14 +15,16 @@ hdr() {
 	    "$SOCK" "$E2E_GROUP" "$E2E_ADMIN_GROUP"
 }
 
-# The test game, for the files that keep it on the menu (and load
-# shedding reading calm files, so that the machine's load sheds no one).
+# The test game, for the files that keep it on the menu, recorded into
+# the test's own directory (and load shedding reading calm files, so
+# that the machine's load sheds no one).
 e2e_calm_load
 game() {
 	printf '[game:echo]\nname = Echo\nkey = t\ncommand = %s alloc 1\n' \
 	    "$T/bin/dg-testgame"
 	printf '[load_shedding]\nstat_file = %s\nmeminfo_file = %s\n' \
 	    "$T/calm.stat" "$T/calm.meminfo"
+	printf '[recording]\ndir = %s/rec\n' "$T"
 }
 
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }

@@ -183,8 +183,11 @@ e2e_init() {
 		E2E_BROKER_MADE=1
 		E2E_SOCKET_OWNER=$E2E_BROKER_USER
 	fi
-	# The broker, once unprivileged, removes its socket from here.
-	chown "$E2E_BROKER_USER:" "$T/run"
+	# The broker, once unprivileged, removes its socket from here, and
+	# writes its recordings here (as the package's state directory is).
+	mkdir -p "$T/rec"
+	chown "$E2E_BROKER_USER:" "$T/run" "$T/rec"
+	chmod 750 "$T/rec"
 	SD="$DG_BUILDDIR/tests/tools/dg-sd"
 	WIRE="$DG_BUILDDIR/tests/tools/dg-wire"
 	SOCK="$T/run/broker.sock"
@@ -198,9 +201,10 @@ e2e_init() {
 # HTTP listener (E2E_HTTP, off unless a test sets it: see e2e_http_port),
 # then $1. The machine's own load (other tests running beside this one)
 # must not shed the test's logins: load shedding reads calm files unless
-# the test configures [load_shedding] itself.
+# the test configures [load_shedding] itself. Recordings go into the
+# test's own directory unless $1 names one.
 e2e_config() {
-	local calm=""
+	local calm="" rec=""
 	case ${1:-} in
 	*"[load_shedding]"*) ;;
 	*)	e2e_calm_load
@@ -208,6 +212,9 @@ e2e_config() {
 stat_file = $T/calm.stat
 meminfo_file = $T/calm.meminfo" ;;
 	esac
+	printf '%s\n' "${1:-}" | grep -q '^dir *=' ||
+	    rec="[recording]
+dir = $T/rec"
 	cat > "$CONF" <<INI
 [broker]
 socket = $SOCK
@@ -219,6 +226,7 @@ $calm
 [http]
 listen = ${E2E_HTTP:-}
 ${1:-}
+$rec
 INI
 	chmod 644 "$CONF"
 }

@@ -37,6 +37,20 @@ expect "garbage length" bad_frame 'frame too large \(1684365668 bytes; at most 6
 expect "oversized length" bad_frame 'frame too large \(65537 bytes; at most 65536\)' -x 000100010100
 expect "zero length" bad_frame 'empty frame' -x 0000000001
 expect "unknown frame type" bad_frame 'unknown frame type' -x 00000002077b7d
+expect "a stream frame without bytes" bad_frame 'stream frame without bytes' \
+    -x 000000080200000000000000000000
+expect "an oversized stream frame" bad_frame 'frame too large' -x 0001000902
+expect "a stream frame before hello" unexpected 'a stream frame is expected only while a game runs' \
+    -x 00000009020000000000000000780a
+expect "a stream frame from a session with no game" unexpected \
+    'a stream frame is expected only while a game runs' -j "$HELLO" -c -c \
+    -x 00000009020000000000000000780a
+expect "a resize out of range" bad_message 'cols: 0 not in 1\.\.1000' -j "$HELLO" -c -c \
+    -j '{"type":"resize","cols":0,"rows":24,"offset":0}'
+expect "a watch of a name with a path" bad_message 'user: characters not allowed' -j "$HELLO" -c -c \
+    -j '{"type":"watch","user":"../root"}'
+expect "a replay of a hidden file" bad_message 'file: characters not allowed' -j "$HELLO" -c -c \
+    -j '{"type":"replay","user":"root","game":"nethack","file":".profile"}'
 expect "invalid JSON" bad_message 'invalid JSON' -j '{"type":"hello",'
 expect "not an object" bad_message 'must be a JSON object' -j '[1,2,3]'
 expect "no type" bad_message 'type: missing' -j '{"version":1}'

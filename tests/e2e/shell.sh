@@ -9,11 +9,19 @@ home="$T/home/$U1"
 for cmd in 'bash' 'sh -c id' 'play nethack; sh' 'play nethack && id' \
     'play $(id)' 'play `id`' 'play nethack | sh' 'play ../../bin/sh' \
     'play nethack
-id' '/bin/sh' 'exec sh' 'internal-sftp' 'watch root' \
+id' '/bin/sh' 'exec sh' 'internal-sftp' 'list; id' 'watchroot' \
     "$(printf 'x%.0s' $(seq 300))"; do
 	out=$(e2e_ssh "$U1" "" "$cmd" </dev/null 2>&1); rc=$?
 	e2e_match "refused: $(printf '%s' "$cmd" | head -c 30 | tr '\n' ' ')" "$out" 'DungeonGate: unknown command'
 	e2e_eq "exit 1 for: $(printf '%s' "$cmd" | head -c 30 | tr '\n' ' ')" "$rc" 1
+	e2e_nomatch "no shell output" "$out" 'uid=[0-9]'
+done
+
+# `watch` takes a player's name and nothing else.
+for cmd in 'watch root; id' 'watch $(id)' 'watch ../../bin/sh'; do
+	out=$(e2e_ssh "$U1" "-tt" "$cmd" </dev/null 2>&1); rc=$?
+	e2e_match "refused: $cmd" "$out" "is not a player's name"
+	e2e_eq "exit 1 for: $cmd" "$rc" 1
 	e2e_nomatch "no shell output" "$out" 'uid=[0-9]'
 done
 

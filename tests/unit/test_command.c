@@ -1,6 +1,7 @@
 /*
  * Unit tests for the ssh command whitelist: SSH_ORIGINAL_COMMAND is
- * hostile input, and only the menu and `play GAME` get through.
+ * hostile input, and only the menu, `play GAME`, `watch [USER]` and
+ * `list [--json]` get through.
  */
 #include "config.h"
 
@@ -141,6 +142,65 @@ test_play(void **state)
 		fail_msg("%d play case(s) failed", failed);
 }
 
+/* orig must give cmd, with arg (or none). */
+static int
+check_cmd(const char *orig, enum session_cmd want, const char *arg)
+{
+	enum session_cmd	 cmd = CMD_MENU;
+	char			*got = NULL, *cause = NULL;
+	int			 rc = 0;
+
+	if (command_parse(orig, &cmd, &got, &cause) != 0) {
+		print_error("refused \"%s\": %s\n", orig, cause);
+		free(cause);
+		return -1;
+	}
+	if (cmd != want || (arg == NULL) != (got == NULL) ||
+	    (arg != NULL && strcmp(arg, got) != 0)) {
+		print_error("\"%s\" gave cmd %d arg %s\n", orig, cmd,
+		    got != NULL ? got : "-");
+		rc = -1;
+	}
+	free(got);
+	return rc;
+}
+
+/* `watch`, `watch USER`, `list` and `list --json`. */
+static void
+test_watch_list(void **state)
+{
+	int	 failed = 0;
+
+	(void)state;
+	failed += check_cmd("watch", CMD_WATCH, NULL) != 0;
+	failed += check_cmd("  watch  ", CMD_WATCH, NULL) != 0;
+	failed += check_cmd("watch alice", CMD_WATCH, "alice") != 0;
+	failed += check_cmd("watch  bob_2.x-y", CMD_WATCH, "bob_2.x-y") != 0;
+	failed += check_cmd("watch Alice", CMD_WATCH, "Alice") != 0;
+	failed += check_cmd("list", CMD_LIST, NULL) != 0;
+	failed += check_cmd(" list ", CMD_LIST, NULL) != 0;
+	failed += check_cmd("list --json", CMD_LIST_JSON, NULL) != 0;
+	failed += check_cmd("list   --json ", CMD_LIST_JSON, NULL) != 0;
+	if (failed != 0)
+		fail_msg("%d watch or list case(s) failed", failed);
+}
+
+/* A refused watch names what was wrong, printably. */
+static void
+test_watch_cause(void **state)
+{
+	enum session_cmd	 cmd;
+	char			*game = NULL, *cause = NULL;
+
+	(void)state;
+	assert_int_equal(command_parse("watch ../x\x1b[2J", &cmd, &game,
+	    &cause), -1);
+	assert_null(game);
+	assert_string_equal(cause, "\"../x?[2J\" is not a player's name (a "
+	    "name has only letters, digits, '.', '_' and '-')");
+	free(cause);
+}
+
 /* Anything off the whitelist is refused with a printable cause. */
 static void
 test_refused(void **state)
@@ -192,8 +252,30 @@ test_refused(void **state)
 		"scp -t /tmp",
 		"rsync --server . /tmp",
 		"internal-sftp",
-		"watch",
 		"list nethack",
+		"list --xml",
+		"list --json x",
+		"list -j",
+		"listx",
+		"watchalice",
+		"WATCH alice",
+		"watch ../alice",
+		"watch ../../etc/passwd",
+		"watch a/b",
+		"watch /home/alice",
+		"watch alice; sh",
+		"watch alice bob",
+		"watch $(id)",
+		"watch `id`",
+		"watch alice\x1b[2J",
+		"watch \x1b]0;owned\x07",
+		"watch al\xc3\xa9" "ce",
+		"watch -rf",
+		"watch .hidden",
+		"watch ..",
+		"watch abcdefghijklmnopqrstuvwxyz0123456",
+		"watch alice\n",
+		"watch\talice",
 		"menu",
 		"help",
 	};
@@ -311,6 +393,8 @@ main(void)
 		cmocka_unit_test(test_menu),
 		cmocka_unit_test(test_play),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_watch_list),
+		cmocka_unit_test(test_watch_cause),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_printable_all_bytes),

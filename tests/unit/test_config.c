@@ -345,6 +345,21 @@ static const struct kcase kcases[] = {
 	  C(alerts_high_resource_usage), NULL, 0, 0.75,
 	  { "-1", "1.5", "80%", "high", "nan", "inf", "", NULL } },
 
+	{ "recording", "enabled", "false", V_BOOL, C(recording_enabled), NULL,
+	  0, 0, { "maybe", "", NULL } },
+	{ "recording", "dir", "/srv/ttyrec", V_STR, C(recording_dir),
+	  "/srv/ttyrec", 0, 0, { "ttyrec", "", "/srv/../etc", "/srv/./x",
+	    "/srv/\x1b[2J", NULL } },
+	{ "recording", "public", "true", V_BOOL, C(recording_public), NULL,
+	  1, 0, { "everyone", NULL } },
+	{ "recording", "compress", "gzip", V_INT, C(recording_compress), NULL,
+	  CONFIG_COMPRESS_GZIP, 0, { "zstd", "", "GZIP", NULL } },
+	{ "spectate", "enabled", "no", V_BOOL, C(spectate_enabled), NULL, 0, 0,
+	  { "2", NULL } },
+	{ "spectate", "max_watchers_per_game", "0", V_UINT,
+	  C(spectate_max_watchers), NULL, 0, 0, { "-1", "many", "100001",
+	    NULL } },
+
 	{ "quota", "max_connections", "3", V_UINT, Q(max_connections), NULL,
 	  3, 0, { "0", "x", NULL } },
 	{ "quota", "max_ptys", "0", V_UINT, Q(max_ptys), NULL, 0, 0,
@@ -2221,6 +2236,12 @@ test_print_only_schema(void **state)
 		{ "worker_pool", "pool_size" },
 		{ "limits", "max_connections" },
 		{ "alerts", "high_resource_usage" },
+		{ "recording", "enabled" },
+		{ "recording", "dir" },
+		{ "recording", "public" },
+		{ "recording", "compress" },
+		{ "spectate", "enabled" },
+		{ "spectate", "max_watchers_per_game" },
 		{ "quota:default", "max_cpu_cores" },
 		{ "game:nethack", "command" },
 	};
@@ -2230,8 +2251,6 @@ test_print_only_schema(void **state)
 	} unread[] = {
 		{ "[broker]\nstate_dir = /var/lib/dungeongate\n",
 		  "2:broker.state_dir" },
-		{ "[recording]\nenabled = true\n", "1:" },
-		{ "[spectate]\n", "1:" },
 	};
 	struct config	*cfg;
 	char		*out, *line;
@@ -2421,6 +2440,12 @@ static const struct {
 	{ "connection_pool", "idle_timeout", "5400s", "90m" },
 	{ "connection_pool", "drain_timeout", "120s", "2m" },
 	{ "connection_pool", "enable_prioritization", "off", "false" },
+	{ "recording", "enabled", "no", "false" },
+	{ "recording", "dir", "/srv/rec", "/srv/rec" },
+	{ "recording", "public", "yes", "true" },
+	{ "recording", "compress", "gzip", "gzip" },
+	{ "spectate", "enabled", "off", "false" },
+	{ "spectate", "max_watchers_per_game", "7", "7" },
 	{ "worker_pool", "pool_size", "3", "3" },
 	{ "worker_pool", "queue_size", "16", "16" },
 	{ "worker_pool", "worker_timeout", "250ms", "250ms" },

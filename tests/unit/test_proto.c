@@ -25,6 +25,8 @@
 #include "dungeongate.h"
 #include "proto.h"
 
+#include <event2/buffer.h>
+
 /* One valid message of every type, as a peer would send it. */
 struct sample {
 	const char	*json;
@@ -493,11 +495,97 @@ test_header_too_long(void **state)
 	assert_non_null(cause);
 }
 
+/* A stream frame holds its offset and 1 to PROTO_STREAM_DATA bytes. */
+static void
+test_stream_header(void **state)
+{
+	uint8_t		 hdr[PROTO_HEADER_SIZE + PROTO_STREAM_HEADER], type;
+	uint32_t	 len;
+	const char	*cause;
+
+	(void)state;
+	proto_stream_encode(hdr, 0x0102030405060708ULL, 5);
+	assert_int_equal(hdr[4], PROTO_FRAME_STREAM);
+	assert_int_equal(proto_header_decode(hdr, PROTO_MAX_TO_BROKER, &type,
+	    &len, &cause), 0);
+	assert_int_equal(len, PROTO_STREAM_HEADER + 5);
+	assert_true(proto_stream_offset(hdr + PROTO_HEADER_SIZE) ==
+	    0x0102030405060708ULL);
+
+	proto_stream_encode(hdr, 0, PROTO_STREAM_DATA);
+	assert_int_equal(proto_header_decode(hdr, PROTO_MAX_TO_BROKER, &type,
+	    &len, &cause), 0);
+	proto_header_encode(hdr, PROTO_FRAME_STREAM, PROTO_STREAM_FRAME + 1);
+	cause = NULL;
+	assert_int_equal(proto_header_decode(hdr, PROTO_MAX_FROM_BROKER,
+	    &type, &len, &cause), -1);
+	assert_string_equal(cause, "frame too large");
+	/* Only an offset, or less: no bytes to carry. */
+	proto_header_encode(hdr, PROTO_FRAME_STREAM, PROTO_STREAM_HEADER);
+	assert_int_equal(proto_header_decode(hdr, PROTO_MAX_TO_BROKER, &type,
+	    &len, &cause), -1);
+	proto_header_encode(hdr, PROTO_FRAME_STREAM, 3);
+	assert_int_equal(proto_header_decode(hdr, PROTO_MAX_TO_BROKER, &type,
+	    &len, &cause), -1);
+}
+
+/*
+ * proto_add_stream cuts bytes into frames that proto_next takes back
+ * with their offsets; where no stream is expected, one is a bad frame.
+ */
+static void
+test_stream_next(void **state)
+{
+	struct evbuffer		*b = evbuffer_new();
+	struct proto_stream	 st;
+	u_char			*data, *got;
+	size_t			 total = 3 * PROTO_STREAM_DATA + 17, off = 0;
+	json_t			*msg;
+	enum proto_msg		 type;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 frames = 0;
+
+	(void)state;
+	data = malloc(total);
+	got = malloc(total);
+	st.data = malloc(PROTO_STREAM_DATA);
+	for (i = 0; i < total; i++)
+		data[i] = (u_char)(i * 7);
+	proto_add_stream(b, 1000, data, total);
+	for (;;) {
+		int rc = proto_next(b, PROTO_MAX_TO_BROKER, PROTO_TO_BROKER,
+		    &msg, &type, &st, &cause);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, 2);
+		assert_true(st.offset == 1000 + off);
+		assert_true(st.len <= PROTO_STREAM_DATA);
+		memcpy(got + off, st.data, st.len);
+		off += st.len;
+		frames++;
+	}
+	assert_int_equal(frames, 4);
+	assert_int_equal(off, total);
+	assert_memory_equal(got, data, total);
+	assert_int_equal(evbuffer_get_length(b), 0);
+
+	proto_add_stream(b, 0, "x", 1);
+	assert_int_equal(proto_next(b, PROTO_MAX_TO_BROKER, PROTO_TO_BROKER,
+	    &msg, &type, NULL, &cause), -1);
+	assert_non_null(strstr(cause, "stream frame not expected"));
+	free(cause);
+	evbuffer_free(b);
+	free(st.data);
+	free(data);
+	free(got);
+}
+
 /* A frame of an unknown type is refused. */
 static void
 test_header_unknown_type(void **state)
 {
-	static const uint8_t types[] = { 0, 2, 0x7f, 0x80, 0xff };
+	static const uint8_t types[] = { 0, 3, 0x7f, 0x80, 0xff };
 	uint8_t		 hdr[PROTO_HEADER_SIZE], type;
 	uint32_t	 len;
 	const char	*cause;
@@ -1575,6 +1663,8 @@ main(void)
 		cmocka_unit_test(test_header_zero_length),
 		cmocka_unit_test(test_header_too_long),
 		cmocka_unit_test(test_header_unknown_type),
+		cmocka_unit_test(test_stream_header),
+		cmocka_unit_test(test_stream_next),
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_msg_names),
 		cmocka_unit_test(test_parse_mutations),
