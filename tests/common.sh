@@ -59,3 +59,20 @@ CFG
 	    grep -q "ForceCommand $session\$" "$dir/sshd_config" &&
 	    /usr/sbin/sshd -t -f "$dir/sshd_config"
 }
+
+# A free TCP port on 127.0.0.1, below the kernel's ephemeral range (an
+# outgoing connection may hold a port there that nothing listens on).
+# Fails after 100 ports in use.
+dg_free_port() {
+	local p low try
+	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$low" ] && [ "$low" -gt 12000 ] || low=32768
+	for try in $(seq 100); do
+		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (low - 10000) ))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}

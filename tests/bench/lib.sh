@@ -4,6 +4,8 @@
 # bench_broker_stop from its cleanup. A script with several brokers
 # starts each in a directory of its own with bench_broker_start_in.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+
 broker_pid=
 broker_pids=
 bench_user=
@@ -162,16 +164,7 @@ bench_build() {
 
 # A TCP port on 127.0.0.1 that nothing listens on now.
 bench_port() {
-	local p low try
-	low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-	[ -n "$low" ] && [ "$low" -gt 12000 ] || low=32768
-	for try in $(seq 100); do
-		p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (low - 10000) ))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
+	dg_free_port && return 0
 	echo "${0##*/}: no free port" >&2
 	return 1
 }
