@@ -28,7 +28,7 @@ check() {
 
 # What the package installs, and where: both packages promise these.
 promised="/usr/bin/dg-session /usr/sbin/dg-broker
-	/etc/dungeongate/dungeongate.ini
+	/etc/dungeongate/dungeongate.ini /etc/dungeongate/dungeongate-alerts.yml
 	/etc/ssh/sshd_config.d/dungeongate.conf
 	/usr/lib/sysusers.d/dungeongate.conf
 	/usr/lib/tmpfiles.d/dungeongate.conf
