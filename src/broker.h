@@ -128,6 +128,8 @@ void		 prom_inc(struct prom_family *, u_int);
 void		 prom_set(struct prom_family *, u_int, double);
 double		 prom_get(const struct prom_family *, u_int);
 void		 prom_observe(struct prom_family *, u_int, double);
+void		 prom_load_histogram(struct prom_family *, u_int,
+		     const uint64_t *, u_int, double);
 char		*prom_render(const struct prom *, size_t *);
 
 /* broker-violation.c */
