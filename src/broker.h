@@ -523,6 +523,7 @@ struct auth_second {
 };
 struct auth_stats {
 	uint64_t	 outcomes[AUTH_OUTCOMES];
+	uint64_t	 cached;	/* decisions from a kept verdict */
 	uint64_t	 buckets[WORKER_BUCKETS + 1];	/* calls by time */
 	uint64_t	 count;
 	double		 seconds;
