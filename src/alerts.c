@@ -4,7 +4,9 @@
  * series the broker exports with the same judgement --check makes:
  * sessions against high_connection_count, the longest wait in the queue
  * against high_queue_time, each resource's share of its limit against
- * high_resource_usage, and the broker down or a component unhealthy.
+ * high_resource_usage, the share of failed calls to the auth service
+ * against high_error_rate, the auth service's breaker not closed, load
+ * shed, and the broker down or a component unhealthy.
  *
  * The scrape job must be called "dungeongate" for the rule on `up`.
  */
@@ -99,6 +101,36 @@ alerts_print(const struct config *cfg, FILE *f)
 		"{{ $value | humanizePercentage }} of its limit on "
 		"{{ $labels.instance }}",
 		"At or above high_resource_usage (@@) for 5 minutes."
+	}, auth_errors = {
+		"DungeonGateAuthErrorRate",
+		"sum without (outcome) (rate(dungeongate_auth_decisions_total"
+		"{outcome=~\"fail_.*\"}[5m])) / "
+		"rate(dungeongate_auth_request_duration_seconds_count[5m]) >= @@",
+		"2m", "warning",
+		"{{ $value | humanizePercentage }} of auth calls fail on "
+		"{{ $labels.instance }}",
+		"Of the calls to the auth service over 5 minutes, a share at or "
+		"above high_error_rate (@@) failed (no connection, no answer in "
+		"time, a status or body outside the contract), for 2 minutes. "
+		"Decisions from a kept verdict, or skipped while the breaker is "
+		"open, are no calls and count on neither side."
+	}, breaker = {
+		"DungeonGateAuthBreakerOpen",
+		"max without (state) (dungeongate_auth_breaker_state"
+		"{state!=\"closed\"}) == 1", "1m",
+		"warning",
+		"The auth service's circuit breaker is open on "
+		"{{ $labels.instance }}",
+		"The breaker has not been closed (open, or half-open for its "
+		"probe) for 1 minute: the auth service failed failure_threshold "
+		"calls in a row, and decisions follow [auth] on_failure."
+	}, shedding = {
+		"DungeonGateLoadShedding",
+		"dungeongate_load_shedding_active == 1", "2m", "warning",
+		"{{ $labels.instance }} sheds load",
+		"CPU or memory has been past [load_shedding] cpu_threshold or "
+		"memory_threshold for 2 minutes: new sessions below class high "
+		"are refused as overloaded."
 	}, unhealthy = {
 		"DungeonGateUnhealthy",
 		"dungeongate_health >= 2", "2m", "critical",
@@ -115,7 +147,9 @@ alerts_print(const struct config *cfg, FILE *f)
 	    "high_queue_time = %s,\n", cfg->alerts_high_connection_count, d);
 	free(d);
 	alerts_number(n, sizeof n, cfg->alerts_high_resource_usage);
-	fprintf(f, "# high_resource_usage = %s. The scrape job must be named "
+	fprintf(f, "# high_resource_usage = %s, ", n);
+	alerts_number(n, sizeof n, cfg->alerts_high_error_rate);
+	fprintf(f, "high_error_rate = %s.\n# The scrape job must be named "
 	    "\"dungeongate\".\n", n);
 	fprintf(f, "groups:\n  - name: dungeongate\n    rules:\n");
 	alerts_rule(f, &down, "");
@@ -125,5 +159,9 @@ alerts_print(const struct config *cfg, FILE *f)
 	alerts_rule(f, &queue, n);
 	alerts_number(n, sizeof n, cfg->alerts_high_resource_usage);
 	alerts_rule(f, &usage, n);
+	alerts_number(n, sizeof n, cfg->alerts_high_error_rate);
+	alerts_rule(f, &auth_errors, n);
+	alerts_rule(f, &breaker, "");
+	alerts_rule(f, &shedding, "");
 	alerts_rule(f, &unhealthy, "");
 }

@@ -500,6 +500,7 @@ auth_decide(struct client *c)
 	if (u->verdict.have && now < u->verdict.expires) {
 		auth_count(b, u->verdict.kind == AUTH_ALLOW ? AUTH_OUT_ALLOW :
 		    AUTH_OUT_DENY, 0, 0);
+		b->auth.cached++;
 		auth_apply(c, &u->verdict, 1);
 		return;
 	}

@@ -50,6 +50,7 @@ static const char *const components[] = {
 	"broker", "connection_pool", "worker_pool", "queue", "pty_pool",
 	"memory", "descriptors", "games", "auth", "load"
 };
+static const char *const load_resources[] = { "cpu", "memory" };
 static const char *const versions[] = { PACKAGE_VERSION };
 
 struct metrics {
@@ -60,6 +61,9 @@ struct metrics {
 	const char		*activities[ACT_COUNT];
 	const char		*violations[V_COUNT - 1];
 	const char		*work_types[JOB_TYPES];
+	const char		*breaker_states[BREAKER_STATES];
+	const char		*auth_outcomes[AUTH_OUTCOMES];
+	double			 auth_bounds[WORKER_BUCKETS];
 
 	/* The connection pool and its queue. */
 	struct prom_family	*active;
@@ -93,6 +97,16 @@ struct metrics {
 	struct prom_family	*violations_total;
 	struct prom_family	*usage_ratio;
 	struct prom_family	*games_sampled;
+
+	/* The auth service and its breaker; load shedding. */
+	struct prom_family	*breaker_state;
+	struct prom_family	*breaker_transitions;
+	struct prom_family	*auth_time;
+	struct prom_family	*auth_decisions;
+	struct prom_family	*auth_cached;
+	struct prom_family	*shedding;
+	struct prom_family	*shed_started;
+	struct prom_family	*load_ratio;
 
 	/* The broker. */
 	struct prom_family	*health;
@@ -149,6 +163,12 @@ metrics_init(struct broker *b)
 		m->violations[i - 1] = violation_name(i);
 	for (i = 0; i < JOB_TYPES; i++)
 		m->work_types[i] = job_type_name(i);
+	for (i = 0; i < BREAKER_STATES; i++)
+		m->breaker_states[i] = breaker_state_name(i);
+	for (i = 0; i < AUTH_OUTCOMES; i++)
+		m->auth_outcomes[i] = auth_outcome_name(i);
+	for (i = 0; i < WORKER_BUCKETS; i++)
+		m->auth_bounds[i] = workers_bucket(i);
 
 	m->active = prom_gauge(p, "session_pool_active_connections",
 	    "Sessions holding a slot of the connection pool.", NULL, 0);
@@ -229,6 +249,46 @@ metrics_init(struct broker *b)
 	m->games_sampled = prom_gauge(p, "dungeongate_games_sampled",
 	    "Games whose processes the last sample found.", NULL, 0);
 
+	/*
+	 * Registered whether or not [auth] url is set: a reload may set it,
+	 * and the series must not come and go. Without a service they stay
+	 * at zero and the breaker closed.
+	 */
+	l[0] = metrics_label("state", m->breaker_states, BREAKER_STATES);
+	m->breaker_state = prom_gauge(p, "dungeongate_auth_breaker_state",
+	    "The auth service's circuit breaker: 1 for the state it is in, 0 "
+	    "for the others.", l, 1);
+	l[0] = metrics_label("to", m->breaker_states, BREAKER_STATES);
+	m->breaker_transitions = prom_counter(p,
+	    "dungeongate_auth_breaker_transitions_total",
+	    "Changes of the circuit breaker's state, by the state entered.",
+	    l, 1);
+	m->auth_time = prom_histogram(p,
+	    "dungeongate_auth_request_duration_seconds",
+	    "How long calls to the auth service took, answered or failed "
+	    "(a call past worker_timeout counts as worker_timeout).", NULL, 0,
+	    m->auth_bounds, WORKER_BUCKETS);
+	l[0] = metrics_label("outcome", m->auth_outcomes, AUTH_OUTCOMES);
+	m->auth_decisions = prom_counter(p, "dungeongate_auth_decisions_total",
+	    "Decisions on accounts with an auth service, by outcome: the "
+	    "service's allow or deny (called or kept), a failed call by how "
+	    "it failed, or skipped while the breaker is open.", l, 1);
+	m->auth_cached = prom_counter(p,
+	    "dungeongate_auth_cached_decisions_total",
+	    "Decisions taken from a verdict kept within its lifetime, with "
+	    "no call.", NULL, 0);
+	m->shedding = prom_gauge(p, "dungeongate_load_shedding_active",
+	    "Whether new sessions below class high are shed for load (1) or "
+	    "not (0).", NULL, 0);
+	m->shed_started = prom_counter(p,
+	    "dungeongate_load_shedding_started_total",
+	    "Times load shedding began.", NULL, 0);
+	l[0] = metrics_label("resource", load_resources,
+	    nitems(load_resources));
+	m->load_ratio = prom_gauge(p, "dungeongate_load_ratio",
+	    "The machine's load as the shedder judges it, smoothed over its "
+	    "last samples (0 to 1): cpu busy, memory not available.", l, 1);
+
 	l[0] = metrics_label("component", components, nitems(components));
 	m->health = prom_gauge(p, "dungeongate_health",
 	    "Each component's health as dg-broker --check judges it: 0 "
@@ -301,6 +361,33 @@ metrics_ratio(uint64_t used, uint64_t max)
 	return max > 0 ? (double)used / (double)max : 0;
 }
 
+/* The auth service's figures, its breaker's and the shedder's. */
+static void
+metrics_collect_auth(struct broker *b)
+{
+	struct metrics		*m = b->metrics;
+	const struct auth_stats	*st = &b->auth;
+	enum breaker_state	 state;
+	u_int			 i;
+
+	state = breaker_state(&b->breaker, util_now_ms());
+	for (i = 0; i < BREAKER_STATES; i++) {
+		prom_set(m->breaker_state, i, i == (u_int)state ? 1 : 0);
+		prom_set(m->breaker_transitions, i,
+		    (double)b->breaker.transitions[i]);
+	}
+	prom_load_histogram(m->auth_time, 0, st->buckets, nitems(st->buckets),
+	    st->seconds);
+	for (i = 0; i < AUTH_OUTCOMES; i++)
+		prom_set(m->auth_decisions, i, (double)st->outcomes[i]);
+	prom_set(m->auth_cached, 0, (double)st->cached);
+
+	prom_set(m->shedding, 0, shed_active(&b->shed) ? 1 : 0);
+	prom_set(m->shed_started, 0, (double)b->shed.started);
+	prom_set(m->load_ratio, 0, shed_cpu(&b->shed));
+	prom_set(m->load_ratio, 1, shed_memory(&b->shed));
+}
+
 /* Read every gauge, and the counters other tables keep, from the owners. */
 static void
 metrics_collect(struct broker *b)
@@ -367,6 +454,8 @@ metrics_collect(struct broker *b)
 	    cfg->limits_max_memory));
 	prom_set(m->usage_ratio, 4, metrics_ratio(b->sample.open_fds,
 	    b->max_clients + BROKER_FD_RESERVE));
+
+	metrics_collect_auth(b);
 
 	health_build(b, &r);
 	for (i = 0; i < r.n; i++)

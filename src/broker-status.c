@@ -137,8 +137,8 @@ status_auth(struct broker *b)
 		json_object_set_new(transitions, breaker_state_name(i),
 		    json_integer((json_int_t)b->breaker.transitions[i]));
 	auth_error_rate(b, &calls, &failures);
-	o = json_pack("{s:b, s:s, s:{s:s, s:i, s:i, s:I, s:o}, s:o, s:i, "
-	    "s:i, s:i}",
+	o = json_pack("{s:b, s:s, s:{s:s, s:i, s:i, s:I, s:o}, s:o, s:I, "
+	    "s:I, s:i, s:i, s:i}",
 	    "enabled", *b->cfg->auth_url != '\0',
 	    "on_failure", b->cfg->auth_on_failure == AUTH_ON_FAILURE_DENY ?
 	    "deny" : b->cfg->auth_on_failure == AUTH_ON_FAILURE_ALLOW ?
@@ -151,6 +151,8 @@ status_auth(struct broker *b)
 		    -1),
 		"transitions_total", transitions,
 	    "outcomes_total", outcomes,
+	    "cached_total", (json_int_t)b->auth.cached,
+	    "calls_total", (json_int_t)b->auth.count,
 	    "calls_last_minute", (int)calls,
 	    "failures_last_minute", (int)failures,
 	    "cached_verdicts", (int)auth_cached(b));

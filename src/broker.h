@@ -159,6 +159,8 @@ void		 prom_inc(struct prom_family *, u_int);
 void		 prom_set(struct prom_family *, u_int, double);
 double		 prom_get(const struct prom_family *, u_int);
 void		 prom_observe(struct prom_family *, u_int, double);
+void		 prom_load_histogram(struct prom_family *, u_int,
+		     const uint64_t *, u_int, double);
 char		*prom_render(const struct prom *, size_t *);
 
 /* broker-violation.c */
@@ -556,6 +558,7 @@ struct auth_second {
 };
 struct auth_stats {
 	uint64_t	 outcomes[AUTH_OUTCOMES];
+	uint64_t	 cached;	/* decisions from a kept verdict */
 	uint64_t	 buckets[WORKER_BUCKETS + 1];	/* calls by time */
 	uint64_t	 count;
 	double		 seconds;

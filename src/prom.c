@@ -372,6 +372,34 @@ prom_observe(struct prom_family *f, u_int idx, double v)
 	f->sum[idx] += v;
 }
 
+/*
+ * Set a histogram's series from counts its owner keeps: counts[i] the
+ * observations in bucket i alone (not cumulative), counts[nbounds] those
+ * past every bound, and sum their total. Like a counter it only grows: a
+ * smaller total count is ignored.
+ */
+void
+prom_load_histogram(struct prom_family *f, u_int idx, const uint64_t *counts,
+    u_int n, double sum)
+{
+	uint64_t	 total = 0;
+	u_int		 i;
+
+	prom_check(f, idx, 1);
+	if (n != f->nbounds + 1)
+		fatalx("prom_load_histogram: %s: %u counts for %u bounds",
+		    f->name, n, f->nbounds);
+	for (i = 0; i < n; i++)
+		total += counts[i];
+	if (total < f->count[idx])
+		return;
+	memcpy(&f->buckets[(size_t)idx * f->nbounds], counts,
+	    f->nbounds * sizeof *counts);
+	f->count[idx] = total;
+	if (isfinite(sum) && sum >= 0)
+		f->sum[idx] = sum;
+}
+
 /* Print a sample value: the shortest text that reads back the same. */
 static void
 prom_put_value(struct prom_buf *b, double v)

@@ -17,21 +17,25 @@ e2e_ok "the shipped rules are the defaults' output" 'cmp -s "$T/default.yml" "$S
 e2e_ok "and the shipped configuration's" 'cmp -s "$T/shipped-ini.yml" "$SHIPPED"'
 out=$(promtool check rules "$T/default.yml" 2>&1); rc=$?
 e2e_eq "promtool check rules on the defaults" "$rc" 0
-e2e_match "five rules" "$out" 'SUCCESS: 5 rules found'
+e2e_match "eight rules" "$out" 'SUCCESS: 8 rules found'
 for a in DungeonGateDown DungeonGateHighConnectionCount DungeonGateHighQueueTime \
-    DungeonGateHighResourceUsage DungeonGateUnhealthy; do
+    DungeonGateHighResourceUsage DungeonGateAuthErrorRate \
+    DungeonGateAuthBreakerOpen DungeonGateLoadShedding DungeonGateUnhealthy; do
 	e2e_ok "$a is a rule" 'grep -q "^      - alert: $a$" "$T/default.yml"'
 done
 
 # Every threshold comes from the file.
-printf '[alerts]\nhigh_connection_count = 7\nhigh_queue_time = 1500ms\nhigh_resource_usage = 0.75\n' > "$T/mine.ini"
+printf '[alerts]\nhigh_connection_count = 7\nhigh_queue_time = 1500ms\nhigh_resource_usage = 0.75\nhigh_error_rate = 0.125\n' > "$T/mine.ini"
 "$BROKER" --alert-rules -f "$T/mine.ini" > "$T/mine.yml"
 out=$(cat "$T/mine.yml")
 e2e_match "high_connection_count in the rule" "$out" 'expr: session_pool_active_connections >= 7$'
 e2e_match "high_queue_time, in seconds" "$out" 'expr: session_pool_queue_longest_wait_seconds >= 1.5$'
 e2e_match "high_resource_usage" "$out" 'expr: dungeongate_resource_usage_ratio >= 0.75$'
+e2e_match "high_error_rate: failed calls over all calls" "$out" \
+    'expr: sum without \(outcome\) \(rate\(dungeongate_auth_decisions_total\{outcome=~"fail_\.\*"\}\[5m\]\)\) / rate\(dungeongate_auth_request_duration_seconds_count\[5m\]\) >= 0\.125$'
 e2e_match "and in the descriptions" "$out" 'high_connection_count \(7\)'
-e2e_nomatch "nothing of the defaults left" "$out" '(connections|seconds|ratio) >= (900|2|0\.9)$'
+e2e_match "high_error_rate in its description" "$out" 'high_error_rate \(0\.125\)'
+e2e_nomatch "nothing of the defaults left" "$out" '(connections|seconds|ratio|\[5m\]\)) >= (900|2|0\.9|0\.05)$'
 out=$(promtool check rules "$T/mine.yml" 2>&1); rc=$?
 e2e_eq "promtool check rules on a file of its own" "$rc" 0
 
@@ -47,6 +51,6 @@ sed "s|@RULES@|$SHIPPED|" "$DG_SRCDIR/tests/e2e/alerts-test.yml" > "$T/alerts-te
 out=$(promtool test rules "$T/alerts-test.yml" 2>&1); rc=$?
 e2e_eq "promtool test rules: every alert" "$rc" 0
 [ "$rc" = 0 ] || e2e_log "$out"
-e2e_eq "a test for each rule" "$(grep -c '^        alertname:' "$T/alerts-test.yml" | tr -d ' ')" 10
-e2e_eq "every alert tested" "$(sed -n 's/^        alertname: //p' "$T/alerts-test.yml" | sort -u | wc -l | tr -d ' ')" 5
+e2e_eq "a test for each rule" "$(grep -c '^        alertname:' "$T/alerts-test.yml" | tr -d ' ')" 18
+e2e_eq "every alert tested" "$(sed -n 's/^        alertname: //p' "$T/alerts-test.yml" | sort -u | wc -l | tr -d ' ')" 8
 e2e_done

@@ -1,6 +1,7 @@
 # Helpers for the tests of the auth service, the breaker and shedding:
-# the test auth service (tests/tools/dg-authd.py) and players on the
-# broker's socket. Sourced after lib.sh and e2e_init.
+# the test auth service (tests/tools/dg-authd.py), players on the
+# broker's socket, and /proc/stat and /proc/meminfo files whose load a
+# test sets. Sourced after lib.sh and e2e_init.
 
 AUTHD="$DG_SRCDIR/tests/tools/dg-authd.py"
 AUTHD_PY=$(command -v python3) || e2e_die "missing python3 (run tests/run-all.sh to install)"
@@ -147,4 +148,61 @@ hello_as() {
 		    "$(printf '%s' "$first" | jq -r .reason)" ;;
 	*) echo "$first" ;;
 	esac
+}
+
+# /proc/stat as the broker would read it ([load_shedding] stat_file =
+# $T/stat), its counters moving on 10 times a second: $T/cpu.pct
+# hundredths of each step busy, the rest idle. Run in the background.
+cpu_feed() {
+	local user=0 system=0 idle=0 iowait=0 pct
+	while :; do
+		pct=$(cat "$T/cpu.pct")
+		user=$((user + pct * 3 / 4))
+		system=$((system + pct - pct * 3 / 4))
+		idle=$((idle + (100 - pct) * 9 / 10))
+		iowait=$((iowait + (100 - pct) - (100 - pct) * 9 / 10))
+		{
+			printf 'cpu  %d 0 %d %d %d 0 0 0 0 0\n' "$user" "$system" "$idle" "$iowait"
+			printf 'cpu0 %d 0 %d %d %d 0 0 0 0 0\n' "$user" "$system" "$idle" "$iowait"
+			printf 'intr 1 0\nctxt 1\nbtime 1700000000\nprocesses 1\n'
+			printf 'procs_running 1\nprocs_blocked 0\nsoftirq 0 0\n'
+		} > "$T/stat.tmp"
+		mv -f "$T/stat.tmp" "$T/stat"
+		sleep 0.1
+	done
+}
+# /proc/meminfo with a share $1 (in thousandths) of 16 GB not available.
+mem_use() {
+	local total=16384000 avail
+	avail=$(( total - total * $1 / 1000 ))
+	printf 'MemTotal:       %d kB\nMemFree:        %d kB\nMemAvailable:   %d kB\nBuffers:           1024 kB\nCached:          204800 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n' \
+	    "$total" $((avail / 2)) "$avail" > "$T/meminfo.tmp"
+	mv -f "$T/meminfo.tmp" "$T/meminfo"
+}
+
+# The broker's /metrics (needs e2e_http_port): `scrape FILE` keeps one
+# scrape and fails unless it is a 200 that `promtool check metrics`
+# passes; `metric SERIES` is one series' value (name and labels as
+# exposed) in a fresh scrape.
+scrape() {
+	[ "$(curl -s -m 10 -o "$1" -w '%{http_code}' "$HTTP_URL/metrics")" = 200 ] ||
+	    return 1
+	promtool check metrics < "$1" > "$1.promtool" 2>&1
+}
+metric() {
+	curl -s -m 10 "$HTTP_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+# Is the series' value within [$2, $3]?
+metric_in() {
+	local v
+	v=$(metric "$1")
+	[ -n "$v" ] && awk -v v="$v" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'
+}
+# One field (a jq filter) of a /health endpoint's answer.
+health_detail() { e2e_http "$1"; jq -r "$2" <<<"$HTTP_BODY"; }
+# A /health endpoint's HTTP code and status, as "200 healthy".
+health_of() {
+	e2e_http "$1"
+	printf '%s %s\n' "$HTTP_CODE" "$(jq -r .status <<<"$HTTP_BODY" 2>/dev/null)"
 }

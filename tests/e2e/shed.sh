@@ -15,35 +15,7 @@ VIP="dgv$E2E_SUFFIX"
 groupadd "$LOW" && groupadd "$VIP" || e2e_die "groupadd"
 E2E_GROUPS="$E2E_GROUPS $LOW $VIP"
 
-# /proc/stat as the broker would read it, its counters moving on 10 times
-# a second: $T/cpu.pct hundredths of each step busy, the rest idle.
 echo 10 > "$T/cpu.pct"
-cpu_feed() {
-	local user=0 system=0 idle=0 iowait=0 pct
-	while :; do
-		pct=$(cat "$T/cpu.pct")
-		user=$((user + pct * 3 / 4))
-		system=$((system + pct - pct * 3 / 4))
-		idle=$((idle + (100 - pct) * 9 / 10))
-		iowait=$((iowait + (100 - pct) - (100 - pct) * 9 / 10))
-		{
-			printf 'cpu  %d 0 %d %d %d 0 0 0 0 0\n' "$user" "$system" "$idle" "$iowait"
-			printf 'cpu0 %d 0 %d %d %d 0 0 0 0 0\n' "$user" "$system" "$idle" "$iowait"
-			printf 'intr 1 0\nctxt 1\nbtime 1700000000\nprocesses 1\n'
-			printf 'procs_running 1\nprocs_blocked 0\nsoftirq 0 0\n'
-		} > "$T/stat.tmp"
-		mv -f "$T/stat.tmp" "$T/stat"
-		sleep 0.1
-	done
-}
-# /proc/meminfo with a share $1 (in thousandths) of 16 GB not available.
-mem_use() {
-	local total=16384000 avail
-	avail=$(( total - total * $1 / 1000 ))
-	printf 'MemTotal:       %d kB\nMemFree:        %d kB\nMemAvailable:   %d kB\nBuffers:           1024 kB\nCached:          204800 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n' \
-	    "$total" $((avail / 2)) "$avail" > "$T/meminfo.tmp"
-	mv -f "$T/meminfo.tmp" "$T/meminfo"
-}
 mem_use 500
 cpu_feed &
 E2E_PIDS="$E2E_PIDS $!"

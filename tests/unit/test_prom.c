@@ -1,8 +1,9 @@
 /*
  * Unit tests for the Prometheus registry and its text exposition: HELP
  * and TYPE lines, label values in order, escaping, the value format,
- * cumulative histogram buckets with +Inf equal to _count, counters that
- * never go down, series counts fixed at registration, and the bugs a
+ * cumulative histogram buckets with +Inf equal to _count (observed, or
+ * loaded from an owner's counts), counters that never go down, series
+ * counts fixed at registration, and the bugs a
  * caller can make (bad names, a counter without _total, buckets that do
  * not increase, an unknown label value) stopping the program.
  */
@@ -168,6 +169,47 @@ test_histogram(void **state)
 	want_line(text, "x_seconds_bucket{type=\"reload\",le=\"10\"} 1");
 	want_line(text, "x_seconds_count{type=\"reload\"} 1");
 	assert_int_equal((int)prom_get(h, 0), 4);
+	free(text);
+	prom_free(p);
+}
+
+/*
+ * A histogram loaded from its owner's counts: buckets made cumulative,
+ * the last count past every bound only in +Inf, _count their total, and
+ * a load with fewer observations than before ignored.
+ */
+static void
+test_histogram_load(void **state)
+{
+	static const double	 bounds[] = { 0.1, 1, 10 };
+	uint64_t		 counts[] = { 2, 0, 1, 1 };
+	uint64_t		 fewer[] = { 1, 0, 0, 0 };
+	struct prom		*p = prom_create();
+	struct prom_family	*h;
+	char			*text;
+
+	h = prom_histogram(p, "x_seconds", "Durations.", NULL, 0, bounds,
+	    nitems(bounds));
+	prom_load_histogram(h, 0, counts, nitems(counts), 105.15);
+	text = render(p);
+	want_line(text, "x_seconds_bucket{le=\"0.1\"} 2");
+	want_line(text, "x_seconds_bucket{le=\"1\"} 2");
+	want_line(text, "x_seconds_bucket{le=\"10\"} 3");
+	want_line(text, "x_seconds_bucket{le=\"+Inf\"} 4");
+	want_line(text, "x_seconds_count 4");
+	want_line(text, "x_seconds_sum 105.15");
+	free(text);
+	prom_load_histogram(h, 0, fewer, nitems(fewer), 0.05);
+	assert_int_equal((int)prom_get(h, 0), 4);
+	text = render(p);
+	want_line(text, "x_seconds_bucket{le=\"0.1\"} 2");
+	want_line(text, "x_seconds_sum 105.15");
+	free(text);
+	counts[1] = 3;
+	prom_load_histogram(h, 0, counts, nitems(counts), 106);
+	text = render(p);
+	want_line(text, "x_seconds_bucket{le=\"1\"} 5");
+	want_line(text, "x_seconds_count 7");
 	free(text);
 	prom_free(p);
 }
@@ -341,6 +383,28 @@ die_observe_gauge(void *arg)
 	prom_observe(g, 0, 1);
 }
 
+static void
+die_load_counts(void *arg)
+{
+	static const double	 bounds[] = { 1, 2 };
+	uint64_t		 counts[] = { 1, 2 };
+	struct prom_family	*h;
+
+	h = prom_histogram(arg, "x_seconds", "Durations.", NULL, 0, bounds,
+	    nitems(bounds));
+	prom_load_histogram(h, 0, counts, nitems(counts), 1);
+}
+
+static void
+die_load_gauge(void *arg)
+{
+	uint64_t		 counts[] = { 1 };
+	struct prom_family	*g;
+
+	g = prom_gauge(arg, "x_level", "A level.", NULL, 0);
+	prom_load_histogram(g, 0, counts, nitems(counts), 1);
+}
+
 /* Each mistake stops the program with what was wrong. */
 static void
 test_mistakes(void **state)
@@ -360,6 +424,8 @@ test_mistakes(void **state)
 		{ die_negative_add, "prom_add" },
 		{ die_out_of_range, "series 1 of 1" },
 		{ die_observe_gauge, "is a gauge" },
+		{ die_load_counts, "2 counts for 2 bounds" },
+		{ die_load_gauge, "is a gauge" },
 	};
 	u_int	 i;
 
@@ -378,6 +444,7 @@ main(void)
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_two_labels),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_histogram_load),
 		cmocka_unit_test(test_counter_monotonic),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_escaping),

@@ -1,8 +1,10 @@
 /*
  * Unit tests for the worker pool: jobs run on worker threads, answers
  * come back on the event loop's thread, and the pool's bounds (threads,
- * queue, timeout) hold. Jobs that block wait on a gate the test opens,
- * so nothing depends on how fast the machine is.
+ * queue, timeout) hold; jobs are taken best class first and in order
+ * within a class, admins' jobs have a reserve past queue_size, and
+ * workers_stats counts what each type did. Jobs that block wait on a
+ * gate the test opens, so nothing depends on how fast the machine is.
  */
 #include "config.h"
 
@@ -30,11 +32,13 @@ static pthread_cond_t	 g_cond = PTHREAD_COND_INITIALIZER;
 static int		 g_gate_open;	/* blocking jobs may return */
 static u_int		 g_running;	/* jobs inside run() now */
 static u_int		 g_max_running;
+static int		 g_started;	/* jobs that have entered run() */
 static pthread_t	 g_main;
 
 struct job_arg {
 	int		 block;		/* wait for the gate */
 	int		 ran;		/* run() started */
+	int		 order;		/* 1 for the first job to start, ... */
 	int		 run_done;	/* run() returned */
 	pthread_t	 run_thread;
 	int		 done_calls;
@@ -54,6 +58,7 @@ reset_globals(void)
 	g_gate_open = 0;
 	g_running = 0;
 	g_max_running = 0;
+	g_started = 0;
 	pthread_mutex_unlock(&g_lock);
 	g_main = pthread_self();
 }
@@ -76,6 +81,7 @@ job_run(void *arg)
 
 	pthread_mutex_lock(&g_lock);
 	a->ran = 1;
+	a->order = ++g_started;
 	a->run_thread = pthread_self();
 	g_running++;
 	if (g_running > g_max_running)
@@ -122,6 +128,15 @@ submit_job(struct workers *w, void (*run)(void *), void (*done)(void *, int),
 {
 	return workers_submit(w, JOB_LOOKUP, CLASS_NORMAL, run, done, release,
 	    arg);
+}
+
+/* Submit a non-blocking test job of a type for a class. */
+static int
+submit_as(struct workers *w, enum job_type type, enum quota_class class,
+    struct job_arg *a)
+{
+	return workers_submit(w, type, class, job_run, job_done, job_release,
+	    a);
 }
 
 /* Read an int under the lock. */
@@ -735,6 +750,254 @@ test_status_fields(void **state)
 }
 
 /*
+ * Jobs waiting for the one thread are taken best class first (critical,
+ * high, normal, low), whatever order they came in, and in the order they
+ * came within a class.
+ */
+static void
+test_class_order(void **state)
+{
+	static const enum quota_class arrival[] = {
+		CLASS_LOW, CLASS_NORMAL, CLASS_CRITICAL, CLASS_HIGH,
+		CLASS_LOW, CLASS_CRITICAL, CLASS_NORMAL, CLASS_HIGH
+	};
+	/* Where each arrival must run, after the blocker (1). */
+	static const int	 want[] = { 8, 6, 2, 4, 9, 3, 7, 5 };
+	struct event_base	*base;
+	struct workers		*w;
+	static struct job_arg	 blocker, a[nitems(arrival)];
+	struct many		 m;
+	u_int			 i, one = 1;
+
+	(void)state;
+	reset_globals();
+	memset(&blocker, 0, sizeof blocker);
+	memset(a, 0, sizeof a);
+	base = event_base_new();
+	w = workers_create(base, 1, 20, 30000);
+
+	blocker.block = 1;
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_NORMAL, &blocker), 0);
+	assert_int_equal(loop_until(base, pred_running, &one, SOON_MS), 0);
+	for (i = 0; i < nitems(arrival); i++)
+		assert_int_equal(submit_as(w, JOB_AUTH, arrival[i], &a[i]), 0);
+	assert_int_equal(status_int(w, "queued"), nitems(arrival));
+
+	open_gate();
+	m.a = a;
+	m.n = nitems(a);
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	assert_int_equal(blocker.order, 1);
+	for (i = 0; i < nitems(arrival); i++) {
+		if (a[i].order != want[i])
+			fail_msg("arrival %u (class %s) ran %d-th, not %d-th", i,
+			    quota_class_name(arrival[i]), a[i].order, want[i]);
+		assert_int_equal(a[i].done_calls, 1);
+		assert_int_equal(a[i].done_timed_out, 0);
+	}
+	finish_pool(base, w);
+}
+
+/*
+ * A full queue turns away every class but critical, which has
+ * WORKER_CRITICAL_RESERVE slots past queue_size; the reserve's jobs run
+ * before the normal ones queued first, and once the queue drains a
+ * normal job is taken again. Each refusal counts against its type.
+ */
+static void
+test_critical_reserve(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct worker_stats	 st;
+	static struct job_arg	 blocker, normal[2], refused[4];
+	static struct job_arg	 critical[WORKER_CRITICAL_RESERVE], extra;
+	struct many		 m;
+	u_int			 i, one = 1;
+
+	(void)state;
+	reset_globals();
+	memset(&blocker, 0, sizeof blocker);
+	memset(normal, 0, sizeof normal);
+	memset(refused, 0, sizeof refused);
+	memset(critical, 0, sizeof critical);
+	memset(&extra, 0, sizeof extra);
+	base = event_base_new();
+	w = workers_create(base, 1, 2, 30000);
+
+	blocker.block = 1;
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_NORMAL, &blocker), 0);
+	assert_int_equal(loop_until(base, pred_running, &one, SOON_MS), 0);
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_NORMAL, &normal[0]), 0);
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_NORMAL, &normal[1]), 0);
+
+	/* queue_size reached: normal, high and low are refused. */
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_NORMAL, &refused[0]),
+	    -1);
+	assert_int_equal(submit_as(w, JOB_AUTH, CLASS_HIGH, &refused[1]), -1);
+	assert_int_equal(submit_as(w, JOB_AUTH, CLASS_LOW, &refused[2]), -1);
+
+	/* Critical fills the reserve, and no more. */
+	for (i = 0; i < WORKER_CRITICAL_RESERVE; i++)
+		assert_int_equal(submit_as(w, JOB_RELOAD, CLASS_CRITICAL,
+		    &critical[i]), 0);
+	assert_int_equal(submit_as(w, JOB_SOCKET, CLASS_CRITICAL, &refused[3]),
+	    -1);
+
+	workers_stats(w, &st);
+	assert_int_equal(st.queued, 2 + WORKER_CRITICAL_RESERVE);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(st.rejected[JOB_LOOKUP], 1);
+	assert_int_equal(st.rejected[JOB_AUTH], 2);
+	assert_int_equal(st.rejected[JOB_RELOAD], 0);
+	assert_int_equal(st.rejected[JOB_SOCKET], 1);
+	assert_int_equal(status_int(w, "rejected_total"), 4);
+
+	open_gate();
+	m.a = critical;
+	m.n = WORKER_CRITICAL_RESERVE;
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	m.a = normal;
+	m.n = nitems(normal);
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+	for (i = 0; i < WORKER_CRITICAL_RESERVE; i++)
+		assert_int_equal(critical[i].order, 2 + (int)i);
+	assert_int_equal(normal[0].order, 2 + WORKER_CRITICAL_RESERVE);
+	assert_int_equal(normal[1].order, 3 + WORKER_CRITICAL_RESERVE);
+	for (i = 0; i < nitems(refused); i++) {
+		assert_false(refused[i].ran);
+		assert_int_equal(refused[i].done_calls, 0);
+		assert_int_equal(refused[i].release_calls, 0);
+	}
+
+	/* Drained: a normal job is taken again. */
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_NORMAL, &extra), 0);
+	assert_int_equal(loop_until(base, pred_done, &extra, SOON_MS), 0);
+	workers_stats(w, &st);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.completed[JOB_LOOKUP], 4);
+	assert_int_equal(st.completed[JOB_RELOAD], WORKER_CRITICAL_RESERVE);
+	assert_int_equal(st.rejected[JOB_LOOKUP], 1);
+	finish_pool(base, w);
+}
+
+/* Has workers_stats counted at least *arg timeouts, of any type? */
+static int
+pred_timeouts(void *arg)
+{
+	struct worker_stats	 st;
+	uint64_t		 n = 0;
+	u_int			 i;
+
+	workers_stats(((void **)arg)[0], &st);
+	for (i = 0; i < JOB_TYPES; i++)
+		n += st.timeouts[i];
+	return n >= *(uint64_t *)((void **)arg)[1];
+}
+
+/*
+ * workers_stats: the pool's size, threads busy and jobs waiting now, and
+ * per type what was completed, timed out (running or queued) and
+ * refused; busy time grows while a job runs and stands still when none
+ * does, and agrees with workers_status.
+ */
+static void
+test_stats_snapshot(void **state)
+{
+	struct event_base	*base;
+	struct workers		*w;
+	struct worker_stats	 st, st2;
+	static struct job_arg	 blocker, queued[2], quick[2], refused;
+	struct many		 m;
+	uint64_t		 want = 3;
+	void			*args[2];
+	u_int			 i, one = 1;
+
+	(void)state;
+	reset_globals();
+	memset(&blocker, 0, sizeof blocker);
+	memset(queued, 0, sizeof queued);
+	memset(quick, 0, sizeof quick);
+	memset(&refused, 0, sizeof refused);
+	base = event_base_new();
+	w = workers_create(base, 1, 10, 300);
+
+	workers_stats(w, &st);
+	assert_int_equal(st.size, 1);
+	assert_int_equal(st.busy, 0);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.busy_ns, 0);
+	for (i = 0; i < JOB_TYPES; i++) {
+		assert_int_equal(st.completed[i], 0);
+		assert_int_equal(st.timeouts[i], 0);
+		assert_int_equal(st.rejected[i], 0);
+	}
+
+	/* One auth call holds the thread, two lookups wait behind it. */
+	blocker.block = 1;
+	assert_int_equal(submit_as(w, JOB_AUTH, CLASS_NORMAL, &blocker), 0);
+	assert_int_equal(loop_until(base, pred_running, &one, SOON_MS), 0);
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_LOW, &queued[0]), 0);
+	assert_int_equal(submit_as(w, JOB_LOOKUP, CLASS_HIGH, &queued[1]), 0);
+	workers_stats(w, &st);
+	assert_int_equal(st.busy, 1);
+	assert_int_equal(st.queued, 2);
+	usleep(20 * 1000);
+	workers_stats(w, &st2);
+	assert_true(st2.at_ns > st.at_ns);
+	assert_true(st2.busy_ns > st.busy_ns);
+	assert_true(st2.busy_ns >= 20 * 1000 * 1000);
+
+	/* worker_timeout (300 ms): all three time out, two never ran. */
+	args[0] = w;
+	args[1] = &want;
+	assert_int_equal(loop_until(base, pred_timeouts, args, SOON_MS), 0);
+	workers_stats(w, &st);
+	assert_int_equal(st.timeouts[JOB_AUTH], 1);
+	assert_int_equal(st.timeouts[JOB_LOOKUP], 2);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.busy, 1);	/* the auth call still runs */
+	assert_false(locked_int(&queued[0].ran));
+	assert_false(locked_int(&queued[1].ran));
+
+	/* It returns: not completed (it timed out), and nobody is busy. */
+	open_gate();
+	assert_int_equal(loop_until(base, pred_released, &blocker, SOON_MS),
+	    0);
+	workers_stats(w, &st);
+	assert_int_equal(st.busy, 0);
+	assert_int_equal(st.completed[JOB_AUTH], 0);
+
+	/* Two reloads complete. */
+	assert_int_equal(submit_as(w, JOB_RELOAD, CLASS_CRITICAL, &quick[0]),
+	    0);
+	assert_int_equal(submit_as(w, JOB_RELOAD, CLASS_NORMAL, &quick[1]), 0);
+	m.a = quick;
+	m.n = nitems(quick);
+	assert_int_equal(loop_until(base, pred_all_done, &m, SOON_MS), 0);
+
+	/* No queue left at all: even a socket job is refused. */
+	workers_configure(w, 1, 0, 300);
+	assert_int_equal(submit_as(w, JOB_SOCKET, CLASS_NORMAL, &refused), -1);
+
+	workers_stats(w, &st);
+	assert_int_equal(st.completed[JOB_RELOAD], 2);
+	assert_int_equal(st.completed[JOB_AUTH], 0);
+	assert_int_equal(st.completed[JOB_LOOKUP], 0);
+	assert_int_equal(st.rejected[JOB_SOCKET], 1);
+	assert_int_equal(st.rejected[JOB_RELOAD], 0);
+	assert_int_equal(st.busy, 0);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(status_int(w, "completed_total"), 2);
+	assert_int_equal(status_int(w, "timed_out_total"), 3);
+	assert_int_equal(status_int(w, "rejected_total"), 1);
+	usleep(20 * 1000);
+	workers_stats(w, &st2);
+	assert_true(st2.busy_ns == st.busy_ns);
+	finish_pool(base, w);
+}
+
+/*
  * After every test, even a failed one, let blocked jobs return: their
  * arguments are static, so a thread left behind touches nothing freed.
  */
@@ -910,6 +1173,10 @@ main(void)
 		cmocka_unit_test_teardown(test_health_stuck, teardown_gate),
 		cmocka_unit_test_teardown(test_health_queue, teardown_gate),
 		cmocka_unit_test_teardown(test_status_fields, teardown_gate),
+		cmocka_unit_test_teardown(test_class_order, teardown_gate),
+		cmocka_unit_test_teardown(test_critical_reserve,
+		    teardown_gate),
+		cmocka_unit_test_teardown(test_stats_snapshot, teardown_gate),
 		cmocka_unit_test_teardown(test_shutdown, teardown_gate),
 		cmocka_unit_test_teardown(test_shutdown_stuck, teardown_gate),
 		cmocka_unit_test_teardown(test_free_unused, teardown_gate),
