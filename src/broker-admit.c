@@ -602,16 +602,18 @@ void
 admit_game_end(struct client *c, json_t *msg)
 {
 	const char	*id;
-	json_int_t	 status = -1, sig = 0;
+	json_int_t	 status = -1, sig = 0, offset = -1;
 
-	if (json_unpack(msg, "{s:s, s?I, s?I}", "lease", &id, "status",
-	    &status, "signal", &sig) != 0)
+	if (json_unpack(msg, "{s:s, s?I, s?I, s?I}", "lease", &id, "status",
+	    &status, "signal", &sig, "offset", &offset) != 0)
 		fatalx("validated game_end lacks lease");
 	if (c->lease == NULL || strcmp(c->lease->id, id) != 0) {
 		client_close(c, "error", REASON_BAD_MESSAGE,
 		    "game_end for a lease this session does not hold");
 		return;
 	}
+	if (offset >= 0)
+		watch_stream_end(c, (uint64_t)offset);
 	admit_lease_end(c, "exit", (long long)status, (long long)sig);
 	client_set_activity(c, ACT_MENU);
 }

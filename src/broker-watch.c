@@ -219,6 +219,32 @@ watch_game_end(struct client *c)
 	c->live = NULL;
 }
 
+/* The session dropped the game's bytes up to offset: count the gap. */
+static void
+watch_gap(struct broker *b, struct live *l, uint64_t offset)
+{
+	/* The first is logged; the game's end tells the sum. */
+	if (l->gaps == 0)
+		log_warn("stream gap: the session dropped bytes the broker "
+		    "could not take in time", "user=%s game=%s offset=%llu "
+		    "bytes=%llu", l->user, l->game,
+		    (unsigned long long)l->offset,
+		    (unsigned long long)(offset - l->offset));
+	l->gaps += offset - l->offset;
+	l->offset = offset;
+	admit_violation(b, V_STREAM_GAP);
+}
+
+/* The game has ended with offset bytes written: what never came is a gap. */
+void
+watch_stream_end(struct client *c, uint64_t offset)
+{
+	struct live	*l = c->live;
+
+	if (l != NULL && offset > l->offset)
+		watch_gap(c->broker, l, offset);
+}
+
 /*
  * A stream frame from a playing session. Bytes before the expected
  * offset were had already (a session resending after a reconnect) and
@@ -242,17 +268,8 @@ watch_stream(struct client *c, const struct proto_stream *st)
 			return;
 		p += skip;
 		len -= (size_t)skip;
-	} else if (st->offset > l->offset) {
-		/* The first is logged; the game's end tells the sum. */
-		if (l->gaps == 0)
-			log_warn("stream gap: the session dropped bytes the "
-			    "broker could not take in time", "user=%s game=%s "
-			    "offset=%llu bytes=%llu", l->user, l->game,
-			    (unsigned long long)l->offset,
-			    (unsigned long long)(st->offset - l->offset));
-		l->gaps += st->offset - l->offset;
-		admit_violation(b, V_STREAM_GAP);
-	}
+	} else if (st->offset > l->offset)
+		watch_gap(b, l, st->offset);
 	l->offset = st->offset + st->len;
 	now = util_wall_ms();
 	l->last_output = now;

@@ -736,6 +736,7 @@ TAILQ_HEAD(lives, live);
 void		 watch_game_start(struct client *, int);
 void		 watch_game_end(struct client *);
 void		 watch_stream(struct client *, const struct proto_stream *);
+void		 watch_stream_end(struct client *, uint64_t);
 void		 watch_resize(struct client *, json_t *);
 void		 watch_request(struct client *, json_t *);
 void		 watch_leave(struct client *);

@@ -134,6 +134,7 @@ static const struct pfield f_game_end[] = {
 	STR1("lease", 1, 64, C_TOKEN),
 	INT("status", 0, -1, 255),
 	INT("signal", 0, 0, 128),
+	INT("offset", 0, 0, 1LL << 62),	/* the game's bytes, all told */
 	END
 };
 static const struct pfield f_keepalive[] = {

@@ -29,6 +29,15 @@ static void	relay_check_done(struct session *);
 static void	relay_cpu_start(struct session *);
 static void	relay_cpu_stop(struct session *);
 
+/* Read the game again, once nothing holds it back. */
+static void
+relay_read_resume(struct game *g)
+{
+	if (!g->master_eof && g->master != -1 && !g->read_paused &&
+	    !g->bw_paused && !g->stream_paused)
+		event_add(g->read_ev, NULL);
+}
+
 /* Output resumes: the bandwidth share has earned tokens again. */
 void
 relay_bandwidth_resume(struct session *s)
@@ -38,8 +47,79 @@ relay_bandwidth_resume(struct session *s)
 	if (!g->bw_paused)
 		return;
 	g->bw_paused = 0;
-	if (!g->master_eof && !g->read_paused)
-		event_add(g->read_ev, NULL);
+	relay_read_resume(g);
+}
+
+/* Is the copy for a broker that is taking it in at its bound? */
+static int
+relay_stream_full(struct session *s)
+{
+	if (s->game->editing || s->broker == NULL || s->broker_gone ||
+	    s->stream_gap)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(s->broker)) +
+	    RELAY_READ_SIZE > SESSION_STREAM_MAX;
+}
+
+/* Hold the game back until the broker has taken most of the copy. */
+static void
+relay_stream_pause(struct session *s)
+{
+	struct game	*g = s->game;
+	struct timeval	 tv = { 0, SESSION_STREAM_STALL * 1000 };
+
+	g->stream_paused = 1;
+	event_del(g->read_ev);
+	s->stream_queued = evbuffer_get_length(bufferevent_get_output(
+	    s->broker));
+	/* The broker's write callback comes once it is down to the low mark. */
+	bufferevent_setwatermark(s->broker, EV_WRITE, SESSION_STREAM_LOW, 0);
+	evtimer_add(s->stream_stall, &tv);
+}
+
+/* The broker has taken most of the copy, or is gone: read the game again. */
+void
+relay_stream_resume(struct session *s)
+{
+	struct game	*g = s->game;
+
+	if (g == NULL || !g->stream_paused)
+		return;
+	g->stream_paused = 0;
+	evtimer_del(s->stream_stall);
+	if (!s->broker_gone)
+		bufferevent_setwatermark(s->broker, EV_WRITE, 0, 0);
+	relay_read_resume(g);
+}
+
+/*
+ * The broker has not been down to the low mark for a while: if it took
+ * nothing since the last look it is stopped or hung, and is not waited
+ * for: the copy is dropped until it catches up.
+ */
+static void
+relay_stream_stall_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct session	*s = arg;
+	struct timeval	 tv = { 0, SESSION_STREAM_STALL * 1000 };
+	size_t		 queued;
+
+	if (s->game == NULL || !s->game->stream_paused)
+		return;
+	if (!s->broker_gone) {
+		queued = evbuffer_get_length(bufferevent_get_output(
+		    s->broker));
+		if (queued < s->stream_queued) {
+			s->stream_queued = queued;
+			evtimer_add(s->stream_stall, &tv);
+			return;
+		}
+		log_warn("broker stalled; dropping the stream", "user=%s "
+		    "offset=%llu queued=%zu", s->user,
+		    (unsigned long long)s->stream_offset, queued);
+		s->stream_gap = 1;
+	}
+	relay_stream_resume(s);
 }
 
 /*
@@ -57,7 +137,9 @@ relay_stream(struct session *s, const u_char *buf, size_t len)
 		return;
 	}
 	out = bufferevent_get_output(s->broker);
-	if (evbuffer_get_length(out) + len > SESSION_STREAM_MAX) {
+	/* Once dropping, until the broker is down to the low mark. */
+	if ((s->stream_gap && evbuffer_get_length(out) > SESSION_STREAM_LOW) ||
+	    evbuffer_get_length(out) + len > SESSION_STREAM_MAX) {
 		if (!s->stream_gap)
 			log_warn("broker behind; dropping the stream",
 			    "user=%s offset=%llu", s->user,
@@ -89,6 +171,11 @@ relay_read_game(struct session *s)
 	int		 pass = s->state == STATE_PLAYING && !s->user_gone;
 
 	if (pass && !g->exited) {
+		if (relay_stream_full(s)) {
+			relay_stream_pause(s);
+			errno = EAGAIN;
+			return -1;
+		}
 		if (evbuffer_get_length(s->to_user) >= SESSION_USER_LOW) {
 			/* The rest waits in the PTY until the queue drains. */
 			g->read_paused = 1;
@@ -154,8 +241,7 @@ relay_user_drained(struct session *s)
 	if (g->master_eof || g->master == -1 || !g->read_paused)
 		return;
 	g->read_paused = 0;
-	if (!g->bw_paused)
-		event_add(g->read_ev, NULL);
+	relay_read_resume(g);
 }
 
 /* Write the player's keys to the game as far as the PTY takes them. */
@@ -364,6 +450,9 @@ relay_start(struct session *s)
 	event_add(g->read_ev, NULL);
 	s->stream_offset = 0;
 	s->stream_gap = 0;
+	if (s->stream_stall == NULL)
+		s->stream_stall = evtimer_new(s->base, relay_stream_stall_cb,
+		    s);
 	relay_cpu_start(s);
 	log_info(g->editing ? "editor started" : "game started", "user=%s "
 	    "ticket=%s lease=%s game=%s pid=%ld", s->user, s->ticket, g->lease,
@@ -483,6 +572,7 @@ relay_hangup(struct session *s)
 	evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
 	s->notice_pending = 0;
 	g->read_paused = g->bw_paused = 0;
+	relay_stream_resume(s);
 	if (!g->master_eof)
 		event_add(g->read_ev, NULL);
 	relay_cpu_stop(s);

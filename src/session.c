@@ -494,8 +494,9 @@ session_game_over(struct session *s)
 	char		*notice = NULL;
 
 	session_report(s);
-	msg = json_pack("{s:s, s:s, s:i}", "type", "game_end", "lease",
-	    g->lease, "status", g->status);
+	msg = json_pack("{s:s, s:s, s:i, s:I}", "type", "game_end", "lease",
+	    g->lease, "status", g->status, "offset",
+	    (json_int_t)s->stream_offset);
 	if (g->signal != 0) {
 		json_object_set_new(msg, "signal", json_integer(g->signal));
 		xasprintf(&notice, "%s%s was stopped by signal %d.",
@@ -835,6 +836,7 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 	if (s->state == STATE_PLAYING || s->state == STATE_HANGUP) {
 		/* The game goes on, or is still saving: wait for it. */
 		s->broker_gone = 1;
+		relay_stream_resume(s);
 		return;
 	}
 	session_finish(s, SESSION_EXIT_UNAVAIL, message);
@@ -956,6 +958,15 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 	    proto_msg_name(type), (int)s->state);
 }
 
+/* What waited for the broker has gone out, down to the low mark. */
+static void
+session_broker_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	relay_stream_resume(s);
+}
+
 /* The broker is gone: a game goes on; anything else ends. */
 static void
 session_broker_lost(struct session *s, const char *why)
@@ -963,6 +974,7 @@ session_broker_lost(struct session *s, const char *why)
 	if (s->broker_gone)
 		return;
 	s->broker_gone = 1;
+	relay_stream_resume(s);
 	log_warn("lost the broker", "user=%s ticket=%s error=%s",
 	    s->user != NULL ? s->user : "-", s->ticket, log_quote(why));
 	bufferevent_disable(s->broker, EV_READ | EV_WRITE);
@@ -1345,8 +1357,8 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	evsignal_add(s->sig_chld, NULL);
 
 	s->broker = bufferevent_socket_new(s->base, s->broker_fd, 0);
-	bufferevent_setcb(s->broker, session_broker_read_cb, NULL,
-	    session_broker_event_cb, s);
+	bufferevent_setcb(s->broker, session_broker_read_cb,
+	    session_broker_write_cb, session_broker_event_cb, s);
 	bufferevent_enable(s->broker, EV_READ);
 
 	remote = session_remote();
@@ -1386,6 +1398,8 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	event_free(s->sig_term);
 	event_free(s->sig_int);
 	event_free(s->sig_chld);
+	if (s->stream_stall != NULL)
+		event_free(s->stream_stall);
 	evbuffer_free(s->to_user);
 	event_base_free(s->base);
 	json_decref(s->games);

@@ -65,11 +65,17 @@
 #define RELAY_PTY_MAX_FDS	2048
 
 /*
- * The copy of the game's output for the broker (watchers, recording): it
- * never waits. While more than this waits for the broker, the copy is
- * dropped, and the next stream frame's offset shows the gap.
+ * The copy of the game's output for the broker (watchers, recording).
+ * Past SESSION_STREAM_MAX queued to a broker that is taking it in, the
+ * game is read no faster than the broker takes the copy (down to
+ * SESSION_STREAM_LOW), so that nothing is lost while the broker lives.
+ * A broker that takes nothing for SESSION_STREAM_STALL ms (stopped,
+ * hung) is not waited for: the copy is dropped until it catches up, and
+ * the next stream frame's offset shows the gap.
  */
 #define SESSION_STREAM_MAX	(1024 * 1024)
+#define SESSION_STREAM_LOW	(256 * 1024)
+#define SESSION_STREAM_STALL	250
 
 /* The fixed PATH every game gets. */
 #define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"
@@ -125,6 +131,7 @@ struct game {
 	struct event	*write_ev;
 	int		 read_paused;	/* held back by the player's terminal */
 	int		 bw_paused;	/* held back by the bandwidth share */
+	int		 stream_paused;	/* held back by the broker's copy */
 	struct evbuffer	*to_game;
 	struct event	*escalate;	/* SIGTERM then SIGKILL after hangup */
 	int		 escalation;
@@ -226,6 +233,8 @@ struct session {
 	/* The copy of the game's output for the broker. */
 	uint64_t	 stream_offset;	/* game bytes so far */
 	int		 stream_gap;	/* dropping now */
+	struct event	*stream_stall;	/* the broker has taken nothing */
+	size_t		 stream_queued;	/* queued to it at the last look */
 
 	struct event	*sig_winch;
 	struct event	*sig_hup;
@@ -326,6 +335,7 @@ void		 relay_hangup(struct session *);
 void		 relay_free(struct session *);
 void		 relay_user_drained(struct session *);
 void		 relay_bandwidth_resume(struct session *);
+void		 relay_stream_resume(struct session *);
 void		 relay_report(struct session *, json_t *);
 
 #endif

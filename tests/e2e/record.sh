@@ -17,7 +17,11 @@ command = $GAME chaos 2
 [game:box]
 name = Box
 key = b
-command = $GAME box"
+command = $GAME box
+[game:more]
+name = More chaos
+key = m
+command = $GAME chaos 6"
 e2e_init record
 REC="$T/rec"
 e2e_config "[recording]
@@ -195,6 +199,30 @@ $INI"
 else
 	e2e_log "no tmpfs may be mounted here: the full-disk case is left out"
 fi
+
+# A stopped broker is not waited for: the game writes on at the player's
+# pace, and the copy past the session's bound is dropped (the recording
+# has a gap) rather than hold the player.
+e2e_config "[recording]
+dir = $REC/stopped
+$INI"
+e2e_ok "recordings in a directory of their own" e2e_reload
+e2e_keys p1 m
+e2e_expect_screen "more chaos: 3 MB, then 3 MB more" p1 'chaos: resize me' 30
+: > "$T/p1.raw"
+kill -STOP "$BROKER_MAIN"
+e2e_keys p1 x
+e2e_expect_screen "with the broker stopped, the game writes all of it" p1 'chaos done' 60
+kill -CONT "$BROKER_MAIN"
+e2e_keys p1 q
+e2e_expect_screen "and ends as usual" p1 'Your choice' 10
+gapped() { grep -q "msg=\"recording finished\" user=$U1 game=more" "$T/broker.log"; }
+e2e_ok "the broker, continued, finishes the recording" 'e2e_wait 10 gapped'
+e2e_ok "and counts the gap" '[ "$(e2e_status | jq -r .violations.stream_gap)" -ge 1 ]'
+got=$("$TTYREC" payload "$(ls "$REC/stopped/$U1/more/"*.ttyrec | head -1)" | wc -c)
+shown=$(stat -c %s "$T/p1.raw")
+e2e_ok "which lacks what the session dropped ($got bytes; $shown to the player after the stop)" \
+    '[ "$shown" -gt 3000000 ] && [ "$got" -lt $((6 * 1024 * 1024 - 1000000)) ]'
 
 e2e_keys p1 q
 e2e_expect_screen "the player quits" p1 '^\[exit 0\]' 10
