@@ -171,6 +171,14 @@ cpu_feed() {
 		sleep 0.1
 	done
 }
+# Start the fake /proc files: 10% CPU busy and half the memory in use.
+load_files_start() {
+	echo 10 > "$T/cpu.pct"
+	mem_use 500
+	cpu_feed &
+	E2E_PIDS="$E2E_PIDS $!"
+	e2e_wait 5 test -f "$T/stat" || e2e_die "no stat file"
+}
 # /proc/meminfo with a share $1 (in thousandths) of 16 GB not available.
 mem_use() {
 	local total=16384000 avail
@@ -188,6 +196,29 @@ scrape() {
 	[ "$(curl -s -m 10 -o "$1" -w '%{http_code}' "$HTTP_URL/metrics")" = 200 ] ||
 	    return 1
 	promtool check metrics < "$1" > "$1.promtool" 2>&1
+}
+# `scraped WHAT`: the next of the scrapes $T/scrape.1..$SCRAPES, checked
+# by promtool as a test step named WHAT.
+SCRAPES=0
+scraped() {
+	SCRAPES=$((SCRAPES + 1))
+	if scrape "$T/scrape.$SCRAPES"; then
+		e2e_pass "promtool check metrics: $1"
+	else
+		e2e_fail "promtool check metrics: $1"
+		cat "$T/scrape.$SCRAPES.promtool"
+	fi
+}
+# Across all those scrapes: the same series, counters never down, and no
+# user's name anywhere (promcheck.py); extra arguments go to it.
+scrapes_agree() {
+	local forbid="" u out rc
+	for u in $E2E_USERS; do forbid="$forbid --forbid $u"; done
+	# shellcheck disable=SC2086
+	out=$(python3 "$DG_SRCDIR/tests/e2e/promcheck.py" $forbid "$@" \
+	    $(seq -f "$T/scrape.%g" 1 "$SCRAPES") 2>&1); rc=$?
+	e2e_eq "promcheck: the same series throughout, counters never down, no names" "$rc" 0
+	[ "$rc" = 0 ] || e2e_log "$out"
 }
 metric() {
 	curl -s -m 10 "$HTTP_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'

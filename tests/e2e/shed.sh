@@ -15,11 +15,7 @@ VIP="dgv$E2E_SUFFIX"
 groupadd "$LOW" && groupadd "$VIP" || e2e_die "groupadd"
 E2E_GROUPS="$E2E_GROUPS $LOW $VIP"
 
-echo 10 > "$T/cpu.pct"
-mem_use 500
-cpu_feed &
-E2E_PIDS="$E2E_PIDS $!"
-e2e_wait 5 test -f "$T/stat" || e2e_die "no stat file"
+load_files_start
 
 e2e_config "[load_shedding]
 enabled = true
