@@ -287,6 +287,7 @@ struct pool {
 	u_int		 max;
 	u_int		 used;
 	uint64_t	 admitted;
+	uint64_t	 readmitted;	/* slots taken back after a restart */
 	uint64_t	 refused;
 	struct idmap	 by_uid;	/* uid: slots held */
 };
@@ -294,6 +295,7 @@ struct pool {
 void		 pool_init(struct pool *, u_int);
 void		 pool_resize(struct pool *, u_int);
 int		 pool_admit(struct pool *, uid_t);
+void		 pool_readmit(struct pool *, uid_t);
 void		 pool_release(struct pool *, uid_t);
 u_int		 pool_user(const struct pool *, uid_t);
 void		 pool_free(struct pool *);
@@ -317,13 +319,17 @@ struct leases {
 	u_int		 count;
 	uint64_t	 memory;	/* granted to all live games */
 	uint64_t	 granted;	/* leases ever granted */
+	uint64_t	 rejoined;	/* leases taken back after a restart */
 	struct idmap	 by_uid;	/* uid: struct lease_user */
 };
 
 void		 leases_init(struct leases *);
 struct lease	*lease_acquire(struct leases *, uid_t, const char *, uint64_t,
 		     uint64_t, int64_t);
+struct lease	*lease_rejoin(struct leases *, const char *, uid_t,
+		     const char *, uint64_t, uint64_t, int64_t);
 struct lease	*lease_find_game(const struct leases *, uid_t, const char *);
+struct lease	*lease_find_id(const struct leases *, const char *);
 void		 lease_release(struct leases *, struct lease *);
 u_int		 leases_user_count(const struct leases *, uid_t);
 uint64_t	 leases_user_memory(const struct leases *, uid_t);
