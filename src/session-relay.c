@@ -43,32 +43,110 @@ relay_bandwidth_resume(struct session *s)
 }
 
 /*
- * Copy what the game wrote to the broker, for watchers and the
- * recording, without ever waiting: past SESSION_STREAM_MAX queued the
- * copy is dropped, and the offset of the next frame tells the broker.
+ * Keep the session's copy of the stream within its bounds: what was sent
+ * to SESSION_STREAM_KEEP, what was not to SESSION_STREAM_HOLD (the oldest
+ * of it dropped, and the gap remembered as the offset jump).
+ */
+static void
+relay_stream_trim(struct session *s)
+{
+	uint64_t	 sent = s->stream_sent - s->keep_start;
+	uint64_t	 unsent = s->stream_offset - s->stream_sent;
+	uint64_t	 drop = 0, lost;
+
+	if (sent > SESSION_STREAM_KEEP)
+		drop = sent - SESSION_STREAM_KEEP;
+	if (unsent > SESSION_STREAM_HOLD) {
+		lost = unsent - SESSION_STREAM_HOLD;
+		if (!s->stream_gap)
+			log_warn("broker away or behind; dropping the stream",
+			    "user=%s offset=%llu", s->user,
+			    (unsigned long long)s->stream_sent);
+		s->stream_gap = 1;
+		s->stream_dropped += lost;
+		s->stream_sent += lost;
+		drop = sent + lost;
+	}
+	if (drop > 0) {
+		evbuffer_drain(s->stream_keep, (size_t)drop);
+		s->keep_start += drop;
+	}
+}
+
+/*
+ * Send the broker what of the copy it has not had, as far as its socket's
+ * queue (SESSION_STREAM_MAX) takes now; the rest goes when the queue has
+ * drained to half of that. Nothing while the broker is away or has not
+ * answered a rejoin.
+ */
+void
+relay_stream_flush(struct session *s)
+{
+	static u_char	 buf[PROTO_STREAM_DATA];
+	struct evbuffer	*out;
+	struct evbuffer_ptr pos;
+	size_t		 queued, n;
+
+	if (s->broker == NULL || s->broker_gone || s->rejoining)
+		return;
+	out = bufferevent_get_output(s->broker);
+	while (s->stream_sent < s->stream_offset) {
+		queued = evbuffer_get_length(out);
+		if (queued + PROTO_HEADER_SIZE + PROTO_STREAM_HEADER >=
+		    SESSION_STREAM_MAX)
+			return;
+		n = SESSION_STREAM_MAX - queued - PROTO_HEADER_SIZE -
+		    PROTO_STREAM_HEADER;
+		if (n > sizeof buf)
+			n = sizeof buf;
+		if (n > s->stream_offset - s->stream_sent)
+			n = (size_t)(s->stream_offset - s->stream_sent);
+		if (evbuffer_ptr_set(s->stream_keep, &pos,
+		    (size_t)(s->stream_sent - s->keep_start),
+		    EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(s->stream_keep, &pos, buf, n) !=
+		    (ev_ssize_t)n)
+			fatalx("stream copy does not hold offset %llu",
+			    (unsigned long long)s->stream_sent);
+		proto_add_stream(out, s->stream_sent, buf, n);
+		s->stream_sent += n;
+	}
+	s->stream_gap = 0;
+	relay_stream_trim(s);
+}
+
+/*
+ * A restarted broker took the session back and wants the stream from
+ * offset on (where its recording ends). What the copy no longer holds
+ * is lost: the broker sees the jump, logs and counts it.
+ */
+void
+relay_stream_rejoined(struct session *s, uint64_t offset)
+{
+	if (offset > s->stream_offset)
+		offset = s->stream_offset;
+	if (offset < s->keep_start) {
+		log_warn("stream lost across the broker's restart", "user=%s "
+		    "offset=%llu bytes=%llu", s->user,
+		    (unsigned long long)offset,
+		    (unsigned long long)(s->keep_start - offset));
+		offset = s->keep_start;
+	}
+	s->stream_sent = offset;
+	relay_stream_flush(s);
+}
+
+/*
+ * Copy what the game wrote for the broker, for watchers and the
+ * recording, without ever waiting (see SESSION_STREAM_MAX).
  */
 static void
 relay_stream(struct session *s, const u_char *buf, size_t len)
 {
-	struct evbuffer	*out;
-
-	if (s->broker == NULL || s->broker_gone) {
-		s->stream_offset += len;
-		return;
-	}
-	out = bufferevent_get_output(s->broker);
-	if (evbuffer_get_length(out) + len > SESSION_STREAM_MAX) {
-		if (!s->stream_gap)
-			log_warn("broker behind; dropping the stream",
-			    "user=%s offset=%llu", s->user,
-			    (unsigned long long)s->stream_offset);
-		s->stream_gap = 1;
-		s->stream_offset += len;
-		return;
-	}
-	s->stream_gap = 0;
-	proto_add_stream(out, s->stream_offset, buf, len);
+	evbuffer_add(s->stream_keep, buf, len);
 	s->stream_offset += len;
+	relay_stream_flush(s);
+	relay_stream_trim(s);
 }
 
 /*
@@ -363,6 +441,10 @@ relay_start(struct session *s)
 	    relay_game_write_cb, s);
 	event_add(g->read_ev, NULL);
 	s->stream_offset = 0;
+	s->stream_sent = 0;
+	s->keep_start = 0;
+	s->stream_dropped = 0;
+	evbuffer_drain(s->stream_keep, evbuffer_get_length(s->stream_keep));
 	s->stream_gap = 0;
 	relay_cpu_start(s);
 	log_info(g->editing ? "editor started" : "game started", "user=%s "
