@@ -849,6 +849,7 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 	    strcmp(reason, REASON_DRAINING) == 0)) {
 		/* The broker's decision to end the session, game included. */
 		s->exit_status = SESSION_EXIT_OK;
+		s->alone = 1;
 		session_hangup(s, message);
 		return;
 	}
@@ -890,11 +891,9 @@ session_rejoin_refused(struct session *s, const char *reason,
 	log_warn("rejoin refused; the game goes on alone", "user=%s "
 	    "ticket=%s reason=%s", s->user, s->ticket, reason);
 	s->alone = 1;
-	session_broker_lost(s, reason);
 	if (s->state == STATE_PLAYING)
 		session_notice(s, message);
-	if (s->over_pending && s->game != NULL)
-		session_game_over(s);
+	session_broker_lost(s, reason);
 }
 
 /*
@@ -1081,6 +1080,9 @@ session_broker_lost(struct session *s, const char *why)
 		    "DungeonGate; please reconnect.");
 		break;
 	}
+	/* A game that ended while its rejoin was unanswered is over now. */
+	if (s->over_pending && s->game != NULL)
+		session_game_over(s);
 }
 
 /*
