@@ -3,7 +3,7 @@
 # for 10 s slows no player; killed with SIGKILL and started again 30 s
 # later, every session re-registers, a login made meanwhile waits and
 # gets in, and a recording that ran across it has every byte the player
-# received, in one file.
+# received, in one file, and the watchers' screen is drawn again from it.
 . "$DG_SRCDIR/tests/e2e/lib.sh"
 GAME="$DG_BUILDDIR/tests/tools/dg-testgame"
 TTYREC="$DG_BUILDDIR/tests/tools/dg-ttyrec"
@@ -96,4 +96,10 @@ e2e_ok "over 2 MB" '[ "$(stat -c %s "$T/payload")" -gt 2000000 ]'
 e2e_ok "the payload is what the player's terminal received, in one piece" \
     '"$TTYREC" contains "$T/p1.raw" "$T/payload"'
 e2e_nomatch "no stream gap" "$(cat "$T/broker.log")" 'stream gap|stream had gaps'
+
+# The new broker lost the games' screens and drew them again from their
+# recordings: a watcher now sees U1's box, drawn before the restart and
+# never since.
+e2e_ssh_term w2 "$U2" watch "$U1"
+e2e_expect_screen "a watcher sees the screen the recording drew" w2 'box' 20
 e2e_done
