@@ -413,6 +413,8 @@ admit_lease_msg(struct client *c, const struct config_game *g,
 		"as", (json_int_t)g->memory,
 	    "cpu_millicores", (int)(q->max_cpu_cores * 1000 + 0.5));
 	/* (max_cpu_cores is at least 0.001: at least one millicore.) */
+	/* The session names its lease's start again if it must rejoin. */
+	json_object_set_new(msg, "started", json_integer(l->started));
 	if ((e = admit_rcfile(g, home)) != NULL) {
 		json_object_set_new(msg, "rcfile", json_string(e));
 		json_object_set_new(msg, "rc_max_size",
@@ -460,6 +462,7 @@ admit_edit_msg(struct client *c, const struct config_game *g,
 		"fsize", BROKER_RC_MAX_SIZE,
 	    "cpu_millicores", (int)(q->max_cpu_cores * 1000 + 0.5));
 	free(path);
+	json_object_set_new(msg, "started", json_integer(l->started));
 	if (*g->rc_template != '\0')
 		json_object_set_new(msg, "rc_template",
 		    json_string(g->rc_template));
@@ -676,4 +679,225 @@ admit_keepalive(struct client *c, json_t *msg)
 		client_set_activity(c, ACT_IDLE);
 	else
 		client_set_activity(c, client_doing(c));
+}
+
+/* Is an id one this broker's kind gives: prefix, '-', 16 hex digits? */
+static int
+admit_valid_id(const char *id, char prefix)
+{
+	size_t	 i;
+
+	if (strlen(id) != ID_LEN - 1 || id[0] != prefix || id[1] != '-')
+		return 0;
+	for (i = 2; id[i] != '\0'; i++) {
+		if (strchr("0123456789abcdef", id[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Does another session hold this ticket already? */
+static int
+admit_ticket_held(struct broker *b, const char *ticket)
+{
+	struct client	*o;
+
+	TAILQ_FOREACH(o, &b->clients, entry) {
+		if (!o->dead && o->holds_slot && strcmp(o->ticket, ticket) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Refuse a rejoin: log it, count it and tell the session, which goes on
+ * with its game alone.
+ */
+static void
+admit_rejoin_refuse(struct client *c, const char *reason, const char *why)
+{
+	struct broker	*b = c->broker;
+	char		*message;
+
+	b->rejoins_refused++;
+	metrics_rejoin(b, "refused");
+	log_peer(LOG_LEVEL_WARN, c->uid, "rejoin refused", "user=%s "
+	    CLIENT_LOG_FIELDS " pid=%ld reason=%s why=%s", client_name(c),
+	    CLIENT_LOG_ARGS(c), (long)c->pid, reason, log_quote(why));
+	xasprintf(&message, "DungeonGate restarted and cannot take your "
+	    "session back (%s); your game goes on until you leave it.", why);
+	client_close(c, "refused", reason, message);
+	free(message);
+}
+
+/*
+ * Check a claimed game against the kernel: the pid must be a live child
+ * of the peer (the session, as SO_PEERCRED names it), started about when
+ * its lease says (the process starts just after the lease is granted).
+ * Returns NULL, or why not.
+ */
+static const char *
+admit_rejoin_child(struct client *c, pid_t pid, int64_t started)
+{
+	pid_t	 parent;
+	int64_t	 began;
+
+	if (proc_parent_start(pid, &parent, &began) != 0)
+		return "the game's process is not running";
+	if (parent != c->pid)
+		return "the game's process is not this session's";
+	if (began < started - 2000 || began > started + ADMIT_REJOIN_START_MS)
+		return "the game's process did not start with its lease";
+	return NULL;
+}
+
+/*
+ * A session that ran on while the broker was away re-registers: its
+ * ticket, and its game's lease when one runs. Nothing it says is taken
+ * on trust: the uid and pid are the kernel's, the ticket and lease must
+ * be well formed and held by no one, the game must be in the running
+ * configuration and its process a live child of the session. Then it
+ * takes back its slot and lease through the tables, past today's bounds
+ * if need be (it was admitted under the bounds of then), and its game
+ * comes back to the spectator hub and its recording.
+ */
+void
+admit_rejoin(struct client *c, json_t *msg)
+{
+	struct broker			*b = c->broker;
+	const struct config_quota	*q = user_tier(c->u, b->cfg);
+	const struct config_game	*g = NULL;
+	const char			*ticket, *lease = NULL, *game = NULL;
+	const char			*remote = NULL, *term = NULL, *cmd = NULL;
+	const char			*why;
+	json_int_t			 editing = 0, pid = 0, started = -1;
+	json_int_t			 offset = 0, cols, rows, utf8 = 0;
+	json_int_t			 idle = 0, in = 0, out = 0;
+	struct lease			*l = NULL;
+	char				*name = NULL;
+	int				 pending = 0;
+
+	if (json_unpack(msg, "{s:s, s?s, s?s, s?I, s?I, s?I, s?I, s:I, s:I, "
+	    "s?I, s?I, s?I, s?I, s?s, s?s, s?s}", "ticket", &ticket,
+	    "lease", &lease, "game", &game, "editing", &editing, "pid", &pid,
+	    "started", &started, "offset", &offset, "cols", &cols,
+	    "rows", &rows, "utf8", &utf8, "idle", &idle, "bytes_in", &in,
+	    "bytes_out", &out, "remote", &remote, "term", &term,
+	    "command", &cmd) != 0)
+		fatalx("validated rejoin does not unpack");
+	c->said_hello = 1;
+	client_clear_expiry(c);
+	if (remote != NULL)
+		c->remote = xstrdup(remote);
+	if (term != NULL)
+		c->term = xstrdup(term);
+	if (cmd != NULL)
+		c->command = xstrdup(cmd);
+	c->cols = (u_int)cols;
+	c->rows = (u_int)rows;
+	c->class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
+
+	if (b->stopping) {
+		admit_rejoin_refuse(c, REASON_SHUTDOWN, "it is shutting down");
+		return;
+	}
+	if (b->draining) {
+		admit_rejoin_refuse(c, REASON_DRAINING, "it is draining for "
+		    "maintenance");
+		return;
+	}
+	if (!admit_valid_id(ticket, 't')) {
+		admit_rejoin_refuse(c, REASON_BAD_TICKET, "the ticket is not "
+		    "one DungeonGate gives");
+		return;
+	}
+	if (admit_ticket_held(b, ticket)) {
+		admit_rejoin_refuse(c, REASON_TICKET_HELD, "another session "
+		    "holds the ticket");
+		return;
+	}
+	if (lease != NULL) {
+		if (game == NULL || pid == 0 || started < 0) {
+			admit_rejoin_refuse(c, REASON_BAD_MESSAGE, "a lease "
+			    "needs its game, pid and start");
+			return;
+		}
+		if (!admit_valid_id(lease, 'l')) {
+			admit_rejoin_refuse(c, REASON_BAD_TICKET, "the lease "
+			    "is not one DungeonGate gives");
+			return;
+		}
+		if ((g = config_find_game(b->cfg, game)) == NULL) {
+			admit_rejoin_refuse(c, REASON_NO_GAME, "there is no "
+			    "such game here now");
+			return;
+		}
+		if (editing && *g->rcfile == '\0') {
+			admit_rejoin_refuse(c, REASON_NO_RCFILE, "the game has "
+			    "no options file now");
+			return;
+		}
+		if (editing)
+			xasprintf(&name, "%s%s", BROKER_EDIT_PREFIX, g->id);
+		else
+			name = xstrdup(g->id);
+		if (lease_find_id(&b->leases, lease) != NULL ||
+		    lease_find_game(&b->leases, c->uid, name) != NULL) {
+			free(name);
+			admit_rejoin_refuse(c, REASON_LEASE_HELD, "the lease, "
+			    "or a game of the same kind, is held");
+			return;
+		}
+		if ((why = admit_rejoin_child(c, (pid_t)pid, started)) !=
+		    NULL) {
+			free(name);
+			admit_rejoin_refuse(c, REASON_NOT_CHILD, why);
+			return;
+		}
+	}
+
+	pool_readmit(&b->pool, c->uid);
+	c->holds_slot = 1;
+	client_set_state(c, CLIENT_SESSION);
+	snprintf(c->ticket, sizeof c->ticket, "%s", ticket);
+	c->last_input = util_now_ms() - (int64_t)idle * 1000;
+	c->last_report = util_now_ms();
+	client_schedule_expiry(c);
+	/* Counted from here on; what went before was counted already. */
+	c->bytes_in = (uint64_t)in;
+	c->bytes_out = (uint64_t)out;
+	if (lease != NULL) {
+		l = lease_rejoin(&b->leases, lease, c->uid, name, c->id,
+		    editing ? BROKER_EDIT_MEMORY : g->memory, started);
+		if (l == NULL)
+			fatalx("lease refused after the check");
+		c->lease = l;
+		c->editing = editing != 0;
+		if (!editing)
+			pending = watch_game_rejoin(c, utf8 != 0,
+			    (uint64_t)offset);
+	}
+	client_set_activity(c, client_doing(c));
+	b->rejoins++;
+	metrics_rejoin(b, "rejoined");
+	log_peer(LOG_LEVEL_INFO, c->uid, "rejoined", "user=%s "
+	    CLIENT_LOG_FIELDS " ticket=%s pid=%ld lease=%s game=%s "
+	    "game_pid=%lld offset=%lld size=%ux%u", client_name(c),
+	    CLIENT_LOG_ARGS(c), c->ticket, (long)c->pid,
+	    l != NULL ? l->id : "-", name != NULL ? name : "-",
+	    (long long)pid, (long long)offset, c->cols, c->rows);
+	free(name);
+	/* With its recording to find, the answer waits for it. */
+	if (!pending)
+		admit_rejoined(c, (uint64_t)offset);
+	if (!c->dead)
+		share_admitted(c);
+}
+
+/* Tell a rejoined session from which offset its stream is wanted. */
+void
+admit_rejoined(struct client *c, uint64_t offset)
+{
+	client_send(c, json_pack("{s:s, s:s, s:I}", "type", "rejoined",
+	    "ticket", c->ticket, "offset", (json_int_t)offset));
 }

@@ -416,17 +416,22 @@ client_close(struct client *c, const char *type, const char *reason,
 		client_flushed_cb(c->bev, c);
 }
 
-/* The first message: check the version, then admit or serve the tool. */
+/*
+ * The first message, hello or a session's rejoin after a restart: check
+ * the version, then admit, take back or serve the tool.
+ */
 static void
 client_hello(struct client *c, json_t *hello)
 {
 	json_int_t	 version;
-	const char	*role;
+	const char	*role, *type;
 	char		*message;
+	int		 rejoin;
 
-	if (json_unpack(hello, "{s:I, s:s}", "version", &version,
-	    "client", &role) != 0)
+	if (json_unpack(hello, "{s:s, s:I, s:s}", "type", &type, "version",
+	    &version, "client", &role) != 0)
 		fatalx("validated hello lacks version or client");
+	rejoin = strcmp(type, "rejoin") == 0;
 	if (version != PROTO_VERSION) {
 		xasprintf(&message, "protocol version %lld is not supported; "
 		    "this broker speaks version %d", (long long)version,
@@ -454,7 +459,14 @@ client_hello(struct client *c, json_t *hello)
 		free(message);
 		return;
 	}
-	if (strcmp(role, "session") == 0) {
+	if (rejoin && strcmp(role, "session") != 0) {
+		client_close(c, "error", REASON_BAD_MESSAGE,
+		    "only a session rejoins");
+		return;
+	}
+	if (rejoin)
+		admit_rejoin(c, hello);
+	else if (strcmp(role, "session") == 0) {
 		/*
 		 * In time: the worker's and the auth service's timeouts
 		 * bound the rest.
@@ -526,7 +538,7 @@ client_dispatch(struct client *c, enum proto_msg type, json_t *msg)
 	}
 	switch (c->state) {
 	case CLIENT_NEW:
-		if (type != MSG_HELLO || c->said_hello)
+		if ((type != MSG_HELLO && type != MSG_REJOIN) || c->said_hello)
 			break;
 		if (!c->looked_up) {
 			/* Wait for the worker before going on. */
@@ -664,7 +676,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		if (rc == 2) {
 			/* A copy of the game's output: only while it plays. */
-			if (c->state != CLIENT_SESSION || c->live == NULL) {
+			if (c->state != CLIENT_SESSION || c->live == NULL ||
+			    c->live->probe != NULL) {
 				b->bad_frames++;
 				log_peer(LOG_LEVEL_WARN, c->uid,
 				    "stream frame not expected",

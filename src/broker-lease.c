@@ -43,6 +43,59 @@ lease_find_game(const struct leases *ls, uid_t uid, const char *game)
 	return NULL;
 }
 
+/* The live lease with an id, or NULL (walks the table). */
+struct lease *
+lease_find_id(const struct leases *ls, const char *id)
+{
+	struct lease	*l;
+
+	TAILQ_FOREACH(l, &ls->list, entry) {
+		if (strcmp(l->id, id) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/*
+ * Put a lease in the table under an id (a new one when id is NULL).
+ * Returns NULL when uid already plays that game or the id is held.
+ */
+static struct lease *
+lease_insert(struct leases *ls, const char *id, uid_t uid, const char *game,
+    uint64_t client, uint64_t memory, int64_t started)
+{
+	struct lease_user	*lu;
+	struct lease		*l;
+
+	if (lease_find_game(ls, uid, game) != NULL)
+		return NULL;
+	if (id != NULL && (strlen(id) >= sizeof l->id ||
+	    lease_find_id(ls, id) != NULL))
+		return NULL;
+	if ((lu = idmap_get(&ls->by_uid, uid)) == NULL) {
+		lu = xcalloc(1, sizeof *lu);
+		TAILQ_INIT(&lu->list);
+		idmap_put(&ls->by_uid, uid, lu);
+	}
+	l = xcalloc(1, sizeof *l);
+	if (id != NULL)
+		snprintf(l->id, sizeof l->id, "%s", id);
+	else
+		util_random_id('l', l->id, sizeof l->id);
+	l->uid = uid;
+	l->game = xstrdup(game);
+	l->client = client;
+	l->memory = memory;
+	l->started = started;
+	TAILQ_INSERT_TAIL(&ls->list, l, entry);
+	TAILQ_INSERT_TAIL(&lu->list, l, user_entry);
+	lu->count++;
+	lu->memory += memory;
+	ls->count++;
+	ls->memory += memory;
+	return l;
+}
+
 /*
  * Grant uid a lease on a game, held by a client, with a memory slice.
  * Returns NULL when uid already plays that game.
@@ -51,30 +104,29 @@ struct lease *
 lease_acquire(struct leases *ls, uid_t uid, const char *game,
     uint64_t client, uint64_t memory, int64_t now)
 {
-	struct lease_user	*lu;
-	struct lease		*l;
+	struct lease	*l;
 
-	if (lease_find_game(ls, uid, game) != NULL)
-		return NULL;
-	if ((lu = idmap_get(&ls->by_uid, uid)) == NULL) {
-		lu = xcalloc(1, sizeof *lu);
-		TAILQ_INIT(&lu->list);
-		idmap_put(&ls->by_uid, uid, lu);
-	}
-	l = xcalloc(1, sizeof *l);
-	util_random_id('l', l->id, sizeof l->id);
-	l->uid = uid;
-	l->game = xstrdup(game);
-	l->client = client;
-	l->memory = memory;
-	l->started = now;
-	TAILQ_INSERT_TAIL(&ls->list, l, entry);
-	TAILQ_INSERT_TAIL(&lu->list, l, user_entry);
-	lu->count++;
-	lu->memory += memory;
-	ls->count++;
-	ls->memory += memory;
-	ls->granted++;
+	if ((l = lease_insert(ls, NULL, uid, game, client, memory, now)) !=
+	    NULL)
+		ls->granted++;
+	return l;
+}
+
+/*
+ * Take back the lease of a game that ran on across a restart of the
+ * broker, with its id and start: the same counts as any lease, whatever
+ * the bounds are now. Returns NULL when uid already plays that game or
+ * the id is held.
+ */
+struct lease *
+lease_rejoin(struct leases *ls, const char *id, uid_t uid, const char *game,
+    uint64_t client, uint64_t memory, int64_t started)
+{
+	struct lease	*l;
+
+	if ((l = lease_insert(ls, id, uid, game, client, memory, started)) !=
+	    NULL)
+		ls->rejoined++;
 	return l;
 }
 

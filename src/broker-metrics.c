@@ -40,6 +40,7 @@ static const char *const outcomes[] = { "admitted", "queued", "refused" };
 static const char *const queue_outcomes[] = { "admitted", "timed_out" };
 static const char *const directions[] = { "in", "out" };
 static const char *const results[] = { "success", "failure" };
+static const char *const rejoin_outcomes[] = { "rejoined", "refused" };
 static const char *const job_results[] = {
 	"completed", "timed_out", "rejected"
 };
@@ -113,6 +114,7 @@ struct metrics {
 	struct prom_family	*reload_time;
 	struct prom_family	*reload_success;
 	struct prom_family	*reloads;
+	struct prom_family	*rejoins;
 	struct prom_family	*build_info;
 	struct prom_family	*bad_frames;
 	struct prom_family	*log_suppressed;
@@ -304,6 +306,11 @@ metrics_init(struct broker *b)
 	l[0] = metrics_label("result", results, nitems(results));
 	m->reloads = prom_counter(p, "dungeongate_config_reloads_total",
 	    "Reloads of the configuration, by result.", l, 1);
+	l[0] = metrics_label("outcome", rejoin_outcomes,
+	    nitems(rejoin_outcomes));
+	m->rejoins = prom_counter(p, "dungeongate_rejoins_total",
+	    "Sessions that re-registered with a restarted broker: rejoined, "
+	    "or refused a claim that could not be verified.", l, 1);
 	l[0] = metrics_label("version", versions, nitems(versions));
 	m->build_info = prom_gauge(p, "dungeongate_build_info",
 	    "The running broker's version (always 1).", l, 1);
@@ -540,6 +547,15 @@ metrics_reload(struct broker *b, int ok)
 	b->reload_ok = ok;
 	prom_set(m->reload_success, 0, ok ? 1 : 0);
 	prom_inc(m->reloads, ok ? 0 : 1);
+}
+
+/* A session that came back after a restart: rejoined or refused. */
+void
+metrics_rejoin(struct broker *b, const char *outcome)
+{
+	struct metrics	*m = b->metrics;
+
+	prom_inc(m->rejoins, prom_index(m->rejoins, outcome, NULL));
 }
 
 /* Free the series. */

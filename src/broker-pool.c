@@ -29,6 +29,14 @@ pool_resize(struct pool *p, u_int max)
 	p->max = max;
 }
 
+/* Count a slot uid takes. */
+static void
+pool_take(struct pool *p, uid_t uid)
+{
+	p->used++;
+	idmap_count_add(&p->by_uid, uid, 1);
+}
+
 /* Take a slot for uid: 0, or -1 when the pool is full. */
 int
 pool_admit(struct pool *p, uid_t uid)
@@ -37,10 +45,21 @@ pool_admit(struct pool *p, uid_t uid)
 		p->refused++;
 		return -1;
 	}
-	p->used++;
+	pool_take(p, uid);
 	p->admitted++;
-	idmap_count_add(&p->by_uid, uid, 1);
 	return 0;
+}
+
+/*
+ * Give back the slot of a session admitted before the broker restarted:
+ * it was admitted under the bound of then, so it takes its slot even past
+ * the bound of now (like slots kept across a reload that lowered it).
+ */
+void
+pool_readmit(struct pool *p, uid_t uid)
+{
+	pool_take(p, uid);
+	p->readmitted++;
 }
 
 /* Give back a slot uid held. */

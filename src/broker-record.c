@@ -46,6 +46,8 @@ struct recording {
 	int64_t		 started;	/* wall ms */
 	char		*dir;		/* [recording] dir when it began */
 	int		 compress;
+	int		 resume;	/* path is a file to go on with */
+	uint64_t	 valid;		/* its whole records, in bytes */
 	/* The writer's. */
 	int		 fd;
 	char		*path;
@@ -89,6 +91,7 @@ struct recorder {
 	int		 wake[2];	/* writer to loop */
 	struct event	*wake_ev;
 	uint64_t	 started;	/* recordings begun */
+	uint64_t	 resumed;	/* gone on with after a restart */
 	uint64_t	 finished;
 	uint64_t	 failed;
 	uint64_t	 written;	/* bytes of games written */
@@ -203,6 +206,31 @@ record_open(struct recording *rec)
 	return NULL;
 }
 
+/*
+ * Writer: open a recording begun before the broker restarted, to go on
+ * with it: what follows its last whole record (a record the writer was
+ * cut off in) is cut away first. Returns NULL or why not.
+ */
+static char *
+record_reopen(struct recording *rec)
+{
+	char	*why;
+
+	rec->fd = open(rec->path, O_WRONLY | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (rec->fd == -1) {
+		xasprintf(&why, "open %s: %s", rec->path, strerror(errno));
+		return why;
+	}
+	if (ftruncate(rec->fd, (off_t)rec->valid) != 0) {
+		xasprintf(&why, "truncate %s: %s", rec->path, strerror(errno));
+		close(rec->fd);
+		rec->fd = -1;
+		return why;
+	}
+	return NULL;
+}
+
 /* Writer: one ttyrec record. Returns NULL or why not. */
 static char *
 record_write(struct recording *rec, int64_t at, const u_char *data,
@@ -312,7 +340,7 @@ record_do(struct recorder *r, struct rjob *j)
 
 	switch (j->type) {
 	case RJ_OPEN:
-		why = record_open(rec);
+		why = rec->resume ? record_reopen(rec) : record_open(rec);
 		pthread_mutex_lock(&r->lock);
 		if (why != NULL)
 			record_fail(r, rec, why);
@@ -435,6 +463,216 @@ record_start(struct broker *b, const char *user, const char *game,
 	b->recorder->started++;
 	record_queue(b, RJ_OPEN, rec, started, NULL, 0);
 	return rec;
+}
+
+/*
+ * Go on with a user's recording of a game that ran on while the broker
+ * was away, in its file (found by record_probe), after its first valid
+ * bytes.
+ */
+struct recording *
+record_resume(struct broker *b, const char *user, const char *game,
+    int64_t started, const char *path, uint64_t valid)
+{
+	struct recording	*rec;
+
+	rec = xcalloc(1, sizeof *rec);
+	rec->user = xstrdup(user);
+	rec->game = xstrdup(game);
+	rec->started = started;
+	rec->dir = xstrdup(b->cfg->recording_dir);
+	rec->compress = b->cfg->recording_compress;
+	rec->fd = -1;
+	rec->path = xstrdup(path);
+	rec->resume = 1;
+	rec->valid = valid;
+	b->recorder->resumed++;
+	record_queue(b, RJ_OPEN, rec, started, NULL, 0);
+	return rec;
+}
+
+/*
+ * Looking for the recording of a game that comes back after a restart,
+ * on a worker: the file its start names, how many bytes of the game its
+ * whole records hold, and the screen they draw.
+ */
+struct rprobe {
+	struct broker	*broker;
+	struct live	*live;		/* NULL once the game has gone */
+	char		*dir;		/* <dir>/<user>/<game> */
+	int64_t		 started;
+	u_int		 cols;
+	u_int		 rows;
+	int		 utf8;
+	char		*path;		/* found, or NULL */
+	uint64_t	 payload;
+	uint64_t	 valid;
+	struct screen	*screen;
+};
+
+/* Worker: the file of the game's start: the last of its names in use. */
+static char *
+record_probe_find(struct rprobe *p)
+{
+	struct tm	 tm;
+	struct stat	 sb;
+	time_t		 t = (time_t)(p->started / 1000);
+	char		 stamp[32], *path, *found = NULL;
+	int		 i;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%d.%H:%M:%S", &tm);
+	/* record_open takes the first free of these names, in order. */
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			xasprintf(&path, "%s/%s.ttyrec", p->dir, stamp);
+		else
+			xasprintf(&path, "%s/%s-%d.ttyrec", p->dir, stamp, i);
+		if (lstat(path, &sb) != 0) {
+			free(path);
+			break;
+		}
+		if (S_ISREG(sb.st_mode)) {
+			free(found);
+			found = path;
+		} else
+			free(path);
+	}
+	return found;
+}
+
+/* Worker: read len bytes, or fewer at the end; -1 on an error. */
+static ssize_t
+record_read_full(int fd, u_char *buf, size_t len)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len) {
+		n = read(fd, buf + got, len - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Worker: read the recording's whole records into a screen. */
+static void
+record_probe_run(void *arg)
+{
+	struct rprobe	*p = arg;
+	u_char		 hdr[12], *buf;
+	uint32_t	 len;
+	int		 fd, i;
+
+	if ((p->path = record_probe_find(p)) == NULL)
+		return;
+	if ((fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		free(p->path);
+		p->path = NULL;
+		return;
+	}
+	p->screen = screen_new(p->cols, p->rows, p->utf8);
+	buf = xmalloc(RECORD_PROBE_RECORD_MAX);
+	for (;;) {
+		if (record_read_full(fd, hdr, sizeof hdr) != sizeof hdr)
+			break;
+		for (len = 0, i = 3; i >= 0; i--)
+			len = (len << 8) | hdr[8 + i];
+		/* A length no writer gives ends what is whole. */
+		if (len > RECORD_PROBE_RECORD_MAX)
+			break;
+		if (record_read_full(fd, buf, len) != (ssize_t)len)
+			break;
+		screen_feed(p->screen, buf, len);
+		p->payload += len;
+		p->valid += sizeof hdr + len;
+	}
+	free(buf);
+	close(fd);
+}
+
+/* Free a probe and what it found. */
+static void
+record_probe_free(void *arg)
+{
+	struct rprobe	*p = arg;
+
+	if (p->screen != NULL)
+		screen_free(p->screen);
+	free(p->dir);
+	free(p->path);
+	free(p);
+}
+
+/* The probe is done (or out of time): the game's recording goes on. */
+static void
+record_probe_done(void *arg, int timed_out)
+{
+	struct rprobe	*p = arg;
+	struct live	*l = p->live;
+	struct screen	*screen = NULL;
+
+	if (l == NULL) {
+		if (!timed_out)
+			record_probe_free(p);
+		return;
+	}
+	l->probe = NULL;
+	p->live = NULL;
+	if (timed_out) {
+		/* The worker still reads: a new file, and a blank screen. */
+		log_warn("looking for a recording took too long; starting "
+		    "another", "user=%s game=%s", l->user, l->game);
+		watch_rejoin_done(p->broker, l, NULL, 0, 0, NULL);
+		return;
+	}
+	if (p->path != NULL) {
+		screen = p->screen;
+		p->screen = NULL;
+	}
+	watch_rejoin_done(p->broker, l, p->path, p->payload, p->valid,
+	    screen);
+	record_probe_free(p);
+}
+
+/* Look for a rejoining game's recording: 0, or -1 when no worker takes it. */
+int
+record_probe(struct broker *b, struct live *l)
+{
+	struct rprobe	*p;
+
+	if (!record_valid_name(l->user, 0) || !record_valid_name(l->game, 0))
+		return -1;
+	p = xcalloc(1, sizeof *p);
+	p->broker = b;
+	p->live = l;
+	xasprintf(&p->dir, "%s/%s/%s", b->cfg->recording_dir, l->user,
+	    l->game);
+	p->started = l->started;
+	p->cols = l->cols;
+	p->rows = l->rows;
+	p->utf8 = l->utf8;
+	if (workers_submit(b->workers, JOB_RECORDING, CLASS_HIGH,
+	    record_probe_run, record_probe_done, record_probe_free, p) != 0) {
+		record_probe_free(p);
+		return -1;
+	}
+	l->probe = p;
+	return 0;
+}
+
+/* The game went while its recording was looked for. */
+void
+record_probe_orphan(struct rprobe *p)
+{
+	p->live->probe = NULL;
+	p->live = NULL;
 }
 
 /* Bytes the game sent its player at a time (wall ms). */
@@ -612,13 +850,15 @@ record_status(struct broker *b)
 	json_t		*o;
 
 	pthread_mutex_lock(&r->lock);
-	o = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:b, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}",
 	    "enabled", b->cfg->recording_enabled,
 	    "dir", b->cfg->recording_dir,
 	    "public", b->cfg->recording_public,
 	    "compress", b->cfg->recording_compress == CONFIG_COMPRESS_GZIP ?
 	    "gzip" : "none",
 	    "started", (json_int_t)r->started,
+	    "resumed", (json_int_t)r->resumed,
 	    "open", (json_int_t)r->open,
 	    "finished", (json_int_t)r->finished,
 	    "failed", (json_int_t)r->failed,

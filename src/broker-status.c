@@ -289,6 +289,8 @@ status_json(struct broker *b)
 	json_object_set_new(o, "violations", violations_json(&b->violations));
 	json_object_set_new(o, "spectate", watch_status(b));
 	json_object_set_new(o, "recording", record_status(b));
+	json_object_set_new(o, "rejoins", json_pack("{s:I, s:I}", "rejoined",
+	    (json_int_t)b->rejoins, "refused", (json_int_t)b->rejoins_refused));
 	return o;
 }
 

@@ -128,11 +128,11 @@ watch_detach(struct client *w)
 }
 
 /*
- * A game starts: its state, sized as the player's terminal, decoding as
- * the player's locale does, and its recording.
+ * A live game in the hub: its state, sized as the player's terminal,
+ * decoding as the player's locale does, from the lease's start.
  */
-void
-watch_game_start(struct client *c, int utf8)
+static struct live *
+watch_live_new(struct client *c, int utf8)
 {
 	struct broker	*b = c->broker;
 	struct live	*l, *first;
@@ -147,10 +147,11 @@ watch_game_start(struct client *c, int utf8)
 	    config_find_game(b->cfg, l->game)->name : l->game);
 	l->cols = c->cols;
 	l->rows = c->rows;
+	l->utf8 = utf8;
 	l->screen = screen_new(c->cols, c->rows, utf8);
 	termsafe_init(&l->safe, utf8);
-	l->started = util_wall_ms();
-	l->last_output = l->started;
+	l->started = c->lease->started;
+	l->last_output = util_wall_ms();
 	TAILQ_INIT(&l->watchers);
 	l->name_key = watch_name_key(l->user);
 	if ((first = idmap_remove(&b->lives_by_name, l->name_key)) != NULL)
@@ -159,8 +160,78 @@ watch_game_start(struct client *c, int utf8)
 	TAILQ_INSERT_TAIL(&b->lives, l, entry);
 	b->nlives++;
 	c->live = l;
+	return l;
+}
+
+/* A game starts: its state, and its recording. */
+void
+watch_game_start(struct client *c, int utf8)
+{
+	struct broker	*b = c->broker;
+	struct live	*l;
+
+	l = watch_live_new(c, utf8);
 	if (b->cfg->recording_enabled)
 		l->rec = record_start(b, l->user, l->game, l->started);
+}
+
+/*
+ * A game that ran on while the broker was away comes back: its stream
+ * has come to offset. Recorded, its file is looked for first (on a
+ * worker): the broker then wants the stream from where the file ends,
+ * and the watchers' screen is what the file draws. Returns 1 while that
+ * is under way (admit_rejoined follows in watch_rejoin_done), else 0:
+ * unrecorded, the screen starts blank and the next full redraw fills it.
+ */
+int
+watch_game_rejoin(struct client *c, int utf8, uint64_t offset)
+{
+	struct broker	*b = c->broker;
+	struct live	*l;
+
+	l = watch_live_new(c, utf8);
+	l->offset = offset;
+	if (!b->cfg->recording_enabled)
+		return 0;
+	if (record_probe(b, l) == 0)
+		return 1;
+	l->rec = record_start(b, l->user, l->game, l->started);
+	return 0;
+}
+
+/*
+ * The rejoining game's recording was looked for: path, when found, with
+ * payload bytes of the game in its first valid bytes, and the screen
+ * they draw (NULL: none). The recording goes on in that file (or a new
+ * one), and the session is told where its stream is wanted from.
+ */
+void
+watch_rejoin_done(struct broker *b, struct live *l, const char *path,
+    uint64_t payload, uint64_t valid, struct screen *screen)
+{
+	struct client	*w;
+
+	if (path != NULL) {
+		l->rec = record_resume(b, l->user, l->game, l->started, path,
+		    valid);
+		if (payload < l->offset)
+			l->offset = payload;
+		log_info("recording resumed", "user=%s game=%s path=%s "
+		    "bytes=%llu", l->user, l->game, log_quote(path),
+		    (unsigned long long)payload);
+	} else
+		l->rec = record_start(b, l->user, l->game, l->started);
+	if (screen != NULL) {
+		screen_free(l->screen);
+		l->screen = screen;
+		screen_resize(l->screen, l->cols, l->rows);
+		TAILQ_FOREACH(w, &l->watchers, watch_entry) {
+			if (!w->watch_behind)
+				watch_send_screen(w);
+		}
+	}
+	if (l->player != NULL && !l->player->dead)
+		admit_rejoined(l->player, l->offset);
 }
 
 /* Take a live game out of its name's chain. */
@@ -203,6 +274,8 @@ watch_game_end(struct client *c)
 		    "watch_end", "reason", REASON_ENDED, "message", message));
 	}
 	free(message);
+	if (l->probe != NULL)
+		record_probe_orphan(l->probe);
 	if (l->rec != NULL)
 		record_stop(b, l->rec);
 	watch_unlink_name(b, l);

@@ -31,6 +31,7 @@ struct screen;
 struct recording;
 struct recorder;
 struct replay;
+struct rprobe;
 struct evbuffer;
 
 /* How long a refused session is asked to wait before trying again. */
@@ -70,6 +71,11 @@ struct evbuffer;
 #define BROKER_RC_MAX_SIZE	(64 * 1024)
 /* The lease of the editor of game ID is named EDIT_PREFIX ID. */
 #define BROKER_EDIT_PREFIX	"edit:"
+/*
+ * A rejoining game's process must have started within this long after
+ * its lease was granted (the session spawns it on the lease's arrival).
+ */
+#define ADMIT_REJOIN_START_MS	(60 * 1000)
 /* Games are refused while fewer kernel PTYs than this are left. */
 #define BROKER_PTY_RESERVE	16
 /* How often the broker forgets users it no longer needs (seconds). */
@@ -116,6 +122,8 @@ struct evbuffer;
 /* Recordings a list shows at most, and bytes one replay read takes. */
 #define RECORD_LIST_MAX		200
 #define RECORD_READ_SIZE	(32 * 1024)
+/* A record longer than this ends a recording read back after a restart. */
+#define RECORD_PROBE_RECORD_MAX	(1024 * 1024)
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -289,6 +297,7 @@ struct pool {
 	u_int		 max;
 	u_int		 used;
 	uint64_t	 admitted;
+	uint64_t	 readmitted;	/* slots taken back after a restart */
 	uint64_t	 refused;
 	struct idmap	 by_uid;	/* uid: slots held */
 };
@@ -296,6 +305,7 @@ struct pool {
 void		 pool_init(struct pool *, u_int);
 void		 pool_resize(struct pool *, u_int);
 int		 pool_admit(struct pool *, uid_t);
+void		 pool_readmit(struct pool *, uid_t);
 void		 pool_release(struct pool *, uid_t);
 u_int		 pool_user(const struct pool *, uid_t);
 void		 pool_free(struct pool *);
@@ -319,13 +329,17 @@ struct leases {
 	u_int		 count;
 	uint64_t	 memory;	/* granted to all live games */
 	uint64_t	 granted;	/* leases ever granted */
+	uint64_t	 rejoined;	/* leases taken back after a restart */
 	struct idmap	 by_uid;	/* uid: struct lease_user */
 };
 
 void		 leases_init(struct leases *);
 struct lease	*lease_acquire(struct leases *, uid_t, const char *, uint64_t,
 		     uint64_t, int64_t);
+struct lease	*lease_rejoin(struct leases *, const char *, uid_t,
+		     const char *, uint64_t, uint64_t, int64_t);
 struct lease	*lease_find_game(const struct leases *, uid_t, const char *);
+struct lease	*lease_find_id(const struct leases *, const char *);
 void		 lease_release(struct leases *, struct lease *);
 u_int		 leases_user_count(const struct leases *, uid_t);
 uint64_t	 leases_user_memory(const struct leases *, uid_t);
@@ -727,6 +741,8 @@ struct live {
 	TAILQ_HEAD(, client) watchers;
 	u_int		 nwatchers;
 	struct recording *rec;
+	struct rprobe	*probe;		/* its recording is looked for */
+	int		 utf8;
 	uint64_t	 name_key;	/* in lives_by_name */
 	struct live	*name_next;
 	TAILQ_ENTRY(live) entry;
@@ -734,6 +750,9 @@ struct live {
 TAILQ_HEAD(lives, live);
 
 void		 watch_game_start(struct client *, int);
+int		 watch_game_rejoin(struct client *, int, uint64_t);
+void		 watch_rejoin_done(struct broker *, struct live *,
+		     const char *, uint64_t, uint64_t, struct screen *);
 void		 watch_game_end(struct client *);
 void		 watch_stream(struct client *, const struct proto_stream *);
 void		 watch_stream_end(struct client *, uint64_t);
@@ -752,6 +771,10 @@ struct recording *record_start(struct broker *, const char *, const char *,
 void		 record_data(struct broker *, struct recording *, int64_t,
 		     const void *, size_t);
 void		 record_stop(struct broker *, struct recording *);
+struct recording *record_resume(struct broker *, const char *, const char *,
+		     int64_t, const char *, uint64_t);
+int		 record_probe(struct broker *, struct live *);
+void		 record_probe_orphan(struct rprobe *);
 int		 record_full(struct broker *);
 void		 record_hold(struct client *);
 void		 record_unhold(struct client *);
@@ -848,6 +871,10 @@ struct broker {
 	u_int		 activities[ACT_COUNT];
 	uint64_t	 pty_fds;	/* the sessions' reports, summed */
 
+	/* broker-admit.c: sessions that re-registered after a restart. */
+	uint64_t	 rejoins;
+	uint64_t	 rejoins_refused;
+
 	/* broker.c: the last reload. */
 	int64_t		 reload_at;	/* wall ms; 0: none yet */
 	int		 reload_ok;
@@ -901,6 +928,8 @@ void		 admit_play(struct client *, json_t *);
 void		 admit_edit(struct client *, json_t *);
 void		 admit_game_end(struct client *, json_t *);
 void		 admit_keepalive(struct client *, json_t *);
+void		 admit_rejoin(struct client *, json_t *);
+void		 admit_rejoined(struct client *, uint64_t);
 void		 admit_violation(struct broker *, enum violation);
 void		 admit_refuse(struct client *, enum violation, const char *);
 struct quota_usage admit_usage(struct broker *, uid_t);
@@ -955,6 +984,7 @@ void		 metrics_admission(struct client *, const char *, const char *,
 void		 metrics_rejected(struct broker *, const char *);
 void		 metrics_bandwidth(struct broker *, uint64_t, uint64_t);
 void		 metrics_reload(struct broker *, int);
+void		 metrics_rejoin(struct broker *, const char *);
 void		 metrics_free(struct broker *);
 
 /* broker-http.c */

@@ -213,6 +213,7 @@ void		 config_free_argv(char **);
 ssize_t		 proc_read(const char *, char *, size_t);
 u_int		 proc_tree(pid_t, pid_t *, u_int);
 int64_t		 proc_cpu_ticks(pid_t, int);
+int		 proc_parent_start(pid_t, pid_t *, int64_t *);
 long		 proc_ticks_per_second(void);
 uint64_t	 proc_rss(pid_t);
 int		 proc_pty_fds(pid_t, int, u_int);

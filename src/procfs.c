@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dungeongate.h"
@@ -100,6 +101,39 @@ proc_cpu_ticks(pid_t pid, int reaped)
 	if (!reaped)
 		cut = cst = 0;
 	return (int64_t)(ut + st + cut + cst);
+}
+
+/*
+ * A process's parent and its start in wall-clock milliseconds (fields 4
+ * and 22 of /proc/PID/stat; the start counts from boot, which is now on
+ * the wall clock less CLOCK_BOOTTIME): 0, or -1 when it is gone or
+ * cannot be read. The start is good to a clock tick.
+ */
+int
+proc_parent_start(pid_t pid, pid_t *parent, int64_t *start_ms)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 start;
+	struct timespec		 up, now;
+	int			 ppid;
+	char			 state;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (proc_read(path, buf, sizeof buf) <= 0)
+		return -1;
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%*u %*u %*d %*d %*d %*d %*d %*d %llu", &state, &ppid,
+	    &start) != 3)
+		return -1;
+	if (clock_gettime(CLOCK_BOOTTIME, &up) != 0 ||
+	    clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return -1;
+	*parent = (pid_t)ppid;
+	*start_ms = ((int64_t)now.tv_sec - up.tv_sec) * 1000 +
+	    ((int64_t)now.tv_nsec - up.tv_nsec) / 1000000 +
+	    (int64_t)(start * 1000 / (unsigned long long)proc_ticks_per_second());
+	return 0;
 }
 
 /* The clock ticks of proc_cpu_ticks in a second. */

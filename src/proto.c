@@ -61,6 +61,38 @@ static const struct pfield f_hello[] = {
 	STR("command", 0, 1024, C_ANY),
 	END
 };
+/*
+ * A session that lost the broker re-registers on a new connection with
+ * what it holds: its ticket, and while a game (or the editor of its
+ * options) runs, the lease, the game, the game's pid and start, and how
+ * far its stream has come. The broker checks all of it.
+ */
+static const struct pfield f_rejoin[] = {
+	INT("version", 1, 0, 1000000),
+	STR1("client", 1, 16, C_ID),
+	STR1("ticket", 1, 64, C_TOKEN),
+	STR1("lease", 0, 64, C_TOKEN),
+	STR1("game", 0, 32, C_ID),
+	INT("editing", 0, 0, 1),
+	INT("pid", 0, 1, 1LL << 31),
+	INT("started", 0, 0, 1LL << 50),
+	INT("offset", 0, 0, 1LL << 62),
+	INT("cols", 1, 1, 1000),
+	INT("rows", 1, 1, 1000),
+	INT("utf8", 0, 0, 1),
+	INT("idle", 0, 0, 100LL * 365 * 86400),
+	INT("bytes_in", 0, 0, 1LL << 62),
+	INT("bytes_out", 0, 0, 1LL << 62),
+	STR("term", 0, 64, C_TOKEN),
+	STR("remote", 0, 128, C_TEXT),
+	STR("command", 0, 1024, C_ANY),
+	END
+};
+static const struct pfield f_rejoined[] = {
+	STR1("ticket", 1, 64, C_TOKEN),
+	INT("offset", 1, 0, 1LL << 62),
+	END
+};
 static const struct pfield f_play[] = {
 	STR1("game", 1, 32, C_ID),
 	INT("cols", 1, 1, 1000),
@@ -200,6 +232,7 @@ static const struct pfield f_lease[] = {
 	INT("rc_max_size", 0, 1, 1LL << 30),
 	OBJ("rlimits", 1, f_rlimits),
 	INT("cpu_millicores", 1, 1, 1024 * 1000),
+	INT("started", 0, 0, 1LL << 50),
 	END
 };
 static const struct pfield f_edit_rlimits[] = {
@@ -220,6 +253,7 @@ static const struct pfield f_edit_lease[] = {
 	INT("rc_max_size", 1, 1, 1LL << 30),
 	OBJ("rlimits", 1, f_edit_rlimits),
 	INT("cpu_millicores", 1, 1, 1024 * 1000),
+	INT("started", 0, 0, 1LL << 50),
 	END
 };
 static const struct pfield f_queued[] = {
@@ -269,6 +303,7 @@ static const struct pfield f_bye[] = {
 
 static const struct pmsg pmsgs[] = {
 	{ "hello", MSG_HELLO, PROTO_TO_BROKER, f_hello },
+	{ "rejoin", MSG_REJOIN, PROTO_TO_BROKER, f_rejoin },
 	{ "play", MSG_PLAY, PROTO_TO_BROKER, f_play },
 	{ "edit", MSG_EDIT, PROTO_TO_BROKER, f_play },
 	{ "game_end", MSG_GAME_END, PROTO_TO_BROKER, f_game_end },
@@ -310,6 +345,7 @@ static const struct pmsg pmsgs[] = {
 	    f_recordings_list },
 	{ "replaying", MSG_REPLAYING, PROTO_FROM_BROKER, f_recording },
 	{ "replay_end", MSG_REPLAY_END, PROTO_FROM_BROKER, f_none },
+	{ "rejoined", MSG_REJOINED, PROTO_FROM_BROKER, f_rejoined },
 };
 
 /* Write a frame header for a payload of len bytes. */

@@ -62,6 +62,7 @@ enum proto_msg {
 	MSG_REPLAY,
 	MSG_REPLAY_MORE,
 	MSG_REPLAY_STOP,
+	MSG_REJOIN,
 	/* from the broker */
 	MSG_TICKET,
 	MSG_REFUSED,
@@ -83,7 +84,8 @@ enum proto_msg {
 	MSG_GAMES,
 	MSG_RECORDINGS_LIST,
 	MSG_REPLAYING,
-	MSG_REPLAY_END
+	MSG_REPLAY_END,
+	MSG_REJOINED
 };
 
 /* Refusal and error reasons: stable strings for scripts and tests. */
@@ -123,6 +125,11 @@ enum proto_msg {
 #define REASON_SPECTATE_OFF	"spectate_disabled"
 #define REASON_ENDED		"ended"
 #define REASON_NO_RECORDING	"no_recording"
+/* A rejoin the broker cannot verify. */
+#define REASON_BAD_TICKET	"bad_ticket"
+#define REASON_TICKET_HELD	"ticket_held"
+#define REASON_LEASE_HELD	"lease_held"
+#define REASON_NOT_CHILD	"not_child"
 
 /* A stream frame, as proto_next found it: the data is in the caller's buffer. */
 struct proto_stream {

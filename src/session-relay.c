@@ -50,15 +50,18 @@ relay_bandwidth_resume(struct session *s)
 	relay_read_resume(g);
 }
 
-/* Is the copy for a broker that is taking it in at its bound? */
+/*
+ * Is the copy at its bound for a broker that is taking it in? Then the
+ * game is read no faster than the broker takes the copy.
+ */
 static int
 relay_stream_full(struct session *s)
 {
 	if (s->game->editing || s->broker == NULL || s->broker_gone ||
-	    s->stream_gap)
+	    s->rejoining || s->stream_stalled)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(s->broker)) +
-	    RELAY_READ_SIZE > SESSION_STREAM_MAX;
+	return s->stream_offset - s->stream_sent + RELAY_READ_SIZE >
+	    SESSION_STREAM_MAX;
 }
 
 /* Hold the game back until the broker has taken most of the copy. */
@@ -70,14 +73,14 @@ relay_stream_pause(struct session *s)
 
 	g->stream_paused = 1;
 	event_del(g->read_ev);
-	s->stream_queued = evbuffer_get_length(bufferevent_get_output(
-	    s->broker));
-	/* The broker's write callback comes once it is down to the low mark. */
-	bufferevent_setwatermark(s->broker, EV_WRITE, SESSION_STREAM_LOW, 0);
+	s->stream_progress = s->stream_sent;
 	evtimer_add(s->stream_stall, &tv);
 }
 
-/* The broker has taken most of the copy, or is gone: read the game again. */
+/*
+ * Read the game again if it waits for the copy and the broker has taken
+ * most of it, is not waited for any more, or is gone.
+ */
 void
 relay_stream_resume(struct session *s)
 {
@@ -85,72 +88,149 @@ relay_stream_resume(struct session *s)
 
 	if (g == NULL || !g->stream_paused)
 		return;
+	if (!s->broker_gone && !s->rejoining && !s->stream_stalled &&
+	    s->stream_offset - s->stream_sent > SESSION_STREAM_LOW)
+		return;
 	g->stream_paused = 0;
 	evtimer_del(s->stream_stall);
-	if (!s->broker_gone)
-		bufferevent_setwatermark(s->broker, EV_WRITE, 0, 0);
 	relay_read_resume(g);
 }
 
 /*
- * The broker has not been down to the low mark for a while: if it took
- * nothing since the last look it is stopped or hung, and is not waited
- * for: the copy is dropped until it catches up.
+ * The game has waited a while for the copy: if the broker took nothing
+ * since the last look it is stopped or hung, and is not waited for until
+ * it has caught up (the copy holds what it can meanwhile).
  */
 static void
 relay_stream_stall_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct session	*s = arg;
 	struct timeval	 tv = { 0, SESSION_STREAM_STALL * 1000 };
-	size_t		 queued;
 
 	if (s->game == NULL || !s->game->stream_paused)
 		return;
-	if (!s->broker_gone) {
-		queued = evbuffer_get_length(bufferevent_get_output(
-		    s->broker));
-		if (queued < s->stream_queued) {
-			s->stream_queued = queued;
+	if (!s->broker_gone && !s->rejoining) {
+		if (s->stream_sent > s->stream_progress) {
+			s->stream_progress = s->stream_sent;
 			evtimer_add(s->stream_stall, &tv);
 			return;
 		}
-		log_warn("broker stalled; dropping the stream", "user=%s "
-		    "offset=%llu queued=%zu", s->user,
-		    (unsigned long long)s->stream_offset, queued);
-		s->stream_gap = 1;
+		log_warn("broker stalled; the game is not held for it",
+		    "user=%s offset=%llu", s->user,
+		    (unsigned long long)s->stream_sent);
+		s->stream_stalled = 1;
 	}
 	relay_stream_resume(s);
 }
 
 /*
- * Copy what the game wrote to the broker, for watchers and the
- * recording, without ever waiting: past SESSION_STREAM_MAX queued the
- * copy is dropped, and the offset of the next frame tells the broker.
+ * Keep the session's copy of the stream within its bounds: what was sent
+ * to SESSION_STREAM_KEEP, what was not to SESSION_STREAM_HOLD (the oldest
+ * of it dropped, and the gap remembered as the offset jump).
+ */
+static void
+relay_stream_trim(struct session *s)
+{
+	uint64_t	 sent = s->stream_sent - s->keep_start;
+	uint64_t	 unsent = s->stream_offset - s->stream_sent;
+	uint64_t	 drop = 0, lost;
+
+	if (sent > SESSION_STREAM_KEEP)
+		drop = sent - SESSION_STREAM_KEEP;
+	if (unsent > SESSION_STREAM_HOLD) {
+		lost = unsent - SESSION_STREAM_HOLD;
+		if (!s->stream_gap)
+			log_warn("broker away or behind; dropping the stream",
+			    "user=%s offset=%llu", s->user,
+			    (unsigned long long)s->stream_sent);
+		s->stream_gap = 1;
+		s->stream_dropped += lost;
+		s->stream_sent += lost;
+		drop = sent + lost;
+	}
+	if (drop > 0) {
+		evbuffer_drain(s->stream_keep, (size_t)drop);
+		s->keep_start += drop;
+	}
+}
+
+/*
+ * Send the broker what of the copy it has not had, as far as its socket's
+ * queue (SESSION_STREAM_MAX) takes now; the rest goes when the queue has
+ * drained to half of that. Nothing while the broker is away or has not
+ * answered a rejoin.
+ */
+void
+relay_stream_flush(struct session *s)
+{
+	static u_char	 buf[PROTO_STREAM_DATA];
+	struct evbuffer	*out;
+	struct evbuffer_ptr pos;
+	size_t		 queued, n;
+
+	if (s->broker == NULL || s->broker_gone || s->rejoining)
+		return;
+	out = bufferevent_get_output(s->broker);
+	while (s->stream_sent < s->stream_offset) {
+		queued = evbuffer_get_length(out);
+		if (queued + PROTO_HEADER_SIZE + PROTO_STREAM_HEADER >=
+		    SESSION_STREAM_MAX)
+			return;
+		n = SESSION_STREAM_MAX - queued - PROTO_HEADER_SIZE -
+		    PROTO_STREAM_HEADER;
+		if (n > sizeof buf)
+			n = sizeof buf;
+		if (n > s->stream_offset - s->stream_sent)
+			n = (size_t)(s->stream_offset - s->stream_sent);
+		if (evbuffer_ptr_set(s->stream_keep, &pos,
+		    (size_t)(s->stream_sent - s->keep_start),
+		    EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(s->stream_keep, &pos, buf, n) !=
+		    (ev_ssize_t)n)
+			fatalx("stream copy does not hold offset %llu",
+			    (unsigned long long)s->stream_sent);
+		proto_add_stream(out, s->stream_sent, buf, n);
+		s->stream_sent += n;
+	}
+	s->stream_gap = 0;
+	relay_stream_trim(s);
+	if (s->stream_offset - s->stream_sent <= SESSION_STREAM_LOW)
+		s->stream_stalled = 0;
+	relay_stream_resume(s);
+}
+
+/*
+ * A restarted broker took the session back and wants the stream from
+ * offset on (where its recording ends). What the copy no longer holds
+ * is lost: the broker sees the jump, logs and counts it.
+ */
+void
+relay_stream_rejoined(struct session *s, uint64_t offset)
+{
+	if (offset > s->stream_offset)
+		offset = s->stream_offset;
+	if (offset < s->keep_start) {
+		log_warn("stream lost across the broker's restart", "user=%s "
+		    "offset=%llu bytes=%llu", s->user,
+		    (unsigned long long)offset,
+		    (unsigned long long)(s->keep_start - offset));
+		offset = s->keep_start;
+	}
+	s->stream_sent = offset;
+	relay_stream_flush(s);
+}
+
+/*
+ * Copy what the game wrote for the broker, for watchers and the
+ * recording, within its bounds (see SESSION_STREAM_MAX).
  */
 static void
 relay_stream(struct session *s, const u_char *buf, size_t len)
 {
-	struct evbuffer	*out;
-
-	if (s->broker == NULL || s->broker_gone) {
-		s->stream_offset += len;
-		return;
-	}
-	out = bufferevent_get_output(s->broker);
-	/* Once dropping, until the broker is down to the low mark. */
-	if ((s->stream_gap && evbuffer_get_length(out) > SESSION_STREAM_LOW) ||
-	    evbuffer_get_length(out) + len > SESSION_STREAM_MAX) {
-		if (!s->stream_gap)
-			log_warn("broker behind; dropping the stream",
-			    "user=%s offset=%llu", s->user,
-			    (unsigned long long)s->stream_offset);
-		s->stream_gap = 1;
-		s->stream_offset += len;
-		return;
-	}
-	s->stream_gap = 0;
-	proto_add_stream(out, s->stream_offset, buf, len);
+	evbuffer_add(s->stream_keep, buf, len);
 	s->stream_offset += len;
+	relay_stream_flush(s);
+	relay_stream_trim(s);
 }
 
 /*
@@ -449,7 +529,12 @@ relay_start(struct session *s)
 	    relay_game_write_cb, s);
 	event_add(g->read_ev, NULL);
 	s->stream_offset = 0;
+	s->stream_sent = 0;
+	s->keep_start = 0;
+	s->stream_dropped = 0;
+	evbuffer_drain(s->stream_keep, evbuffer_get_length(s->stream_keep));
 	s->stream_gap = 0;
+	s->stream_stalled = 0;
 	if (s->stream_stall == NULL)
 		s->stream_stall = evtimer_new(s->base, relay_stream_stall_cb,
 		    s);

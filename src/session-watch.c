@@ -108,7 +108,7 @@ watch_print_list(struct config *cfg, int as_json)
 		goto fail;
 	json_decref(msg);
 	msg = NULL;
-	if (proto_read(fd, SESSION_HELLO_TIMEOUT * 1000, PROTO_MAX_FROM_BROKER,
+	if (proto_read(fd, SESSION_LOGIN_WAIT * 1000, PROTO_MAX_FROM_BROKER,
 	    PROTO_FROM_BROKER, &reply, &type, &cause) != 0)
 		goto fail;
 	close(fd);

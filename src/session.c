@@ -21,8 +21,13 @@
 
 static void	session_dispatch(struct session *, enum proto_msg, json_t *);
 static void	session_broker_read_cb(struct bufferevent *, void *);
+static void	session_broker_lost(struct session *, const char *);
+static void	session_reconnect_later(struct session *);
 static void	session_draw(struct session *);
 static void	session_notice_draw(struct session *);
+static void	session_notice(struct session *, const char *);
+static void	session_rejoin_refused(struct session *, const char *,
+		    const char *);
 
 /* Queue a message to the broker; the session owns it from here. */
 void
@@ -493,6 +498,14 @@ session_game_over(struct session *s)
 	json_t		*msg;
 	char		*notice = NULL;
 
+	if (s->rejoining) {
+		/* Its lease is with the broker's answer: once that comes. */
+		s->over_pending = 1;
+		return;
+	}
+	s->over_pending = 0;
+	if (s->broker_gone)
+		event_del(s->reconnect_ev);
 	session_report(s);
 	msg = json_pack("{s:s, s:s, s:i, s:I}", "type", "game_end", "lease",
 	    g->lease, "status", g->status, "offset",
@@ -725,6 +738,8 @@ session_lease(struct session *s, json_t *msg, int editing)
 	    json_string_value(json_object_get(msg, "id")));
 	g->id = xstrdup(json_string_value(json_object_get(msg, "game")));
 	g->name = xstrdup(json_string_value(json_object_get(msg, "name")));
+	g->started = (int64_t)json_integer_value(json_object_get(msg,
+	    "started"));
 	g->cpu_millicores = (u_int)json_integer_value(json_object_get(msg,
 	    "cpu_millicores"));
 	g->editing = editing;
@@ -814,8 +829,9 @@ session_refused(struct session *s, json_t *msg)
 
 /*
  * The broker closed on us (bye or error). A game in progress goes on: the
- * broker holds nothing whose loss ends a game. An expired ticket is the
- * broker's decision to end the session, game included.
+ * broker holds nothing whose loss ends a game, and a broker that stops
+ * is reached again when it is back. An expired ticket is the broker's
+ * decision to end the session, game included.
  */
 static void
 session_broker_closing(struct session *s, json_t *msg, int error)
@@ -826,20 +842,82 @@ session_broker_closing(struct session *s, json_t *msg, int error)
 	log_warn(error ? "broker error" : "broker closing", "user=%s "
 	    "ticket=%s reason=%s message=%s", s->user != NULL ? s->user : "-",
 	    s->ticket, reason, log_quote(message));
+	if (s->rejoining) {
+		session_rejoin_refused(s, reason, message);
+		return;
+	}
 	if (!error && (strcmp(reason, REASON_EXPIRED) == 0 ||
 	    strcmp(reason, REASON_DRAINING) == 0)) {
 		/* The broker's decision to end the session, game included. */
 		s->exit_status = SESSION_EXIT_OK;
+		s->alone = 1;
 		session_hangup(s, message);
 		return;
 	}
 	if (s->state == STATE_PLAYING || s->state == STATE_HANGUP) {
-		/* The game goes on, or is still saving: wait for it. */
-		s->broker_gone = 1;
-		relay_stream_resume(s);
+		/* The game goes on, or is still saving. */
+		if (error)
+			s->alone = 1;
+		session_broker_lost(s, reason);
+		return;
+	}
+	if (s->state == STATE_HELLO && !error &&
+	    strcmp(reason, REASON_SHUTDOWN) == 0) {
+		/* A broker stopping to restart: its successor answers. */
+		session_broker_lost(s, reason);
 		return;
 	}
 	session_finish(s, SESSION_EXIT_UNAVAIL, message);
+}
+
+/*
+ * A restarted broker did not take the session back. Refusals that say
+ * "later" (the broker stops, is busy, or this account has too many
+ * connections waiting) are tried again; any other leaves the game to go
+ * on alone, and the player is told.
+ */
+static void
+session_rejoin_refused(struct session *s, const char *reason,
+    const char *message)
+{
+	s->rejoining = 0;
+	if (strcmp(reason, REASON_SHUTDOWN) == 0 ||
+	    strcmp(reason, REASON_BUSY) == 0 ||
+	    strcmp(reason, REASON_RATE_LIMITED) == 0) {
+		log_info("rejoin put off", "user=%s ticket=%s reason=%s",
+		    s->user, s->ticket, reason);
+		session_broker_lost(s, reason);
+		return;
+	}
+	log_warn("rejoin refused; the game goes on alone", "user=%s "
+	    "ticket=%s reason=%s", s->user, s->ticket, reason);
+	s->alone = 1;
+	if (s->state == STATE_PLAYING)
+		session_notice(s, message);
+	session_broker_lost(s, reason);
+}
+
+/*
+ * The restarted broker took the session back: the stream goes on from
+ * where it asks, and the report brings its counters up to date.
+ */
+static void
+session_rejoined(struct session *s, json_t *msg)
+{
+	json_int_t	 offset;
+
+	if (json_unpack(msg, "{s:I}", "offset", &offset) != 0)
+		fatalx("validated rejoined lacks offset");
+	s->rejoining = 0;
+	s->reconnect_ms = 0;
+	log_info("rejoined the broker", "user=%s ticket=%s offset=%lld "
+	    "sent=%llu", s->user, s->ticket, (long long)offset,
+	    (unsigned long long)s->stream_offset);
+	if (s->game != NULL && !s->game->editing)
+		relay_stream_rejoined(s, (uint64_t)offset);
+	session_report(s);
+	if (s->over_pending && s->game != NULL)
+		session_game_over(s);
 }
 
 /* The notice over the game, on the bottom line in reverse video. */
@@ -909,7 +987,19 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 			evtimer_add(s->bandwidth_ev, &tv);
 		}
 		return;
+	case MSG_REJOINED:
+		if (s->rejoining) {
+			session_rejoined(s, msg);
+			return;
+		}
+		break;
 	case MSG_REFUSED:
+		if (s->rejoining) {
+			session_rejoin_refused(s, json_string_value(
+			    json_object_get(msg, "reason")),
+			    json_string_value(json_object_get(msg, "message")));
+			return;
+		}
 		if (s->state == STATE_HELLO || s->state == STATE_QUEUED ||
 		    s->state == STATE_REQUEST) {
 			session_refused(s, msg);
@@ -958,40 +1048,60 @@ session_dispatch(struct session *s, enum proto_msg type, json_t *msg)
 	    proto_msg_name(type), (int)s->state);
 }
 
-/* What waited for the broker has gone out, down to the low mark. */
-static void
-session_broker_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct session	*s = arg;
-
-	relay_stream_resume(s);
-}
-
-/* The broker is gone: a game goes on; anything else ends. */
+/*
+ * The broker is gone. A game (or the editor) goes on, and the session
+ * reaches the broker again to re-register, unless it was refused; a
+ * login still waiting for its ticket tries again within its bound;
+ * anything else ends.
+ */
 static void
 session_broker_lost(struct session *s, const char *why)
 {
 	if (s->broker_gone)
 		return;
 	s->broker_gone = 1;
+	s->rejoining = 0;
 	relay_stream_resume(s);
 	log_warn("lost the broker", "user=%s ticket=%s error=%s",
 	    s->user != NULL ? s->user : "-", s->ticket, log_quote(why));
-	bufferevent_disable(s->broker, EV_READ | EV_WRITE);
+	if (s->broker != NULL)
+		bufferevent_disable(s->broker, EV_READ | EV_WRITE);
 	switch (s->state) {
 	case STATE_PLAYING:
 	case STATE_HANGUP:
+		if (!s->alone && s->game != NULL && !s->game->exited)
+			session_reconnect_later(s);
+		break;
 	case STATE_DONE:
 		break;
 	case STATE_HELLO:
-		session_finish(s, SESSION_EXIT_UNAVAIL, "DungeonGate is not "
-		    "answering; please try again later.");
+		session_reconnect_later(s);
 		break;
 	default:
 		session_finish(s, SESSION_EXIT_UNAVAIL, "Lost contact with "
 		    "DungeonGate; please reconnect.");
 		break;
 	}
+	/* A game that ended while its rejoin was unanswered is over now. */
+	if (s->over_pending && s->game != NULL)
+		session_game_over(s);
+}
+
+/*
+ * Try the broker again: at once the first time, then with a doubling
+ * wait up to SESSION_RECONNECT_MAX_MS.
+ */
+static void
+session_reconnect_later(struct session *s)
+{
+	struct timeval	 tv;
+
+	tv = util_timeval_ms(s->reconnect_ms);
+	evtimer_add(s->reconnect_ev, &tv);
+	if (s->reconnect_ms == 0)
+		s->reconnect_ms = SESSION_RECONNECT_MIN_MS;
+	else if ((s->reconnect_ms *= 2) > SESSION_RECONNECT_MAX_MS)
+		s->reconnect_ms = SESSION_RECONNECT_MAX_MS;
 }
 
 /* Frames from the broker. */
@@ -1055,12 +1165,20 @@ session_broker_event_cb(struct bufferevent *bev, short what, void *arg)
 	    strerror(err));
 }
 
-/* No ticket in time. */
+/*
+ * No ticket in time (SESSION_LOGIN_WAIT from the start): say why, the
+ * broker not reached or not answering.
+ */
 static void
 session_hello_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
-	session_finish(arg, SESSION_EXIT_UNAVAIL, "DungeonGate did not "
-	    "answer in time; please try again later.");
+	struct session	*s = arg;
+
+	if (s->broker_gone && s->connect_line != NULL)
+		session_finish(s, SESSION_EXIT_UNAVAIL, s->connect_line);
+	else
+		session_finish(s, SESSION_EXIT_UNAVAIL, "DungeonGate did not "
+		    "answer in time; please try again later.");
 }
 
 /*
@@ -1156,12 +1274,12 @@ session_chld_cb(evutil_socket_t sig, short events, void *arg)
 		relay_child(s);
 }
 
-/* Connect to the broker's socket; -1 with a line for the player. */
-int
-session_connect(const struct config *cfg, char **line)
+/* Connect to the broker's socket: the descriptor, or -1 and errno. */
+static int
+session_connect_fd(const struct config *cfg)
 {
 	struct sockaddr_un	 sun;
-	int			 fd;
+	int			 fd, saved;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -1171,30 +1289,198 @@ session_connect(const struct config *cfg, char **line)
 		fatal("socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
 		return fd;
-	switch (errno) {
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* Is a failure to connect one that a broker coming back would end? */
+static int
+session_connect_later(int error)
+{
+	return error == ENOENT || error == ECONNREFUSED || error == EAGAIN;
+}
+
+/* The line for the player when the broker cannot be reached. */
+static char *
+session_connect_why(int error)
+{
+	char	*line;
+
+	switch (error) {
 	case ENOENT:
 	case ECONNREFUSED:
-		*line = xstrdup("DungeonGate is not running; please tell the "
+		return xstrdup("DungeonGate is not running; please tell the "
 		    "server admin.");
-		break;
 	case EACCES:
 	case EPERM:
-		*line = xstrdup("DungeonGate is not open to your account "
+		return xstrdup("DungeonGate is not open to your account "
 		    "(no access to the broker); please tell the server admin.");
-		break;
 	case EAGAIN:
-		*line = xstrdup("DungeonGate is too busy to answer; please try "
+		return xstrdup("DungeonGate is too busy to answer; please try "
 		    "again in a moment.");
-		break;
 	default:
-		xasprintf(line, "DungeonGate is not available (%s); please tell "
-		    "the server admin.", strerror(errno));
-		break;
+		xasprintf(&line, "DungeonGate is not available (%s); please "
+		    "tell the server admin.", strerror(error));
+		return line;
 	}
+}
+
+/* Connect to the broker's socket; -1 with a line for the player. */
+int
+session_connect(const struct config *cfg, char **line)
+{
+	int	 fd, error;
+
+	if ((fd = session_connect_fd(cfg)) != -1)
+		return fd;
+	error = errno;
+	*line = session_connect_why(error);
 	log_warn("cannot reach the broker", "socket=%s error=%s",
-	    cfg->broker_socket, log_quote(strerror(errno)));
-	close(fd);
+	    cfg->broker_socket, log_quote(strerror(error)));
 	return -1;
+}
+
+/* What was queued to the broker has drained: more of the stream goes. */
+static void
+session_broker_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->game != NULL && !s->game->editing)
+		relay_stream_flush(s);
+}
+
+/* Talk to the broker on a connected socket. */
+static void
+session_broker_open(struct session *s, int fd)
+{
+	s->broker_fd = fd;
+	s->broker = bufferevent_socket_new(s->base, fd, 0);
+	if (s->broker == NULL)
+		fatalx("bufferevent_socket_new failed");
+	bufferevent_setcb(s->broker, session_broker_read_cb,
+	    session_broker_write_cb, session_broker_event_cb, s);
+	/* The stream's copy goes on once half of its queue has gone. */
+	bufferevent_setwatermark(s->broker, EV_WRITE, SESSION_STREAM_MAX / 2,
+	    0);
+	bufferevent_enable(s->broker, EV_READ | EV_WRITE);
+	s->broker_gone = 0;
+	s->broker_held = 0;
+}
+
+/* Let go of the broker's connection, if there is one. */
+static void
+session_broker_close(struct session *s)
+{
+	if (s->broker != NULL) {
+		bufferevent_free(s->broker);
+		s->broker = NULL;
+	}
+	if (s->broker_fd != -1) {
+		close(s->broker_fd);
+		s->broker_fd = -1;
+	}
+}
+
+/* Say hello: who the session is, its terminal and its command. */
+static void
+session_send_hello(struct session *s)
+{
+	json_t	*hello;
+
+	hello = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:s}", "type",
+	    "hello", "version", PROTO_VERSION, "client", "session", "term",
+	    s->term, "cols", (int)s->cols, "rows", (int)s->rows, "remote",
+	    s->remote);
+	if (s->command != NULL)
+		json_object_set_new(hello, "command", json_string(s->command));
+	session_send(s, hello);
+}
+
+/*
+ * Re-register with a restarted broker: the ticket, and the game's lease,
+ * pid, start and stream offset, with the hello's fields and the counters.
+ */
+static void
+session_send_rejoin(struct session *s)
+{
+	struct game	*g = s->game;
+	json_t		*msg;
+
+	msg = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:I, "
+	    "s:s}", "type", "rejoin", "version", PROTO_VERSION, "client",
+	    "session", "ticket", s->ticket, "cols", (int)s->cols, "rows",
+	    (int)s->rows, "utf8", s->utf8,
+	    "idle", (json_int_t)((util_now_ms() - s->last_input) / 1000),
+	    "bytes_in", (json_int_t)s->bytes_in,
+	    "bytes_out", (json_int_t)s->bytes_out, "term", s->term);
+	if (*s->remote != '\0')
+		json_object_set_new(msg, "remote", json_string(s->remote));
+	if (s->command != NULL)
+		json_object_set_new(msg, "command", json_string(s->command));
+	if (g != NULL) {
+		json_object_set_new(msg, "lease", json_string(g->lease));
+		json_object_set_new(msg, "game", json_string(g->id));
+		json_object_set_new(msg, "editing", json_integer(g->editing));
+		json_object_set_new(msg, "pid", json_integer(g->pid));
+		json_object_set_new(msg, "started", json_integer(g->started));
+		json_object_set_new(msg, "offset",
+		    json_integer((json_int_t)s->stream_offset));
+	}
+	session_send(s, msg);
+	s->rejoining = 1;
+}
+
+/*
+ * Time to reach the broker again: a login says hello once more, a
+ * session with a game re-registers it. A broker still away means
+ * another try later; a login hears once that it is restarting.
+ */
+static void
+session_reconnect_cb(evutil_socket_t unused, short events, void *arg)
+{
+	struct session	*s = arg;
+	int		 fd, error;
+	const char	*line = "DungeonGate is restarting, one moment...\r\n";
+
+	if (s->state == STATE_DONE || !s->broker_gone)
+		return;
+	if (s->state != STATE_HELLO && (s->alone || s->game == NULL ||
+	    s->game->exited))
+		return;
+	session_broker_close(s);
+	if ((fd = session_connect_fd(s->cfg)) == -1) {
+		error = errno;
+		if (s->state == STATE_HELLO) {
+			free(s->connect_line);
+			s->connect_line = session_connect_why(error);
+			if (!session_connect_later(error)) {
+				session_finish(s, SESSION_EXIT_UNAVAIL,
+				    s->connect_line);
+				return;
+			}
+			if (!s->said_restarting) {
+				s->said_restarting = 1;
+				session_user_write(s, line, strlen(line));
+			}
+		}
+		log_debug("broker not reached yet", "user=%s error=%s",
+		    s->user != NULL ? s->user : "-",
+		    log_quote(strerror(error)));
+		session_reconnect_later(s);
+		return;
+	}
+	session_broker_open(s, fd);
+	if (s->state == STATE_HELLO) {
+		log_info("reached the broker", "tries_ms=%d", s->reconnect_ms);
+		session_send_hello(s);
+	} else {
+		log_info("reached the broker again; rejoining", "user=%s "
+		    "ticket=%s", s->user, s->ticket);
+		session_send_rejoin(s);
+	}
 }
 
 /* The client's address from SSH_CONNECTION, as host:port. */
@@ -1287,10 +1573,11 @@ session_user_farewell(struct session *s)
 static void
 session_broker_drain(struct session *s)
 {
-	struct evbuffer	*out = bufferevent_get_output(s->broker);
+	struct evbuffer	*out;
 
-	if (s->broker_gone)
+	if (s->broker == NULL || s->broker_gone)
 		return;
+	out = bufferevent_get_output(s->broker);
 	/* The bufferevent keeps its output's front frozen; we take over. */
 	evbuffer_unfreeze(out, 1);
 	session_write_before_exit(out, s->broker_fd, SESSION_EXIT_WRITE_MS);
@@ -1301,11 +1588,11 @@ int
 session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 {
 	struct session	*s;
-	struct timeval	 tv = { SESSION_HELLO_TIMEOUT, 0 };
-	json_t		*hello;
+	struct timeval	 tv = { SESSION_LOGIN_WAIT, 0 };
 	const char	*orig;
-	char		*line, *remote;
-	int		 status;
+	const char	*wait = "DungeonGate is restarting, one moment...\r\n";
+	char		*line;
+	int		 status, fd, error;
 
 	s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
@@ -1321,7 +1608,12 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	bucket_init(&s->bandwidth, 0, util_now_ms());
 	tty_size(STDIN_FILENO, &s->cols, &s->rows);
 
-	if ((s->broker_fd = session_connect(cfg, &line)) == -1) {
+	s->broker_fd = -1;
+	if ((fd = session_connect_fd(cfg)) == -1 &&
+	    !session_connect_later((error = errno))) {
+		line = session_connect_why(error);
+		log_warn("cannot reach the broker", "socket=%s error=%s",
+		    cfg->broker_socket, log_quote(strerror(error)));
 		fprintf(stderr, "%s\n", line);
 		free(line);
 		free(s->direct_game);
@@ -1350,29 +1642,33 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	s->sig_term = evsignal_new(s->base, SIGTERM, session_signal_cb, s);
 	s->sig_int = evsignal_new(s->base, SIGINT, session_signal_cb, s);
 	s->sig_chld = evsignal_new(s->base, SIGCHLD, session_chld_cb, s);
+	s->reconnect_ev = evtimer_new(s->base, session_reconnect_cb, s);
+	s->stream_keep = evbuffer_new();
 	evsignal_add(s->sig_winch, NULL);
 	evsignal_add(s->sig_hup, NULL);
 	evsignal_add(s->sig_term, NULL);
 	evsignal_add(s->sig_int, NULL);
 	evsignal_add(s->sig_chld, NULL);
 
-	s->broker = bufferevent_socket_new(s->base, s->broker_fd, 0);
-	bufferevent_setcb(s->broker, session_broker_read_cb,
-	    session_broker_write_cb, session_broker_event_cb, s);
-	bufferevent_enable(s->broker, EV_READ);
-
-	remote = session_remote();
-	hello = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:s}", "type",
-	    "hello", "version", PROTO_VERSION, "client", "session", "term",
-	    s->term, "cols", (int)s->cols, "rows", (int)s->rows, "remote",
-	    remote);
-	free(remote);
+	s->remote = session_remote();
 	if ((orig = getenv("SSH_ORIGINAL_COMMAND")) != NULL)
-		json_object_set_new(hello, "command",
-		    json_stringn(orig, strnlen(orig, 1024)));
-	session_send(s, hello);
-	evtimer_add(s->hello_timer, &tv);
+		s->command = xstrndup(orig, strnlen(orig, 1024));
 	session_set_state(s, STATE_HELLO);
+	if (fd != -1) {
+		session_broker_open(s, fd);
+		session_send_hello(s);
+	} else {
+		/* Restarting, most likely: wait for it, within the bound. */
+		log_info("broker not reached; waiting", "socket=%s error=%s",
+		    cfg->broker_socket, log_quote(strerror(error)));
+		s->broker_gone = 1;
+		s->connect_line = session_connect_why(error);
+		s->said_restarting = 1;
+		session_user_write(s, wait, strlen(wait));
+		s->reconnect_ms = SESSION_RECONNECT_MIN_MS;
+		session_reconnect_later(s);
+	}
+	evtimer_add(s->hello_timer, &tv);
 
 	event_base_dispatch(s->base);
 
@@ -1385,8 +1681,9 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	tty_restore();
 	status = s->exit_status;
 
-	bufferevent_free(s->broker);
-	close(s->broker_fd);
+	session_broker_close(s);
+	event_free(s->reconnect_ev);
+	evbuffer_free(s->stream_keep);
 	event_free(s->tty_read_ev);
 	event_free(s->tty_write_ev);
 	event_free(s->bandwidth_ev);
@@ -1410,6 +1707,9 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	free(s->notice);
 	free(s->user);
 	free(s->term);
+	free(s->remote);
+	free(s->command);
+	free(s->connect_line);
 	free(s->direct_game);
 	free(s);
 	return status;

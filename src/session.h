@@ -25,8 +25,6 @@
 
 /* How often the session reports to the broker. */
 #define SESSION_REPORT_EVERY	2
-/* How long to wait for the broker's answer to hello. */
-#define SESSION_HELLO_TIMEOUT	15
 /* How long the last bytes for the player or the broker may take at exit. */
 #define SESSION_EXIT_WRITE_MS	2000
 /* After SIGHUP, how long a game has to save before SIGTERM, then SIGKILL. */
@@ -66,16 +64,35 @@
 
 /*
  * The copy of the game's output for the broker (watchers, recording).
- * Past SESSION_STREAM_MAX queued to a broker that is taking it in, the
- * game is read no faster than the broker takes the copy (down to
- * SESSION_STREAM_LOW), so that nothing is lost while the broker lives.
- * A broker that takes nothing for SESSION_STREAM_STALL ms (stopped,
- * hung) is not waited for: the copy is dropped until it catches up, and
- * the next stream frame's offset shows the gap.
+ * At most SESSION_STREAM_MAX is queued to the broker's socket; the rest
+ * waits in the session's copy (stream_keep). While the broker is taking
+ * the copy in, the game is read no faster than it does once
+ * SESSION_STREAM_MAX waits unsent (down to SESSION_STREAM_LOW), so that
+ * nothing is lost while the broker lives. A broker that takes nothing
+ * for SESSION_STREAM_STALL ms (stopped, hung), or is away across a
+ * restart, is not waited for: the copy then holds up to
+ * SESSION_STREAM_HOLD not yet sent, past which the oldest is dropped,
+ * and the next stream frame's offset shows the gap. The copy also keeps
+ * the last SESSION_STREAM_KEEP already sent, so that a restarted broker
+ * can ask again for what its writer had not written when the old one
+ * died.
  */
 #define SESSION_STREAM_MAX	(1024 * 1024)
 #define SESSION_STREAM_LOW	(256 * 1024)
 #define SESSION_STREAM_STALL	250
+#define SESSION_STREAM_HOLD	(4 * 1024 * 1024)
+#define SESSION_STREAM_KEEP	(1024 * 1024)
+/*
+ * A session whose broker went away while a game runs connects again:
+ * the first try at once, then after SESSION_RECONNECT_MIN_MS, doubling
+ * up to SESSION_RECONNECT_MAX_MS between tries, for as long as the game
+ * runs. A new login that finds no broker waits the same way for up to
+ * SESSION_LOGIN_WAIT seconds ("DungeonGate is restarting, one moment"),
+ * and that bound holds for the answer to its hello as well.
+ */
+#define SESSION_RECONNECT_MIN_MS 50
+#define SESSION_RECONNECT_MAX_MS 1000
+#define SESSION_LOGIN_WAIT	15
 
 /* The fixed PATH every game gets. */
 #define SESSION_GAME_PATH	"/usr/local/bin:/usr/bin:/bin:/usr/games"
@@ -117,6 +134,7 @@ struct game {
 	char		 lease[ID_LEN + 16];
 	char		*id;
 	char		*name;
+	int64_t		 started;	/* the lease's start, wall ms */
 	int		 editing;	/* the editor of the game's options */
 	int		 rc_fd;		/* the editor's file, checked; or -1 */
 	struct timespec	 rc_mtime;	/* its time when the editor started */
@@ -186,6 +204,15 @@ struct session {
 	int		 broker_fd;
 	struct bufferevent *broker;
 	int		 broker_gone;
+	char		*remote;	/* the hello's, for a rejoin */
+	char		*command;
+	struct event	*reconnect_ev;	/* the next try to reach it again */
+	int		 reconnect_ms;	/* the wait before the one after */
+	int		 rejoining;	/* said rejoin, waits for the answer */
+	int		 alone;		/* refused: the game goes on alone */
+	int		 over_pending;	/* the game ended while rejoining */
+	char		*connect_line;	/* why a login has not reached it */
+	int		 said_restarting; /* the login was told it waits */
 	char		 ticket[ID_LEN + 16];
 	char		*user;
 	u_int		 idle_timeout;	/* seconds */
@@ -232,9 +259,14 @@ struct session {
 
 	/* The copy of the game's output for the broker. */
 	uint64_t	 stream_offset;	/* game bytes so far */
+	struct evbuffer	*stream_keep;	/* from keep_start to stream_offset */
+	uint64_t	 keep_start;
+	uint64_t	 stream_sent;	/* queued to the broker up to here */
+	uint64_t	 stream_dropped; /* lost past SESSION_STREAM_HOLD */
 	int		 stream_gap;	/* dropping now */
 	struct event	*stream_stall;	/* the broker has taken nothing */
-	size_t		 stream_queued;	/* queued to it at the last look */
+	uint64_t	 stream_progress; /* stream_sent at the last look */
+	int		 stream_stalled; /* not waited for until it catches up */
 
 	struct event	*sig_winch;
 	struct event	*sig_hup;
@@ -337,5 +369,7 @@ void		 relay_user_drained(struct session *);
 void		 relay_bandwidth_resume(struct session *);
 void		 relay_stream_resume(struct session *);
 void		 relay_report(struct session *, json_t *);
+void		 relay_stream_flush(struct session *);
+void		 relay_stream_rejoined(struct session *, uint64_t);
 
 #endif

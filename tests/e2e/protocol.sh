@@ -81,6 +81,17 @@ expect "identity in a message" bad_message 'user.*unknown field' \
     -j '{"type":"hello","version":1,"client":"session","user":"root"}'
 expect "a session asking for status" unexpected 'status is not expected now' \
     -j "$HELLO" -c -c -j '{"type":"status"}'
+REJOIN='{"type":"rejoin","version":1,"client":"session","ticket":"t-0123456789abcdef","cols":80,"rows":24'
+expect "a rejoin without its ticket" bad_message 'ticket: missing' \
+    -j '{"type":"rejoin","version":1,"client":"session","cols":80,"rows":24}'
+expect "a rejoin with a pid out of range" bad_message 'pid' -j "$REJOIN"',"pid":0}'
+expect "a rejoin with an unknown field" bad_message 'uid.*unknown field' -j "$REJOIN"',"uid":0}'
+expect "an admin tool rejoining" bad_message 'only a session rejoins' \
+    -j '{"type":"rejoin","version":1,"client":"admin","ticket":"t-0123456789abcdef","cols":80,"rows":24}'
+expect "a rejoin after hello" unexpected 'rejoin is not expected now' \
+    -j "$HELLO" -c -c -j "$REJOIN}"
+out=$("$WIRE" "$SOCK" -t 5000 -j "$REJOIN"',"lease":"l-0123456789abcdef"}')
+e2e_match "a rejoin's lease without its game and pid: refused" "$out" '"reason":"bad_message".*"type":"refused"'
 
 # A truncated frame and a vanished peer cost nothing: the broker sees
 # each peer go (it logs the peer, known by its pid, as closed) and serves

@@ -21,7 +21,7 @@ command = $GAME box
 [game:more]
 name = More chaos
 key = m
-command = $GAME chaos 6"
+command = $GAME chaos 14"
 e2e_init record
 REC="$T/rec"
 e2e_config "[recording]
@@ -201,14 +201,15 @@ else
 fi
 
 # A stopped broker is not waited for: the game writes on at the player's
-# pace, and the copy past the session's bound is dropped (the recording
-# has a gap) rather than hold the player.
+# pace, and the copy past what the session holds (4 MB unsent, 1 MB
+# queued) is dropped (the recording has a gap) rather than hold the
+# player.
 e2e_config "[recording]
 dir = $REC/stopped
 $INI"
 e2e_ok "recordings in a directory of their own" e2e_reload
 e2e_keys p1 m
-e2e_expect_screen "more chaos: 3 MB, then 3 MB more" p1 'chaos: resize me' 30
+e2e_expect_screen "more chaos: 7 MB, then 7 MB more" p1 'chaos: resize me' 30
 : > "$T/p1.raw"
 kill -STOP "$BROKER_MAIN"
 e2e_keys p1 x
@@ -222,7 +223,7 @@ e2e_ok "and counts the gap" '[ "$(e2e_status | jq -r .violations.stream_gap)" -g
 got=$("$TTYREC" payload "$(ls "$REC/stopped/$U1/more/"*.ttyrec | head -1)" | wc -c)
 shown=$(stat -c %s "$T/p1.raw")
 e2e_ok "which lacks what the session dropped ($got bytes; $shown to the player after the stop)" \
-    '[ "$shown" -gt 3000000 ] && [ "$got" -lt $((6 * 1024 * 1024 - 1000000)) ]'
+    '[ "$shown" -gt 7000000 ] && [ "$got" -lt $((14 * 1024 * 1024 - 1000000)) ]'
 
 e2e_keys p1 q
 e2e_expect_screen "the player quits" p1 '^\[exit 0\]' 10

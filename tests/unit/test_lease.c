@@ -412,6 +412,57 @@ test_lease_release_not_live(void **state)
 	leases_free(&ls);
 }
 
+/*
+ * A lease taken back after a restart keeps its id and start, counts as
+ * any lease (once), and is refused for an id or a game already held.
+ */
+static void
+test_lease_rejoin(void **state)
+{
+	struct leases	 ls;
+	struct lease	*l, *m;
+
+	(void)state;
+	leases_init(&ls);
+	l = lease_rejoin(&ls, "l-0123456789abcdef", 1000, "nethack", 7,
+	    64 * MB, 1700000000123LL);
+	assert_non_null(l);
+	assert_string_equal(l->id, "l-0123456789abcdef");
+	assert_int_equal(l->started, 1700000000123LL);
+	assert_int_equal(ls.count, 1);
+	assert_int_equal(ls.granted, 0);
+	assert_int_equal(ls.rejoined, 1);
+	assert_int_equal(leases_user_count(&ls, 1000), 1);
+	assert_true(leases_user_memory(&ls, 1000) == 64 * MB);
+	assert_ptr_equal(lease_find_id(&ls, "l-0123456789abcdef"), l);
+	assert_null(lease_find_id(&ls, "l-0000000000000000"));
+
+	/* The same id again, for another game or uid: refused. */
+	assert_null(lease_rejoin(&ls, "l-0123456789abcdef", 1000, "crawl", 8,
+	    MB, 1));
+	assert_null(lease_rejoin(&ls, "l-0123456789abcdef", 1001, "nethack",
+	    8, MB, 1));
+	/* Another id for a game the uid holds: refused too. */
+	assert_null(lease_rejoin(&ls, "l-1111111111111111", 1000, "nethack",
+	    8, MB, 1));
+	/* An id too long for the table: refused. */
+	assert_null(lease_rejoin(&ls, "l-0123456789abcdef0", 1002, "nethack",
+	    8, MB, 1));
+	assert_int_equal(ls.count, 1);
+	assert_int_equal(ls.rejoined, 1);
+
+	/* A fresh lease beside it, then both released. */
+	m = lease_acquire(&ls, 1000, "crawl", 9, MB, 2);
+	assert_non_null(m);
+	assert_int_equal(leases_user_count(&ls, 1000), 2);
+	check_totals(&ls);
+	lease_release(&ls, l);
+	assert_null(lease_find_id(&ls, "l-0123456789abcdef"));
+	assert_int_equal(leases_user_count(&ls, 1000), 1);
+	check_totals(&ls);
+	leases_free(&ls);
+}
+
 /* Run every test in this file. */
 int
 main(void)
@@ -425,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_lease_ids_unique),
 		cmocka_unit_test(test_lease_many),
 		cmocka_unit_test(test_lease_release_not_live),
+		cmocka_unit_test(test_lease_rejoin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -352,6 +352,34 @@ test_pool_release_not_held(void **state)
 }
 
 /* Run every test in this file. */
+/*
+ * A slot taken back after a restart is counted like any other, even past
+ * the bound; the bound then holds new admissions until enough go.
+ */
+static void
+test_pool_readmit(void **state)
+{
+	struct pool	 p;
+
+	(void)state;
+	pool_init(&p, 2);
+	admit_ok(&p, 1000);
+	pool_readmit(&p, 1000);
+	pool_readmit(&p, 1001);
+	assert_int_equal(p.used, 3);
+	assert_int_equal(p.admitted, 1);
+	assert_int_equal(p.readmitted, 2);
+	assert_int_equal(pool_user(&p, 1000), 2);
+	assert_int_equal(pool_user(&p, 1001), 1);
+	admit_refused(&p, 1002);
+	pool_release(&p, 1000);
+	admit_refused(&p, 1002);
+	pool_release(&p, 1001);
+	admit_ok(&p, 1002);
+	assert_int_equal(p.used, 2);
+	pool_free(&p);
+}
+
 int
 main(void)
 {
@@ -366,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_pool_many_uids),
 		cmocka_unit_test(test_pool_release_empty),
 		cmocka_unit_test(test_pool_release_not_held),
+		cmocka_unit_test(test_pool_readmit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

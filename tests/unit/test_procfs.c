@@ -216,6 +216,41 @@ test_rss(void **state)
 }
 
 static void
+test_parent_start(void **state)
+{
+	struct timespec	 ts;
+	int64_t		 now, start;
+	pid_t		 parent, pid;
+	int		 fds[2];
+	char		 c;
+
+	(void)state;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	/* A child started now: its parent is this process, its start now. */
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(proc_parent_start(pid, &parent, &start), 0);
+	assert_int_equal(parent, getpid());
+	assert_true(start >= now - 1000 && start <= now + 5000);
+	/* This process began before it. */
+	assert_int_equal(proc_parent_start(getpid(), &parent, &start), 0);
+	assert_int_equal(parent, getppid());
+	assert_true(start <= now + 1000);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(proc_parent_start(pid, &parent, &start), -1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void
 test_read(void **state)
 {
 	char	 buf[8];
@@ -235,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_pty_fds),
 		cmocka_unit_test(test_cpu_ticks),
 		cmocka_unit_test(test_rss),
+		cmocka_unit_test(test_parent_start),
 		cmocka_unit_test(test_read),
 	};
 

@@ -32,7 +32,7 @@ struct sample {
 	const char	*json;
 	enum proto_dir	 dir;
 	enum proto_msg	 msg;
-	const char	*optional[8];	/* fields that may be left out */
+	const char	*optional[16];	/* fields that may be left out */
 };
 
 static const struct sample samples[] = {
@@ -70,9 +70,9 @@ static const struct sample samples[] = {
 	  "\"rc_template\":\"/etc/dungeongate/nethackrc\","
 	  "\"rc_max_size\":65536,"
 	  "\"rlimits\":{\"core\":0,\"nofile\":1024,\"as\":67108864},"
-	  "\"cpu_millicores\":500}",
+	  "\"cpu_millicores\":500,\"started\":1700000000123}",
 	  PROTO_FROM_BROKER, MSG_LEASE, { "rcfile", "rc_template",
-	  "rc_max_size", NULL } },
+	  "rc_max_size", "started", NULL } },
 	{ "{\"type\":\"edit_lease\",\"id\":\"l-0123456789abcdef\","
 	  "\"game\":\"nethack\",\"name\":\"NetHack 3.6\","
 	  "\"argv\":[\"/usr/bin/rnano\",\"--restricted\",\"--\"],"
@@ -109,6 +109,20 @@ static const struct sample samples[] = {
 	{ "{\"type\":\"bye\",\"reason\":\"shutdown\","
 	  "\"message\":\"The server is going down.\"}",
 	  PROTO_FROM_BROKER, MSG_BYE, { NULL } },
+	{ "{\"type\":\"rejoin\",\"version\":1,\"client\":\"session\","
+	  "\"ticket\":\"t-0123456789abcdef\",\"lease\":\"l-0123456789abcdef\","
+	  "\"game\":\"nethack\",\"editing\":0,\"pid\":4242,"
+	  "\"started\":1700000000123,\"offset\":65536,\"cols\":80,"
+	  "\"rows\":24,\"utf8\":1,\"idle\":3,\"bytes_in\":10,"
+	  "\"bytes_out\":2000,\"term\":\"xterm\","
+	  "\"remote\":\"192.0.2.1:50000\",\"command\":\"play nethack\"}",
+	  PROTO_TO_BROKER, MSG_REJOIN,
+	  { "lease", "game", "editing", "pid", "started", "offset", "utf8",
+	  "idle", "bytes_in", "bytes_out", "term", "remote", "command",
+	  NULL } },
+	{ "{\"type\":\"rejoined\",\"ticket\":\"t-0123456789abcdef\","
+	  "\"offset\":4096}",
+	  PROTO_FROM_BROKER, MSG_REJOINED, { NULL } },
 };
 
 /* A direction, for messages. */
@@ -863,6 +877,22 @@ test_parse_integers(void **state)
 {
 	(void)state;
 	checks_start();
+
+	/* rejoin */
+	field_ok(MSG_REJOIN, "pid", json_integer(1));
+	field_bad(MSG_REJOIN, "pid", json_integer(0));
+	field_bad(MSG_REJOIN, "pid", json_integer(-1));
+	field_bad(MSG_REJOIN, "pid", json_integer(1LL << 32));
+	field_ok(MSG_REJOIN, "offset", json_integer(0));
+	field_bad(MSG_REJOIN, "offset", json_integer(-1));
+	field_bad(MSG_REJOIN, "started", json_integer(-1));
+	field_bad(MSG_REJOIN, "editing", json_integer(2));
+	field_bad(MSG_REJOIN, "cols", json_integer(0));
+	field_bad(MSG_REJOIN, "rows", json_integer(1001));
+	field_bad(MSG_REJOIN, "ticket", json_string(""));
+	field_bad(MSG_REJOIN, "ticket", json_string("t-01\x1b[2J"));
+	field_bad(MSG_REJOIN, "game", json_string("Net Hack"));
+	field_bad(MSG_REJOINED, "offset", json_integer(-1));
 
 	/* hello */
 	field_ok(MSG_HELLO, "cols", json_integer(1));
