@@ -34,7 +34,7 @@ static void
 relay_read_resume(struct game *g)
 {
 	if (!g->master_eof && g->master != -1 && !g->read_paused &&
-	    !g->bw_paused && !g->stream_paused)
+	    !g->bw_paused)
 		event_add(g->read_ev, NULL);
 }
 
@@ -48,79 +48,6 @@ relay_bandwidth_resume(struct session *s)
 		return;
 	g->bw_paused = 0;
 	relay_read_resume(g);
-}
-
-/*
- * Is the copy at its bound for a broker that is taking it in? Then the
- * game is read no faster than the broker takes the copy.
- */
-static int
-relay_stream_full(struct session *s)
-{
-	if (s->game->editing || s->broker == NULL || s->broker_gone ||
-	    s->rejoining || s->stream_stalled)
-		return 0;
-	return s->stream_offset - s->stream_sent + RELAY_READ_SIZE >
-	    SESSION_STREAM_MAX;
-}
-
-/* Hold the game back until the broker has taken most of the copy. */
-static void
-relay_stream_pause(struct session *s)
-{
-	struct game	*g = s->game;
-	struct timeval	 tv = { 0, SESSION_STREAM_STALL * 1000 };
-
-	g->stream_paused = 1;
-	event_del(g->read_ev);
-	s->stream_progress = s->stream_sent;
-	evtimer_add(s->stream_stall, &tv);
-}
-
-/*
- * Read the game again if it waits for the copy and the broker has taken
- * most of it, is not waited for any more, or is gone.
- */
-void
-relay_stream_resume(struct session *s)
-{
-	struct game	*g = s->game;
-
-	if (g == NULL || !g->stream_paused)
-		return;
-	if (!s->broker_gone && !s->rejoining && !s->stream_stalled &&
-	    s->stream_offset - s->stream_sent > SESSION_STREAM_LOW)
-		return;
-	g->stream_paused = 0;
-	evtimer_del(s->stream_stall);
-	relay_read_resume(g);
-}
-
-/*
- * The game has waited a while for the copy: if the broker took nothing
- * since the last look it is stopped or hung, and is not waited for until
- * it has caught up (the copy holds what it can meanwhile).
- */
-static void
-relay_stream_stall_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct session	*s = arg;
-	struct timeval	 tv = { 0, SESSION_STREAM_STALL * 1000 };
-
-	if (s->game == NULL || !s->game->stream_paused)
-		return;
-	if (!s->broker_gone && !s->rejoining) {
-		if (s->stream_sent > s->stream_progress) {
-			s->stream_progress = s->stream_sent;
-			evtimer_add(s->stream_stall, &tv);
-			return;
-		}
-		log_warn("broker stalled; the game is not held for it",
-		    "user=%s offset=%llu", s->user,
-		    (unsigned long long)s->stream_sent);
-		s->stream_stalled = 1;
-	}
-	relay_stream_resume(s);
 }
 
 /*
@@ -155,13 +82,12 @@ relay_stream_trim(struct session *s)
 }
 
 /*
- * Send the broker what of the copy it has not had, as far as its socket's
- * queue (SESSION_STREAM_MAX) takes now; the rest goes when the queue has
- * drained to half of that. Nothing while the broker is away or has not
- * answered a rejoin.
+ * Send the broker what of the copy it has not had, as far as a queue of
+ * max on its socket takes now. Nothing while the broker is away or has
+ * not answered a rejoin.
  */
-void
-relay_stream_flush(struct session *s)
+static void
+relay_stream_send(struct session *s, size_t max)
 {
 	static u_char	 buf[PROTO_STREAM_DATA];
 	struct evbuffer	*out;
@@ -173,11 +99,9 @@ relay_stream_flush(struct session *s)
 	out = bufferevent_get_output(s->broker);
 	while (s->stream_sent < s->stream_offset) {
 		queued = evbuffer_get_length(out);
-		if (queued + PROTO_HEADER_SIZE + PROTO_STREAM_HEADER >=
-		    SESSION_STREAM_MAX)
+		if (queued + PROTO_HEADER_SIZE + PROTO_STREAM_HEADER >= max)
 			return;
-		n = SESSION_STREAM_MAX - queued - PROTO_HEADER_SIZE -
-		    PROTO_STREAM_HEADER;
+		n = max - queued - PROTO_HEADER_SIZE - PROTO_STREAM_HEADER;
 		if (n > sizeof buf)
 			n = sizeof buf;
 		if (n > s->stream_offset - s->stream_sent)
@@ -194,9 +118,26 @@ relay_stream_flush(struct session *s)
 	}
 	s->stream_gap = 0;
 	relay_stream_trim(s);
-	if (s->stream_offset - s->stream_sent <= SESSION_STREAM_LOW)
-		s->stream_stalled = 0;
-	relay_stream_resume(s);
+}
+
+/*
+ * Send what the socket's queue (SESSION_STREAM_MAX) takes now; the rest
+ * goes when the queue has drained to half of that.
+ */
+void
+relay_stream_flush(struct session *s)
+{
+	relay_stream_send(s, SESSION_STREAM_MAX);
+}
+
+/*
+ * The game is over: queue all of the copy the broker has not had (at
+ * most SESSION_STREAM_HOLD), so that it comes before the game's end.
+ */
+void
+relay_stream_finish(struct session *s)
+{
+	relay_stream_send(s, SIZE_MAX);
 }
 
 /*
@@ -222,7 +163,7 @@ relay_stream_rejoined(struct session *s, uint64_t offset)
 
 /*
  * Copy what the game wrote for the broker, for watchers and the
- * recording, within its bounds (see SESSION_STREAM_MAX).
+ * recording, without ever waiting (see SESSION_STREAM_MAX).
  */
 static void
 relay_stream(struct session *s, const u_char *buf, size_t len)
@@ -251,11 +192,6 @@ relay_read_game(struct session *s)
 	int		 pass = s->state == STATE_PLAYING && !s->user_gone;
 
 	if (pass && !g->exited) {
-		if (relay_stream_full(s)) {
-			relay_stream_pause(s);
-			errno = EAGAIN;
-			return -1;
-		}
 		if (evbuffer_get_length(s->to_user) >= SESSION_USER_LOW) {
 			/* The rest waits in the PTY until the queue drains. */
 			g->read_paused = 1;
@@ -534,10 +470,6 @@ relay_start(struct session *s)
 	s->stream_dropped = 0;
 	evbuffer_drain(s->stream_keep, evbuffer_get_length(s->stream_keep));
 	s->stream_gap = 0;
-	s->stream_stalled = 0;
-	if (s->stream_stall == NULL)
-		s->stream_stall = evtimer_new(s->base, relay_stream_stall_cb,
-		    s);
 	relay_cpu_start(s);
 	log_info(g->editing ? "editor started" : "game started", "user=%s "
 	    "ticket=%s lease=%s game=%s pid=%ld", s->user, s->ticket, g->lease,
@@ -657,7 +589,6 @@ relay_hangup(struct session *s)
 	evbuffer_drain(g->to_game, evbuffer_get_length(g->to_game));
 	s->notice_pending = 0;
 	g->read_paused = g->bw_paused = 0;
-	relay_stream_resume(s);
 	if (!g->master_eof)
 		event_add(g->read_ev, NULL);
 	relay_cpu_stop(s);

@@ -507,6 +507,8 @@ session_game_over(struct session *s)
 	if (s->broker_gone)
 		event_del(s->reconnect_ev);
 	session_report(s);
+	if (!g->editing)
+		relay_stream_finish(s);
 	msg = json_pack("{s:s, s:s, s:i, s:I}", "type", "game_end", "lease",
 	    g->lease, "status", g->status, "offset",
 	    (json_int_t)s->stream_offset);
@@ -1061,7 +1063,6 @@ session_broker_lost(struct session *s, const char *why)
 		return;
 	s->broker_gone = 1;
 	s->rejoining = 0;
-	relay_stream_resume(s);
 	log_warn("lost the broker", "user=%s ticket=%s error=%s",
 	    s->user != NULL ? s->user : "-", s->ticket, log_quote(why));
 	if (s->broker != NULL)
@@ -1695,8 +1696,6 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	event_free(s->sig_term);
 	event_free(s->sig_int);
 	event_free(s->sig_chld);
-	if (s->stream_stall != NULL)
-		event_free(s->stream_stall);
 	evbuffer_free(s->to_user);
 	event_base_free(s->base);
 	json_decref(s->games);

@@ -63,23 +63,17 @@
 #define RELAY_PTY_MAX_FDS	2048
 
 /*
- * The copy of the game's output for the broker (watchers, recording).
- * At most SESSION_STREAM_MAX is queued to the broker's socket; the rest
- * waits in the session's copy (stream_keep). While the broker is taking
- * the copy in, the game is read no faster than it does once
- * SESSION_STREAM_MAX waits unsent (down to SESSION_STREAM_LOW), so that
- * nothing is lost while the broker lives. A broker that takes nothing
- * for SESSION_STREAM_STALL ms (stopped, hung), or is away across a
- * restart, is not waited for: the copy then holds up to
- * SESSION_STREAM_HOLD not yet sent, past which the oldest is dropped,
- * and the next stream frame's offset shows the gap. The copy also keeps
- * the last SESSION_STREAM_KEEP already sent, so that a restarted broker
- * can ask again for what its writer had not written when the old one
- * died.
+ * The copy of the game's output for the broker (watchers, recording): it
+ * never waits, so the player is never slowed by the broker. At most
+ * SESSION_STREAM_MAX is queued to the broker's socket; the rest waits in
+ * the session's copy (stream_keep), up to SESSION_STREAM_HOLD not yet
+ * sent (while the broker is behind, stopped, or away across a restart).
+ * Past that the oldest is dropped, and the next stream frame's offset
+ * shows the gap. The copy also keeps the last SESSION_STREAM_KEEP
+ * already sent, so that a restarted broker can ask again for what its
+ * writer had not written when the old one died.
  */
 #define SESSION_STREAM_MAX	(1024 * 1024)
-#define SESSION_STREAM_LOW	(256 * 1024)
-#define SESSION_STREAM_STALL	250
 #define SESSION_STREAM_HOLD	(4 * 1024 * 1024)
 #define SESSION_STREAM_KEEP	(1024 * 1024)
 /*
@@ -149,7 +143,6 @@ struct game {
 	struct event	*write_ev;
 	int		 read_paused;	/* held back by the player's terminal */
 	int		 bw_paused;	/* held back by the bandwidth share */
-	int		 stream_paused;	/* held back by the broker's copy */
 	struct evbuffer	*to_game;
 	struct event	*escalate;	/* SIGTERM then SIGKILL after hangup */
 	int		 escalation;
@@ -264,9 +257,6 @@ struct session {
 	uint64_t	 stream_sent;	/* queued to the broker up to here */
 	uint64_t	 stream_dropped; /* lost past SESSION_STREAM_HOLD */
 	int		 stream_gap;	/* dropping now */
-	struct event	*stream_stall;	/* the broker has taken nothing */
-	uint64_t	 stream_progress; /* stream_sent at the last look */
-	int		 stream_stalled; /* not waited for until it catches up */
 
 	struct event	*sig_winch;
 	struct event	*sig_hup;
@@ -367,9 +357,9 @@ void		 relay_hangup(struct session *);
 void		 relay_free(struct session *);
 void		 relay_user_drained(struct session *);
 void		 relay_bandwidth_resume(struct session *);
-void		 relay_stream_resume(struct session *);
 void		 relay_report(struct session *, json_t *);
 void		 relay_stream_flush(struct session *);
+void		 relay_stream_finish(struct session *);
 void		 relay_stream_rejoined(struct session *, uint64_t);
 
 #endif

@@ -200,10 +200,9 @@ else
 	e2e_log "no tmpfs may be mounted here: the full-disk case is left out"
 fi
 
-# A stopped broker is not waited for: the game writes on at the player's
-# pace, and the copy past what the session holds (4 MB unsent, 1 MB
-# queued) is dropped (the recording has a gap) rather than hold the
-# player.
+# A stopped broker is never waited for: the game writes on at the
+# player's pace, and the copy past what the session holds (4 MB unsent,
+# 1 MB queued) is dropped (the recording has a gap, counted).
 e2e_config "[recording]
 dir = $REC/stopped
 $INI"
