@@ -32,17 +32,31 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dg-bench-watch.XXXXXX")
 . "$(dirname "$0")/lib.sh"
 cleanup() {
 	bench_broker_stop
+	bench_user_remove
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
+bench_user_make
+# The broker, once unprivileged, removes its socket from here and writes
+# the recordings under it.
+mkdir "$tmp/rec"
+[ -z "$bench_user" ] || { chmod 755 "$tmp"; chown "$bench_user" "$tmp" "$tmp/rec"; }
 
 cat >"$tmp/dg.ini" <<INI
 [broker]
 socket = $tmp/broker.sock
 socket_group = $(id -gn)
 log_level = warn
+${bench_user:+user = $bench_user}
+
+; The benchmark loads the machine on purpose: no shedding.
+[load_shedding]
+enabled = false
+
+[http]
+listen =
 
 [recording]
 dir = $tmp/rec
