@@ -101,11 +101,16 @@ term_login() {
 	fi
 }
 
+# Has the terminal's ssh ended (its exit line shown, or the pane gone)?
+term_ended() {
+	e2e_screen_has "$1" '\[exit [0-9]+\]' ||
+	    [ "$(e2e_tmux display -p -t "$1" '#{pane_dead}' 2>/dev/null)" = 1 ]
+}
 # Leave terminal NAME: q at the menu, then its tmux session goes.
 term_close() {
 	if [ "$(e2e_tmux display -p -t "$1" '#{pane_dead}' 2>/dev/null)" != 1 ]; then
 		e2e_keys "$1" q
-		e2e_wait 10 e2e_screen_has "$1" '\[exit [0-9]+\]' ||
+		e2e_wait 10 term_ended "$1" ||
 		    e2e_fail "terminal $1 did not end after q: $(e2e_screen "$1" | tail -3)"
 	fi
 	e2e_tmux kill-session -t "$1" 2>/dev/null

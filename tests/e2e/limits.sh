@@ -110,7 +110,10 @@ e2e_log "the burner used $used millicores over 5 s (limit 500)"
 e2e_ok "a CPU burner held to max_cpu_cores (at most +10%, not starved)" 'held "$used" 500 10'
 e2e_eq "the mechanism is reported" \
     "$(e2e_status | jq -r --arg u "$U1" '.sessions[] | select(.user == $u) | .cpu_mechanism')" duty_cycle
-e2e_match "CPU holds counted" "$(e2e_status | jq .violations.cpu)" '^[1-9]'
+# On a machine busy with other work the burner may get less than its
+# share for a while, and need no hold: it burns on until it does.
+cpu_held() { e2e_status | jq -e '.violations.cpu >= 1' >/dev/null; }
+e2e_ok "CPU holds counted" 'e2e_wait 20 cpu_held'
 e2e_keys c1 C-c 2>/dev/null
 
 # A game that leaves the burning to a child is held all the same.
