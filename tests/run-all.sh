@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install what DungeonGate needs, build it, and run every test: the unit
-# and end-to-end suites under ASan+UBSan, then `make distcheck` (which
-# runs them again on a plain build of the release tarball), then the
+# and end-to-end suites under ASan+UBSan, then `make distcheck` (the
+# release tarball built, installed and checked: the unit tests and a
+# sample of the end-to-end tests, on a plain build), then the
 # packages (tests/packages.sh: the .deb built, linted, installed, the
 # end-to-end suite run against it, purged; the .rpm built and linted).
 # Run as root on Debian 12: the end-to-end tests create users and run
@@ -39,7 +40,9 @@ rm -rf "$build/dist"
 mkdir -p "$build/dist"
 cd "$build/dist"
 "$DG_SRCDIR/configure" -q --enable-debug
-if ! make -j"$jobs" distcheck; then
+# The whole suite ran above; from the tarball, what shows it is whole.
+if ! make -j"$jobs" distcheck TESTS="tests/man.sh tests/units.sh \
+    tests/e2e/play.sh tests/e2e/watch.sh tests/e2e/record.sh"; then
 	find . -name test-suite.log -exec cat {} +
 	exit 1
 fi
