@@ -1988,7 +1988,6 @@ cparse_new(const char *path, struct config *cfg, int session)
 struct config *
 config_load(const char *path, char **cause)
 {
-	struct cparse	*cp;
 	struct config	*cfg;
 	char		*text;
 	size_t		 len;
@@ -1996,10 +1995,32 @@ config_load(const char *path, char **cause)
 	*cause = NULL;
 	if (config_read_file(path, &text, &len, cause) != 0)
 		return NULL;
+	cfg = config_load_text(path, text, len, cause);
+	free(text);
+	return cfg;
+}
+
+/*
+ * Check len bytes of text as the configuration file path (named in the
+ * errors, never read). Returns the configuration, or NULL with *cause
+ * holding one line per problem.
+ */
+struct config *
+config_load_text(const char *path, const char *text, size_t len,
+    char **cause)
+{
+	struct cparse	*cp;
+	struct config	*cfg;
+
+	*cause = NULL;
+	if (len > CONFIG_MAX_SIZE) {
+		xasprintf(cause, "%s: larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
+		return NULL;
+	}
 	cfg = config_defaults(path);
 	cp = cparse_new(path, cfg, 0);
 	cparse_text(cp, text, len);
-	free(text);
 	if (cp->nerrors == 0)
 		config_check(cp);
 	if (cp->nerrors != 0) {
@@ -2020,18 +2041,38 @@ config_load(const char *path, char **cause)
 struct config *
 config_load_session(const char *path, char **warnings)
 {
-	struct cparse	*cp;
 	struct config	*cfg;
 	char		*text;
 	size_t		 len;
 
 	*warnings = NULL;
-	cfg = config_defaults(path);
 	if (config_read_file(path, &text, &len, warnings) != 0)
+		return config_defaults(path);
+	cfg = config_load_session_text(path, text, len, warnings);
+	free(text);
+	return cfg;
+}
+
+/*
+ * Read len bytes of text as config_load_session reads the file path.
+ * Never fails; problems with the keys it reads are in *warnings.
+ */
+struct config *
+config_load_session_text(const char *path, const char *text, size_t len,
+    char **warnings)
+{
+	struct cparse	*cp;
+	struct config	*cfg;
+
+	*warnings = NULL;
+	cfg = config_defaults(path);
+	if (len > CONFIG_MAX_SIZE) {
+		xasprintf(warnings, "%s: larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
 		return cfg;
+	}
 	cp = cparse_new(path, cfg, 1);
 	cparse_text(cp, text, len);
-	free(text);
 	*warnings = cp->errors;
 	free(cp);
 	return cfg;

@@ -2281,6 +2281,68 @@ token_file(const char *content, mode_t mode)
 	return path;
 }
 
+/*
+ * Text read from a buffer means what the same bytes mean in a file: the
+ * same configuration, the same errors naming the path given, and the
+ * same bound on the size.
+ */
+static void
+test_load_text(void **state)
+{
+	static const char good[] = "[broker]\nlog_level = debug\n"
+	    "[quota:gold]\ngroups = a\n";
+	static const char bad[] = "[broker]\nlog_level = loud\nnope = 1\n";
+	struct config	*cfg;
+	char		*cause, *big;
+
+	(void)state;
+	cfg = config_load_text("/x/buffer.ini", good, sizeof good - 1, &cause);
+	assert_non_null(cfg);
+	assert_null(cause);
+	assert_string_equal(cfg->path, "/x/buffer.ini");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_non_null(config_find_quota(cfg, "gold"));
+	config_free(cfg);
+
+	cfg = config_load_text("/x/buffer.ini", bad, sizeof bad - 1, &cause);
+	assert_null(cfg);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "/x/buffer.ini:2:broker.log_level"));
+	assert_non_null(strstr(cause, "/x/buffer.ini:3:broker.nope"));
+	free(cause);
+
+	/* Not NUL-terminated: only len bytes are read. */
+	cfg = config_load_text("b.ini", "[broker]\nuser = abc", 17, &cause);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->broker_user, "a");
+	config_free(cfg);
+
+	big = xcalloc(1, CONFIG_MAX_SIZE + 1);
+	memset(big, '\n', CONFIG_MAX_SIZE + 1);
+	cfg = config_load_text("big.ini", big, CONFIG_MAX_SIZE + 1, &cause);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "larger than"));
+	free(cause);
+	cfg = config_load_text("big.ini", big, CONFIG_MAX_SIZE, &cause);
+	assert_non_null(cfg);
+	config_free(cfg);
+
+	/* The session's reader keeps the defaults and warns. */
+	cfg = config_load_session_text("s.ini", big, CONFIG_MAX_SIZE + 1,
+	    &cause);
+	assert_non_null(cfg);
+	assert_non_null(strstr(cause, "larger than"));
+	free(cause);
+	config_free(cfg);
+	cfg = config_load_session_text("s.ini", bad, sizeof bad - 1, &cause);
+	assert_non_null(cfg);
+	assert_non_null(strstr(cause, "s.ini:2:broker.log_level"));
+	assert_null(strstr(cause, "nope"));
+	free(cause);
+	config_free(cfg);
+	free(big);
+}
+
 /* [auth]: the URL must be http(s), the token file private and sane. */
 static void
 test_auth_keys(void **state)
@@ -2658,6 +2720,7 @@ main(void)
 		cmocka_unit_test(test_type_round_trip),
 		cmocka_unit_test(test_shipped_file),
 		cmocka_unit_test(test_auth_keys),
+		cmocka_unit_test(test_load_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
