@@ -1742,6 +1742,15 @@ cparse_line(struct cparse *cp, char *line)
 	while (e > key && (e[-1] == ' ' || e[-1] == '\t'))
 		*--e = '\0';
 	value = eq + 1 + strspn(eq + 1, " \t");
+	/*
+	 * Right after the = a comment starts too, with a blank or without
+	 * (as after a header's ]): "key =;x" sets nothing, as "key = ;x"
+	 * does, so every value prints as a line that reads back the same.
+	 */
+	if (*value == ';' || *value == '#') {
+		cparse_comment(cp, value);
+		*value = '\0';
+	}
 	if (!valid_key_name(key)) {
 		cparse_error(cp, NULL, "bad key name \"%s\": a key is 1 to %d "
 		    "letters, digits or _", cparse_quote(key, q), KEY_MAX);

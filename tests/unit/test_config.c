@@ -954,6 +954,22 @@ test_reader_inline_comments(void **state)
 	/* Without a blank before it, ; is part of the value. */
 	refused("[alerts]\nhigh_queue_time = 1s;\n",
 	    "2:alerts.high_queue_time");
+
+	/*
+	 * Right after the =, blank or not, it starts a comment: a value
+	 * that began with it would print as "key = #..." and read back as
+	 * nothing (found by fuzz_config).
+	 */
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\n"
+	    "rcfile =#.xrc\nrc_template =;/t\nname = X\n");
+	g = config_find_game(cfg, "x");
+	assert_non_null(g);
+	assert_string_equal(g->rcfile, "");
+	assert_string_equal(g->rc_template, "");
+	config_free(cfg);
+	refused("[game:x]\ncommand = /bin/x\nname =#\n", "3:game:x.name");
+	refused("[game:x]\ncommand =;/bin/x\n", "2:game:x.command");
+	refused("[broker]\nlog_level =;\xff\n", "2:");
 }
 
 /* Files of nothing, blank lines and comments are the defaults. */
