@@ -10,6 +10,7 @@
  *
  *	path REL	the options file, "HOME/REL" (as the broker makes it)
  *	home SUFFIX	the home as passwd spells it: the folder and SUFFIX
+ *			(up to 4 of / and ., without "..")
  *	max N		the size cap (0: no template is copied)
  *	template T	@tpl (a template), @big, @dir, @fifo, @none or @secret
  *	ensure		before a game (rcfile_ensure), not the editor
@@ -42,7 +43,7 @@
 #define FUZZ_MAX_FILE	(256 * 1024)
 #define FUZZ_TEMPLATE	"OPTIONS=autopickup,pickup_types:$\n"
 
-static char	 fuzz_base[64];		/* this process's folder */
+static char	 fuzz_base[PATH_MAX];	/* this process's folder */
 static char	 fuzz_home[PATH_MAX];	/* base/home */
 static char	 fuzz_home_real[PATH_MAX];
 static char	 fuzz_out[PATH_MAX];	/* base/outside */
@@ -90,9 +91,15 @@ fuzz_cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char	 path[PATH_MAX];
+	const char	*tmp;
+	char		 path[PATH_MAX];
 
-	snprintf(fuzz_base, sizeof fuzz_base, "/tmp/dg-fuzz-rcfile-XXXXXX");
+	/* Under run.sh's folder, which goes even when a crash stops us. */
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/' ||
+	    strlen(tmp) > 256)
+		tmp = "/tmp";
+	snprintf(fuzz_base, sizeof fuzz_base, "%s/dg-fuzz-rcfile-XXXXXX",
+	    tmp);
 	if (mkdtemp(fuzz_base) == NULL)
 		abort();
 	atexit(fuzz_cleanup);
@@ -247,7 +254,9 @@ fuzz_apply(char *line, struct rcfile *rf, char *rcpath, size_t rclen,
 	if (a == NULL)
 		return;
 	if (strcmp(op, "home") == 0) {
-		if (strlen(a) <= 4 && strspn(a, "/.") == strlen(a))
+		/* The same folder, spelt otherwise: "..", another, is not. */
+		if (strlen(a) <= 4 && strspn(a, "/.") == strlen(a) &&
+		    strstr(a, "..") == NULL)
 			snprintf(home, homelen, "%s%s", fuzz_home, a);
 		return;
 	}

@@ -9,6 +9,7 @@
 #
 #	FUZZ_TARGETS="frame config"	only these
 #	FUZZ_RUNS=10000000		a number of runs instead of a time
+#	FUZZ_WORK=DIR			keep the logs and grown corpora in DIR
 set -eu
 out=${1:?usage: run.sh BUILD-DIR}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,8 +51,13 @@ echo "== building:$programs"
 # shellcheck disable=SC2086
 make -j"$jobs" $programs
 
-work=$(mktemp -d /tmp/dg-fuzz.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+if [ -n "${FUZZ_WORK:-}" ]; then
+	mkdir -p "$FUZZ_WORK"
+	work=$(cd "$FUZZ_WORK" && pwd)
+else
+	work=$(mktemp -d /tmp/dg-fuzz.XXXXXX)
+	trap 'rm -rf "$work"' EXIT
+fi
 mkdir -p "$out/crashes"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -69,7 +75,7 @@ fuzz_one() {
 	if [ -f "$src/tests/fuzz/dict/$t.dict" ]; then
 		dict=(-dict="$src/tests/fuzz/dict/$t.dict")
 	fi
-	"$out/tests/fuzz/fuzz_$t" "$limit" -max_len="$(max_len "$t")" \
+	TMPDIR=$work "$out/tests/fuzz/fuzz_$t" "$limit" -max_len="$(max_len "$t")" \
 	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    "${dict[@]}" -artifact_prefix="$out/crashes/$t-" \
 	    "$work/$t.corpus" "$src/tests/fuzz/corpus/$t" \
@@ -99,9 +105,14 @@ for t in $targets; do
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' \
 	    "$work/$t.log" | tail -1)
 	found=$(find "$work/$t.corpus" -type f | wc -l)
+	# libFuzzer's last line: "#N DONE cov: C ft: F corp: K/SIZE ...".
+	corp=$(sed -n 's/.*DONE .*corp: \([0-9]*\)\/.*/\1/p' \
+	    "$work/$t.log" | tail -1)
+	cov=$(sed -n 's/.*DONE .*cov: \([0-9]*\) .*/\1/p' "$work/$t.log" |
+	    tail -1)
 	if [ "$rc" = 0 ]; then
-		echo "fuzz_$t: ok, ${execs:-?} runs, ${rate:-?}/s," \
-		    "$found new inputs"
+		echo "fuzz_$t: ok, ${execs:-?} runs, ${rate:-?}/s, coverage" \
+		    "${cov:-?}, corpus ${corp:-?} ($found new)"
 		continue
 	fi
 	failed=$((failed + 1))
@@ -113,6 +124,9 @@ for t in $targets; do
 		    "to tests/fuzz/corpus/$t/"
 	done
 done
-total=$(echo $targets | wc -w)
+total=0
+for t in $targets; do
+	total=$((total + 1))
+done
 echo "fuzz: $((total - failed)) passed, $failed failed"
 [ "$failed" = 0 ]
