@@ -28,6 +28,7 @@ static const long fuzz_statuses[] = {
 	200, 401, 403, 204, 301, 302, 399, 400, 404, 500, 503, 599, 0, -1
 };
 
+/* Load the configuration whose tiers an allow may name. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -52,6 +53,7 @@ fuzz_is_reason(const char *s)
 	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
+/* One answer: a status, a body, and whether it was cut off. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

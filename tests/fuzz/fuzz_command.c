@@ -34,6 +34,7 @@ fuzz_is_id(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
 }
 
+/* One original command, and command_printable of it. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

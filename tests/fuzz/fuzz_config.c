@@ -70,6 +70,7 @@ fuzz_config_broker(const char *text, size_t len)
 	config_free(cfg);
 }
 
+/* One file's bytes, for the broker's reader or the session's. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

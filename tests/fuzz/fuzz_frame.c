@@ -96,6 +96,7 @@ fuzz_proto_drain(struct evbuffer *in, size_t max, enum proto_dir dir)
 	}
 }
 
+/* One stream of bytes from a peer, fed in pieces. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -45,6 +45,7 @@ fuzz_http_answers(const struct http_health *health, const char *component)
 	return 0;
 }
 
+/* One request's method and URI. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "fuzz.h"
 
+/* One frame's payload, in one direction. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -88,6 +88,7 @@ fuzz_cleanup(void)
 		fuzz_remove(fuzz_base);
 }
 
+/* Make this process's folder and the templates in it. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -337,6 +338,7 @@ fuzz_check_fd(int fd, const struct rcfile *rf)
 	    target[hlen] == '/');
 }
 
+/* One layout of the home, then the checks on it. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
