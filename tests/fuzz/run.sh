@@ -75,8 +75,8 @@ fuzz_one() {
 	if [ -f "$src/tests/fuzz/dict/$t.dict" ]; then
 		dict=(-dict="$src/tests/fuzz/dict/$t.dict")
 	fi
-	TMPDIR=$work "$out/tests/fuzz/fuzz_$t" "$limit" -max_len="$(max_len "$t")" \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	TMPDIR=$work "$out/tests/fuzz/fuzz_$t" "$limit" \
+	    -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    "${dict[@]}" -artifact_prefix="$out/crashes/$t-" \
 	    "$work/$t.corpus" "$src/tests/fuzz/corpus/$t" \
 	    >"$work/$t.log" 2>&1 || rc=$?
