@@ -73,23 +73,6 @@ struct http_conn {
 	TAILQ_ENTRY(http_conn) entry;
 };
 
-/* A health endpoint: the components it answers for (none: all). */
-struct http_health {
-	const char	*path;
-	const char	*components[4];
-};
-
-static const struct http_health http_healths[] = {
-	{ "/health", { NULL } },
-	{ "/health/connection-pool", { "connection_pool", "queue", NULL } },
-	{ "/health/worker-pool", { "worker_pool", NULL } },
-	{ "/health/pty-pool", { "pty_pool", "games", NULL } },
-	{ "/health/resource-limiter", { "memory", "descriptors", "load",
-	    NULL } },
-	{ "/health/auth", { "auth", NULL } },
-	{ "/health/ready", { NULL } },
-};
-
 /* A health request waiting for the sample of a new configuration. */
 struct http_waiting {
 	struct evhttp_request	*req;
@@ -228,22 +211,6 @@ http_reply_json(struct evhttp_request *req, int code, const char *reason,
 	free(text);
 }
 
-/* Is a component one an endpoint answers for? */
-static int
-http_route_has(const struct http_health *route, const char *name)
-{
-	u_int	 i;
-
-	if (route->components[0] == NULL)
-		return 1;
-	for (i = 0; i < nitems(route->components) &&
-	    route->components[i] != NULL; i++) {
-		if (strcmp(route->components[i], name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * Answer a health endpoint: {"status", "details": {component: {status,
  * detail}}}, 200 for healthy and degraded, 503 for unhealthy.
@@ -266,7 +233,7 @@ http_health_answer(struct broker *b, struct evhttp_request *req,
 	} else {
 		health_build(b, &r);
 		for (i = 0; i < r.n; i++) {
-			if (!http_route_has(route, r.items[i].name))
+			if (!http_health_has(route, r.items[i].name))
 				continue;
 			h = r.items[i].status;
 			if (h > worst)
@@ -337,45 +304,50 @@ http_request_started(struct http *http, struct evhttp_request *req)
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
-	struct http		*http = arg;
-	struct broker		*b = http->broker;
-	struct http_waiting	*hw;
-	const char		*path;
-	u_int			 i;
+	struct http		 *http = arg;
+	struct broker		 *b = http->broker;
+	struct http_waiting	 *hw;
+	const struct http_health *health;
+	enum http_method	  method;
 
 	http_request_started(http, req);
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_GET:
+		method = HTTP_METHOD_GET;
+		break;
 	case EVHTTP_REQ_HEAD:
+		method = HTTP_METHOD_HEAD;
 		break;
 	default:
+		method = HTTP_METHOD_OTHER;
+		break;
+	}
+	switch (http_route_find(method, evhttp_uri_get_path(
+	    evhttp_request_get_evhttp_uri(req)), &health)) {
+	case HTTP_ROUTE_BAD_METHOD:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET, HEAD");
 		http_reply_text(req, 405, "Method Not Allowed",
 		    "only GET and HEAD\n");
 		return;
-	}
-	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (path == NULL) {
+	case HTTP_ROUTE_BAD_REQUEST:
 		http_reply_text(req, 400, "Bad Request", "bad request\n");
 		return;
-	}
-	if (strcmp(path, "/metrics") == 0) {
+	case HTTP_ROUTE_METRICS:
 		http_metrics(b, req);
 		return;
-	}
-	for (i = 0; i < nitems(http_healths); i++) {
-		if (strcmp(path, http_healths[i].path) != 0)
-			continue;
+	case HTTP_ROUTE_HEALTH:
 		if (health_fresh(b)) {
-			http_health_answer(b, req, &http_healths[i]);
+			http_health_answer(b, req, health);
 			return;
 		}
 		hw = xcalloc(1, sizeof *hw);
 		hw->req = req;
-		hw->route = &http_healths[i];
+		hw->route = health;
 		health_wait(b, http_health_waited, hw);
 		return;
+	case HTTP_ROUTE_NOT_FOUND:
+		break;
 	}
 	http_reply_text(req, 404, "Not Found", "not found: try /metrics or "
 	    "/health\n");

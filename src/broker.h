@@ -291,6 +291,28 @@ int		 auth_answer_parse(long, const char *, size_t, int,
 		     const struct config *, struct auth_answer *);
 void		 auth_answer_clear(struct auth_answer *);
 
+/* http-route.c */
+enum http_method {
+	HTTP_METHOD_GET,
+	HTTP_METHOD_HEAD,
+	HTTP_METHOD_OTHER
+};
+enum http_route {
+	HTTP_ROUTE_METRICS,
+	HTTP_ROUTE_HEALTH,
+	HTTP_ROUTE_NOT_FOUND,	/* 404 */
+	HTTP_ROUTE_BAD_METHOD,	/* 405 */
+	HTTP_ROUTE_BAD_REQUEST	/* 400 */
+};
+/* A health endpoint: the components it answers for (none: all). */
+struct http_health {
+	const char	*path;
+	const char	*components[4];
+};
+enum http_route	 http_route_find(enum http_method, const char *,
+		     const struct http_health **);
+int		 http_health_has(const struct http_health *, const char *);
+
 /* broker-pool.c */
 /* The connection pool: a bounded number of slots, counted per uid. */
 struct pool {

@@ -1795,6 +1795,15 @@ cparse_line(struct cparse *cp, char *line)
 	while (e > key && (e[-1] == ' ' || e[-1] == '\t'))
 		*--e = '\0';
 	value = eq + 1 + strspn(eq + 1, " \t");
+	/*
+	 * Right after the = a comment starts too, with a blank or without
+	 * (as after a header's ]): "key =;x" sets nothing, as "key = ;x"
+	 * does, so every value prints as a line that reads back the same.
+	 */
+	if (*value == ';' || *value == '#') {
+		cparse_comment(cp, value);
+		*value = '\0';
+	}
 	if (!valid_key_name(key)) {
 		cparse_error(cp, NULL, "bad key name \"%s\": a key is 1 to %d "
 		    "letters, digits or _", cparse_quote(key, q), KEY_MAX);
@@ -2041,7 +2050,6 @@ cparse_new(const char *path, struct config *cfg, int session)
 struct config *
 config_load(const char *path, char **cause)
 {
-	struct cparse	*cp;
 	struct config	*cfg;
 	char		*text;
 	size_t		 len;
@@ -2049,10 +2057,32 @@ config_load(const char *path, char **cause)
 	*cause = NULL;
 	if (config_read_file(path, &text, &len, cause) != 0)
 		return NULL;
+	cfg = config_load_text(path, text, len, cause);
+	free(text);
+	return cfg;
+}
+
+/*
+ * Check len bytes of text as the configuration file path (named in the
+ * errors, never read). Returns the configuration, or NULL with *cause
+ * holding one line per problem.
+ */
+struct config *
+config_load_text(const char *path, const char *text, size_t len,
+    char **cause)
+{
+	struct cparse	*cp;
+	struct config	*cfg;
+
+	*cause = NULL;
+	if (len > CONFIG_MAX_SIZE) {
+		xasprintf(cause, "%s: larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
+		return NULL;
+	}
 	cfg = config_defaults(path);
 	cp = cparse_new(path, cfg, 0);
 	cparse_text(cp, text, len);
-	free(text);
 	if (cp->nerrors == 0)
 		config_check(cp);
 	if (cp->nerrors != 0) {
@@ -2073,18 +2103,38 @@ config_load(const char *path, char **cause)
 struct config *
 config_load_session(const char *path, char **warnings)
 {
-	struct cparse	*cp;
 	struct config	*cfg;
 	char		*text;
 	size_t		 len;
 
 	*warnings = NULL;
-	cfg = config_defaults(path);
 	if (config_read_file(path, &text, &len, warnings) != 0)
+		return config_defaults(path);
+	cfg = config_load_session_text(path, text, len, warnings);
+	free(text);
+	return cfg;
+}
+
+/*
+ * Read len bytes of text as config_load_session reads the file path.
+ * Never fails; problems with the keys it reads are in *warnings.
+ */
+struct config *
+config_load_session_text(const char *path, const char *text, size_t len,
+    char **warnings)
+{
+	struct cparse	*cp;
+	struct config	*cfg;
+
+	*warnings = NULL;
+	cfg = config_defaults(path);
+	if (len > CONFIG_MAX_SIZE) {
+		xasprintf(warnings, "%s: larger than %d bytes", path,
+		    CONFIG_MAX_SIZE);
 		return cfg;
+	}
 	cp = cparse_new(path, cfg, 1);
 	cparse_text(cp, text, len);
-	free(text);
 	*warnings = cp->errors;
 	free(cp);
 	return cfg;

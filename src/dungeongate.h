@@ -32,7 +32,7 @@ void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
 int		 xasprintf(char **, const char *, ...) printflike(2, 3);
-int		 xvasprintf(char **, const char *, va_list);
+int		 xvasprintf(char **, const char *, va_list) printflike(2, 0);
 
 /* log.c */
 #define LOG_LEVEL_DEBUG	0
@@ -188,8 +188,12 @@ struct config {
 };
 
 struct config	*config_load(const char *, char **);
+struct config	*config_load_text(const char *, const char *, size_t,
+		     char **);
 void		 config_need_secrets(int);
 struct config	*config_load_session(const char *, char **);
+struct config	*config_load_session_text(const char *, const char *,
+		     size_t, char **);
 void		 config_free(struct config *);
 void		 config_print(const struct config *, FILE *);
 void		 config_print_schema(FILE *);

@@ -343,7 +343,7 @@ log_kv_to_json(const char *kv, const char *ts, char *out, size_t size)
 }
 
 /* Write one line at a level; fields is the key=value tail or NULL. */
-static void
+static void printflike(3, 0)
 log_vwrite(int level, const char *msg, const char *fmt, va_list ap)
 {
 	char		 line[LOG_LINE_MAX], fields[LOG_LINE_MAX];

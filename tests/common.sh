@@ -11,6 +11,9 @@ DG_PACKAGES="build-essential autoconf automake pkg-config
 # What building and checking the packages needs besides (CI only).
 DG_PACKAGE_TOOLS="debhelper dpkg-dev fakeroot lintian rpm rpmlint"
 
+# What make fuzz needs: clang and its libFuzzer runtime (CI only).
+DG_FUZZ_TOOLS="clang libclang-rt-dev"
+
 # Install the packages (as root, without questions), and any named.
 dg_install_deps() {
 	export DEBIAN_FRONTEND=noninteractive

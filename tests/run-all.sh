@@ -1,8 +1,10 @@
 #!/bin/bash
 # Install what DungeonGate needs, build it, and run every test: the unit
-# and end-to-end suites under ASan+UBSan, then `make distcheck` (the
-# release tarball built, installed and checked: the unit tests and a
-# sample of the end-to-end tests, on a plain build), then the
+# and end-to-end suites under ASan+UBSan, then each fuzz target for
+# FUZZ_SECONDS (`make fuzz`: libFuzzer, clang, ASan+UBSan, two at a
+# time; a crash fails the run), then `make distcheck` (the release
+# tarball built, installed and checked: the unit tests and a sample of
+# the end-to-end tests, on a plain build), then the
 # packages (tests/packages.sh: the .deb built, linted, installed, the
 # end-to-end suite run against it, purged; the .rpm built and linted).
 # Run as root on Debian 12: the end-to-end tests create users and run
@@ -20,7 +22,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== installing packages"
 # shellcheck disable=SC2086
-dg_install_deps $DG_PACKAGE_TOOLS
+dg_install_deps $DG_PACKAGE_TOOLS $DG_FUZZ_TOOLS
 dg_bootstrap "$DG_SRCDIR"
 
 build=${DG_BUILD:-$DG_SRCDIR/build}
@@ -34,6 +36,10 @@ if ! make -j"$jobs" check; then
 	cat test-suite.log
 	exit 1
 fi
+
+# Seven targets, two at a time on the two cores: about four minutes.
+echo "== fuzzing in $build/asan/fuzz"
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} FUZZ_JOBS=${FUZZ_JOBS:-2} make fuzz
 
 echo "== make distcheck in $build/dist"
 rm -rf "$build/dist"

@@ -969,6 +969,22 @@ test_reader_inline_comments(void **state)
 	/* Without a blank before it, ; is part of the value. */
 	refused("[alerts]\nhigh_queue_time = 1s;\n",
 	    "2:alerts.high_queue_time");
+
+	/*
+	 * Right after the =, blank or not, it starts a comment: a value
+	 * that began with it would print as "key = #..." and read back as
+	 * nothing (found by fuzz_config).
+	 */
+	cfg = config_from_text_ok("[game:x]\ncommand = /bin/x\n"
+	    "rcfile =#.xrc\nrc_template =;/t\nname = X\n");
+	g = config_find_game(cfg, "x");
+	assert_non_null(g);
+	assert_string_equal(g->rcfile, "");
+	assert_string_equal(g->rc_template, "");
+	config_free(cfg);
+	refused("[game:x]\ncommand = /bin/x\nname =#\n", "3:game:x.name");
+	refused("[game:x]\ncommand =;/bin/x\n", "2:game:x.command");
+	refused("[broker]\nlog_level =;\xff\n", "2:");
 }
 
 /* Files of nothing, blank lines and comments are the defaults. */
@@ -2300,6 +2316,68 @@ token_file(const char *content, mode_t mode)
 	return path;
 }
 
+/*
+ * Text read from a buffer means what the same bytes mean in a file: the
+ * same configuration, the same errors naming the path given, and the
+ * same bound on the size.
+ */
+static void
+test_load_text(void **state)
+{
+	static const char good[] = "[broker]\nlog_level = debug\n"
+	    "[quota:gold]\ngroups = a\n";
+	static const char bad[] = "[broker]\nlog_level = loud\nnope = 1\n";
+	struct config	*cfg;
+	char		*cause, *big;
+
+	(void)state;
+	cfg = config_load_text("/x/buffer.ini", good, sizeof good - 1, &cause);
+	assert_non_null(cfg);
+	assert_null(cause);
+	assert_string_equal(cfg->path, "/x/buffer.ini");
+	assert_int_equal(cfg->broker_log_level, LOG_LEVEL_DEBUG);
+	assert_non_null(config_find_quota(cfg, "gold"));
+	config_free(cfg);
+
+	cfg = config_load_text("/x/buffer.ini", bad, sizeof bad - 1, &cause);
+	assert_null(cfg);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "/x/buffer.ini:2:broker.log_level"));
+	assert_non_null(strstr(cause, "/x/buffer.ini:3:broker.nope"));
+	free(cause);
+
+	/* Not NUL-terminated: only len bytes are read. */
+	cfg = config_load_text("b.ini", "[broker]\nuser = abc", 17, &cause);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->broker_user, "a");
+	config_free(cfg);
+
+	big = xcalloc(1, CONFIG_MAX_SIZE + 1);
+	memset(big, '\n', CONFIG_MAX_SIZE + 1);
+	cfg = config_load_text("big.ini", big, CONFIG_MAX_SIZE + 1, &cause);
+	assert_null(cfg);
+	assert_non_null(strstr(cause, "larger than"));
+	free(cause);
+	cfg = config_load_text("big.ini", big, CONFIG_MAX_SIZE, &cause);
+	assert_non_null(cfg);
+	config_free(cfg);
+
+	/* The session's reader keeps the defaults and warns. */
+	cfg = config_load_session_text("s.ini", big, CONFIG_MAX_SIZE + 1,
+	    &cause);
+	assert_non_null(cfg);
+	assert_non_null(strstr(cause, "larger than"));
+	free(cause);
+	config_free(cfg);
+	cfg = config_load_session_text("s.ini", bad, sizeof bad - 1, &cause);
+	assert_non_null(cfg);
+	assert_non_null(strstr(cause, "s.ini:2:broker.log_level"));
+	assert_null(strstr(cause, "nope"));
+	free(cause);
+	config_free(cfg);
+	free(big);
+}
+
 /* [auth]: the URL must be http(s), the token file private and sane. */
 static void
 test_auth_keys(void **state)
@@ -2683,6 +2761,7 @@ main(void)
 		cmocka_unit_test(test_type_round_trip),
 		cmocka_unit_test(test_shipped_file),
 		cmocka_unit_test(test_auth_keys),
+		cmocka_unit_test(test_load_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
