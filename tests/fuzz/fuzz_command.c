@@ -52,21 +52,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (command_parse(orig, &cmd, &game, &cause) == 0) {
 		FUZZ_CHECK(cause == NULL);
-		if (cmd == CMD_MENU) {
+		switch (cmd) {
+		case CMD_MENU:
 			FUZZ_CHECK(game == NULL);
 			FUZZ_CHECK(strspn(orig, " ") == strlen(orig));
-		} else {
-			FUZZ_CHECK(cmd == CMD_PLAY);
+			break;
+		case CMD_PLAY:
 			FUZZ_CHECK(game != NULL && fuzz_is_id(game));
 			FUZZ_CHECK(strstr(orig, "play ") != NULL);
 			FUZZ_CHECK(strstr(orig, game) != NULL);
+			break;
+		case CMD_WATCH:
+			/* The list, or one player's game: a name, nothing else. */
+			FUZZ_CHECK(strstr(orig, "watch") != NULL);
+			FUZZ_CHECK(game == NULL || (command_is_user(game,
+			    strlen(game)) && strstr(orig, game) != NULL));
+			break;
+		case CMD_LIST:
+		case CMD_LIST_JSON:
+			FUZZ_CHECK(game == NULL);
+			FUZZ_CHECK(strstr(orig, "list") != NULL);
+			FUZZ_CHECK((cmd == CMD_LIST_JSON) ==
+			    (strstr(orig, "--json") != NULL));
+			break;
+		default:
+			FUZZ_CHECK(0);
 		}
 		free(game);
 	} else {
 		FUZZ_CHECK(game == NULL);
 		FUZZ_CHECK(cause != NULL);
 		FUZZ_CHECK(fuzz_printable(cause));
-		FUZZ_CHECK(strlen(cause) <= 100);
+		/* A sentence, with at most 60 characters of the command in it. */
+		FUZZ_CHECK(strlen(cause) <= 160);
 		free(cause);
 	}
 

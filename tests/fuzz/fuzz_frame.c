@@ -5,6 +5,8 @@
  *
  * The first byte chooses the direction (bit 0), a small or the real
  * frame bound (bit 1) and how many bytes arrive at a time (the rest).
+ * Stream frames are taken going to the broker (as the broker does) and
+ * refused coming from it (as the session does but for watching).
  */
 #include "config.h"
 
@@ -53,20 +55,52 @@ fuzz_proto_again(const json_t *msg, enum proto_msg type, enum proto_dir dir)
 	free(frame);
 }
 
+/* A stream frame that passed must encode again to the same frame. */
+static void
+fuzz_stream_again(const struct proto_stream *st)
+{
+	static u_char		 data[PROTO_STREAM_DATA];
+	struct proto_stream	 again = { 0, data, 0 };
+	struct evbuffer		*out;
+	json_t			*msg;
+	enum proto_msg		 type;
+	char			*cause = NULL;
+
+	FUZZ_CHECK(st->len <= PROTO_STREAM_DATA);
+	if ((out = evbuffer_new()) == NULL)
+		abort();
+	proto_add_stream(out, st->offset, st->data, st->len);
+	if (st->len == 0) {
+		/* Nothing to carry: no frame at all. */
+		FUZZ_CHECK(evbuffer_get_length(out) == 0);
+		evbuffer_free(out);
+		return;
+	}
+	FUZZ_CHECK(proto_next(out, PROTO_MAX_TO_BROKER, PROTO_TO_BROKER, &msg,
+	    &type, &again, &cause) == 2);
+	FUZZ_CHECK(again.offset == st->offset && again.len == st->len);
+	FUZZ_CHECK(memcmp(again.data, st->data, st->len) == 0);
+	FUZZ_CHECK(evbuffer_get_length(out) == 0);
+	evbuffer_free(out);
+}
+
 /* Take every whole message out of the buffer; 0, or -1 at a bad header. */
 static int
 fuzz_proto_drain(struct evbuffer *in, size_t max, enum proto_dir dir)
 {
-	json_t		*msg;
-	enum proto_msg	 type;
-	char		*cause;
-	size_t		 before;
-	int		 rc;
+	static u_char		 data[PROTO_STREAM_DATA];
+	struct proto_stream	 st = { 0, data, 0 };
+	json_t			*msg;
+	enum proto_msg		 type;
+	char			*cause;
+	size_t			 before;
+	int			 rc;
 
 	for (;;) {
 		cause = NULL;
 		before = evbuffer_get_length(in);
-		rc = proto_next(in, max, dir, &msg, &type, &cause);
+		rc = proto_next(in, max, dir, &msg, &type,
+		    dir == PROTO_TO_BROKER ? &st : NULL, &cause);
 		switch (rc) {
 		case 0:
 			FUZZ_CHECK(cause == NULL);
@@ -77,6 +111,12 @@ fuzz_proto_drain(struct evbuffer *in, size_t max, enum proto_dir dir)
 			FUZZ_CHECK(evbuffer_get_length(in) < before);
 			fuzz_proto_again(msg, type, dir);
 			json_decref(msg);
+			break;
+		case 2:
+			FUZZ_CHECK(cause == NULL);
+			FUZZ_CHECK(dir == PROTO_TO_BROKER);
+			FUZZ_CHECK(evbuffer_get_length(in) < before);
+			fuzz_stream_again(&st);
 			break;
 		case -2:
 			/* A bad message is consumed; the peer is closed. */
