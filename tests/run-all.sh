@@ -1,9 +1,11 @@
 #!/bin/bash
 # Install what DungeonGate needs, build it, and run every test: the unit
-# and end-to-end suites under ASan+UBSan, then `make distcheck` (which
-# runs them again on a plain build of the release tarball), then the
-# packages (tests/packages.sh: the .deb built, linted, installed, the
-# end-to-end suite run against it, purged; the .rpm built and linted).
+# and end-to-end suites under ASan+UBSan, the unit tests and a sample of
+# the end-to-end ones under valgrind's memcheck (a plain build), then
+# `make distcheck` (which runs them again on a plain build of the release
+# tarball), then the packages (tests/packages.sh: the .deb built, linted,
+# installed, the end-to-end suite run against it, purged; the .rpm built
+# and linted).
 # Run as root on Debian 12: the end-to-end tests create users and run
 # their own sshd.
 set -eu
@@ -30,6 +32,18 @@ cd "$build/asan"
 "$DG_SRCDIR/configure" -q --enable-debug --enable-sanitizers
 make -j"$jobs"
 if ! make -j"$jobs" check; then
+	cat test-suite.log
+	exit 1
+fi
+
+# Valgrind and ASan do not mix: memcheck gets a plain build of its own.
+echo "== valgrind build and tests in $build/valgrind"
+rm -rf "$build/valgrind"
+mkdir -p "$build/valgrind"
+cd "$build/valgrind"
+"$DG_SRCDIR/configure" -q --enable-debug
+make -j"$jobs"
+if ! make -j"$jobs" check-valgrind; then
 	cat test-suite.log
 	exit 1
 fi
