@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,7 +110,8 @@ health_resources(struct broker *b, struct health_report *r)
 	const struct config	*cfg = b->cfg;
 	enum health		 h;
 	char			*detail, *used, *max;
-	u_int			 nr = 0, kmax = 0, fds;
+	struct rlimit		 rl;
+	u_int			 nr = 0, kmax = 0, fds, limit;
 	int			 kernel;
 
 	kernel = sample_pty_room(b, &nr, &kmax) == 0;
@@ -137,11 +140,21 @@ health_resources(struct broker *b, struct health_report *r)
 	free(used);
 	free(max);
 
+	/*
+	 * The kernel's limit may have come down under the budget since it
+	 * was set (prlimit, a tight ulimit): then it is the one that bites.
+	 */
 	fds = b->sample.open_fds;
-	xasprintf(&detail, "%u/%u descriptors open", fds,
-	    cfg->limits_max_file_descriptors);
-	health_add(r, "descriptors", health_high(b, fds,
-	    b->max_clients + BROKER_FD_RESERVE) ? DEGRADED : HEALTHY, detail);
+	limit = b->max_clients + BROKER_FD_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < limit) {
+		limit = (u_int)rl.rlim_cur;
+		xasprintf(&detail, "%u/%u descriptors open; the kernel's limit "
+		    "is %u", fds, cfg->limits_max_file_descriptors, limit);
+	} else
+		xasprintf(&detail, "%u/%u descriptors open", fds,
+		    cfg->limits_max_file_descriptors);
+	health_add(r, "descriptors", health_high(b, fds, limit) ? DEGRADED :
+	    HEALTHY, detail);
 	free(detail);
 }
 

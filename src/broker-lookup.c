@@ -74,7 +74,14 @@ lookup_run(void *arg)
 	int		 n = 64, i, rc;
 
 	buf = xmalloc(len);
+	errno = 0;
 	LOOKUP_R(rc, getpwuid_r(lk->uid, &pw, buf, len, &pwp), buf, len);
+	/*
+	 * Some NSS modules answer "not found" when they could not even
+	 * open their files: out of descriptors is a failure, not an answer.
+	 */
+	if (rc == 0 && pwp == NULL && (errno == EMFILE || errno == ENFILE))
+		rc = errno;
 	if (rc != 0) {
 		/* NSS failed (LDAP down, no descriptors): not "no such user". */
 		lk->failed = rc;
@@ -150,8 +157,13 @@ lookup_done(void *arg, int timed_out)
 		    (long)c->pid, log_quote(timed_out ? "timed out" :
 		    strerror(lk->failed)));
 		metrics_rejected(b, REASON_BUSY);
-		client_close(c, "error", REASON_BUSY, "The server is busy; "
-		    "please try again in a moment.");
+		if (!timed_out && (lk->failed == EMFILE ||
+		    lk->failed == ENFILE))
+			client_close(c, "error", REASON_BUSY,
+			    BROKER_NOFILE_MESSAGE);
+		else
+			client_close(c, "error", REASON_BUSY, "The server is "
+			    "busy; please try again in a moment.");
 		if (!timed_out)
 			lookup_free(lk);
 		return;

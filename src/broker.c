@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,14 +211,123 @@ broker_set_budget(struct broker *b)
 	    b->cfg->limits_max_file_descriptors, b->max_clients);
 }
 
+static void	broker_spare_open(struct broker *);
+
 /* Accepting again after running out of descriptors. */
 static void
 broker_accept_resume_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct broker	*b = arg;
 
+	broker_spare_open(b);
 	if (!b->stopping)
 		event_add(b->listen_ev, NULL);
+}
+
+/* Hold one descriptor back, to refuse with when the process has no more. */
+static void
+broker_spare_open(struct broker *b)
+{
+	if (b->spare_fd == -1)
+		b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * Out of descriptors (the kernel says so before it looks at the backlog):
+ * give the spare up for a moment to take a waiting connection, tell it
+ * why and close it, so that the player reads a sentence instead of
+ * waiting in the backlog. Returns 1 when one was refused, 0 when none was
+ * waiting, -1 when there is no spare or the kernel still says no.
+ */
+static int
+broker_refuse_nofile(struct broker *b, int fd, int error)
+{
+	int	cfd, rc;
+
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+	/* Nothing waiting: keep the spare (a worker may want it meanwhile). */
+	if (poll(&pfd, 1, 0) == 0)
+		return 0;
+	if (b->spare_fd == -1)
+		return -1;
+	close(b->spare_fd);
+	b->spare_fd = -1;
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd != -1) {
+		log_warn("connection refused: out of descriptors",
+		    "error=%s connections=%u", log_quote(strerror(error)),
+		    b->nclients);
+		admit_violation(b, V_FD_BUDGET);
+		metrics_rejected(b, violation_name(V_FD_BUDGET));
+		client_refuse_fd(cfd, BROKER_NOFILE_MESSAGE);
+		rc = 1;
+	} else if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+		rc = 0;
+	else
+		rc = -1;
+	broker_spare_open(b);
+	return rc;
+}
+
+/*
+ * Has the process descriptors to spare beyond a new connection, for the
+ * work its admission needs (the user database, a recording)? Asked of the
+ * kernel, whose limit may be lower than the budget.
+ */
+static int
+broker_fd_room(int cfd)
+{
+	int	fds[BROKER_FD_ROOM], i, n, ok = 1;
+
+	for (n = 0; n < BROKER_FD_ROOM; n++) {
+		if ((fds[n] = fcntl(cfd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			ok = 0;
+			break;
+		}
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return ok;
+}
+
+/* A connection refused once it has spoken, or after a moment. */
+struct refusal {
+	struct event	*ev;
+	int		 fd;
+};
+
+/* The refused peer's hello is in (or it waited long enough): answer. */
+static void
+broker_refusal_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct refusal	*r = arg;
+
+	client_refuse_fd(r->fd, BROKER_NOFILE_MESSAGE);
+	event_free(r->ev);
+	free(r);
+}
+
+/*
+ * Refuse a connection for want of descriptors. The answer waits for the
+ * peer's hello (a second at most): a peer that finds the socket closed
+ * under its first write may never read what was said.
+ */
+static void
+broker_refuse_later(struct broker *b, int cfd)
+{
+	struct refusal	*r;
+	struct timeval	 tv = { 1, 0 };
+
+	r = xcalloc(1, sizeof *r);
+	r->fd = cfd;
+	r->ev = event_new(b->base, cfd, EV_READ, broker_refusal_cb, r);
+	if (r->ev == NULL || event_add(r->ev, &tv) != 0) {
+		if (r->ev != NULL)
+			event_free(r->ev);
+		free(r);
+		client_refuse_fd(cfd, BROKER_NOFILE_MESSAGE);
+	}
 }
 
 /* A connection is waiting. */
@@ -226,20 +336,30 @@ broker_accept_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct broker	*b = arg;
 	struct timeval	 tv = { BROKER_ACCEPT_PAUSE, 0 };
-	int		 cfd;
+	int		 cfd, error;
 
 	for (;;) {
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd == -1) {
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED)
+			error = errno;
+			if (error == EAGAIN || error == EINTR ||
+			    error == ECONNABORTED)
 				return;
+			if (error == EMFILE || error == ENFILE) {
+				switch (broker_refuse_nofile(b, fd, error)) {
+				case 1:
+					continue;
+				case 0:
+					return;
+				}
+			}
 			/*
-			 * Out of descriptors: the listener would fire again at
-			 * once, so stop listening for a moment.
+			 * Out of descriptors, the spare too: the listener
+			 * would fire again at once, so stop listening for a
+			 * moment.
 			 */
 			log_error("accept failed; pausing", "error=%s "
-			    "seconds=%d", log_quote(strerror(errno)),
+			    "seconds=%d", log_quote(strerror(error)),
 			    BROKER_ACCEPT_PAUSE);
 			event_del(b->listen_ev);
 			evtimer_add(b->accept_pause, &tv);
@@ -253,6 +373,15 @@ broker_accept_cb(evutil_socket_t fd, short events, void *arg)
 			metrics_rejected(b, violation_name(V_FD_BUDGET));
 			client_refuse_fd(cfd, "DungeonGate is at its connection "
 			    "limit; please try again in a moment.");
+			continue;
+		}
+		if (!broker_fd_room(cfd)) {
+			log_warn("connection refused: out of descriptors",
+			    "error=%s connections=%u",
+			    log_quote(strerror(EMFILE)), b->nclients);
+			admit_violation(b, V_FD_BUDGET);
+			metrics_rejected(b, violation_name(V_FD_BUDGET));
+			broker_refuse_later(b, cfd);
 			continue;
 		}
 		client_accept(b, cfd);
@@ -670,6 +799,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 	b->listen_ev = event_new(b->base, b->listen_fd, EV_READ | EV_PERSIST,
 	    broker_accept_cb, b);
 	b->accept_pause = evtimer_new(b->base, broker_accept_resume_cb, b);
+	b->spare_fd = -1;
+	broker_spare_open(b);
 	broker_set_budget(b);
 	event_add(b->listen_ev, NULL);
 	http_start(b, http_fd);
@@ -705,6 +836,8 @@ broker_main(struct config *cfg, const char *path, int foreground)
 		log_warn("cannot remove the socket", "socket=%s error=%s",
 		    b->cfg->broker_socket, log_quote(strerror(errno)));
 	close(b->listen_fd);
+	if (b->spare_fd != -1)
+		close(b->spare_fd);
 	log_info("stopped", "workers_busy=%u", left);
 
 	if (left == 0) {

@@ -53,6 +53,13 @@ struct evbuffer;
 #define BROKER_FD_RESERVE	32
 /* Connections one uid may hold without a ticket (connecting or admin). */
 #define BROKER_MAX_PENDING_PER_UID 8
+/*
+ * Descriptors a new connection must leave free for its admission (the
+ * user database, groups), or it is refused with this.
+ */
+#define BROKER_FD_ROOM		2
+#define BROKER_NOFILE_MESSAGE	"DungeonGate has run out of room for new " \
+	"connections; please try again in a moment."
 /* How long accepting pauses when the process is out of descriptors. */
 #define BROKER_ACCEPT_PAUSE	1
 /* Limits every game gets, whatever the tier. */
@@ -821,6 +828,7 @@ struct broker {
 	struct event	*listen_ev;
 	struct event	*accept_pause;
 	u_int		 max_clients;	/* from the descriptor budget */
+	int		 spare_fd;	/* given up to refuse when out of them */
 	struct event	*sig_term;
 	struct event	*sig_int;
 	struct event	*sig_hup;

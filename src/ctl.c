@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,6 @@ static int
 ctl_connect(const struct config *cfg, char **cause)
 {
 	struct sockaddr_un	 sun;
-	json_t			*hello;
 	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
@@ -38,33 +38,42 @@ ctl_connect(const struct config *cfg, char **cause)
 		close(fd);
 		return -1;
 	}
-	hello = json_pack("{s:s, s:i, s:s}", "type", "hello", "version",
-	    PROTO_VERSION, "client", "admin");
-	if (proto_write(fd, hello, cause) != 0) {
-		json_decref(hello);
-		close(fd);
-		return -1;
-	}
-	json_decref(hello);
 	return fd;
 }
 
-/* Send one admin request and wait for its answer. */
+/*
+ * Send one admin request and wait for its answer. A broker that refuses
+ * the connection says why and closes, perhaps before our request went
+ * out: whatever the writes did, read its answer.
+ */
 static int
 ctl_request(const struct config *cfg, json_t *req, json_t **reply,
     enum proto_msg *rtype, char **cause)
 {
-	int	 fd, rc;
+	json_t	*hello;
+	char	*wcause = NULL;
+	int	 fd, rc, wrc;
 
 	if ((fd = ctl_connect(cfg, cause)) == -1) {
 		json_decref(req);
 		return -1;
 	}
-	rc = proto_write(fd, req, cause);
+	signal(SIGPIPE, SIG_IGN);
+	hello = json_pack("{s:s, s:i, s:s}", "type", "hello", "version",
+	    PROTO_VERSION, "client", "admin");
+	wrc = proto_write(fd, hello, &wcause);
+	json_decref(hello);
+	if (wrc == 0)
+		wrc = proto_write(fd, req, &wcause);
 	json_decref(req);
-	if (rc == 0)
-		rc = proto_read(fd, CTL_TIMEOUT_MS, PROTO_MAX_FROM_BROKER,
-		    PROTO_FROM_BROKER, reply, rtype, cause);
+	rc = proto_read(fd, CTL_TIMEOUT_MS, PROTO_MAX_FROM_BROKER,
+	    PROTO_FROM_BROKER, reply, rtype, cause);
+	if (rc != 0 && wrc != 0) {
+		free(*cause);
+		*cause = wcause;
+		wcause = NULL;
+	}
+	free(wcause);
 	close(fd);
 	return rc;
 }
@@ -92,9 +101,13 @@ ctl_check(const struct config *cfg, const char *errors)
 	if (type != MSG_HEALTH) {
 		json_unpack(reply, "{s:s, s:s}", "message", &detail, "reason",
 		    &reason);
-		/* Refused for asking too often: health unknown. */
+		/*
+		 * Refused for asking too often, or for want of room to
+		 * answer: health unknown.
+		 */
 		printf("broker: %s (%s)\n", reason != NULL &&
-		    strcmp(reason, REASON_RATE_LIMITED) == 0 ? "unknown" :
+		    (strcmp(reason, REASON_RATE_LIMITED) == 0 ||
+		    strcmp(reason, REASON_BUSY) == 0) ? "unknown" :
 		    "unhealthy", detail);
 		json_decref(reply);
 		return 2;

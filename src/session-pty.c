@@ -313,6 +313,16 @@ pty_limit(int resource, json_int_t value)
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
 		want = rl.rlim_max;
 	rl.rlim_cur = rl.rlim_max = want;
+	if (setrlimit(resource, &rl) == 0)
+		return 0;
+	/*
+	 * Lowering a hard limit cannot fail on Linux, but under valgrind
+	 * the descriptor limit's hard value is fixed: hold the soft one.
+	 */
+	if (errno != EPERM || resource != RLIMIT_NOFILE ||
+	    getrlimit(resource, &rl) != 0)
+		return -1;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
 	return setrlimit(resource, &rl);
 }
 

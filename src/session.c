@@ -1697,10 +1697,11 @@ session_run(struct config *cfg, enum session_cmd cmd, const char *game)
 	event_free(s->sig_int);
 	event_free(s->sig_chld);
 	evbuffer_free(s->to_user);
-	event_base_free(s->base);
 	json_decref(s->games);
+	/* Their events first: the base must outlive every event of it. */
 	watch_free(s);
 	replay_free(s);
+	event_base_free(s->base);
 	free(s->stream_in.data);
 	free(s->farewell);
 	free(s->notice);

@@ -6,7 +6,7 @@ DG_PACKAGES="build-essential autoconf automake pkg-config
 	libvterm-dev zlib1g-dev
 	openssh-server openssh-client nethack-console nano tmux jq procps passwd
 	libsystemd-dev systemd iproute2 mandoc python3 curl prometheus
-	ttyrec termrec"
+	ttyrec termrec valgrind"
 
 # What building and checking the packages needs besides (CI only).
 DG_PACKAGE_TOOLS="debhelper dpkg-dev fakeroot lintian rpm rpmlint"

@@ -2,9 +2,10 @@
 # Install what DungeonGate needs, build it, and run every test: the unit
 # and end-to-end suites under ASan+UBSan, then each fuzz target for
 # FUZZ_SECONDS (`make fuzz`: libFuzzer, clang, ASan+UBSan, two at a
-# time; a crash fails the run), then `make distcheck` (the release
-# tarball built, installed and checked: the unit tests and a sample of
-# the end-to-end tests, on a plain build), then the
+# time; a crash fails the run), then the unit tests and a sample of the
+# end-to-end ones under valgrind's memcheck (a plain build), then `make
+# distcheck` (the release tarball built, installed and checked: the unit
+# tests and a sample of the end-to-end tests, on a plain build), then the
 # packages (tests/packages.sh: the .deb built, linted, installed, the
 # end-to-end suite run against it, purged; the .rpm built and linted).
 # Run as root on Debian 12: the end-to-end tests create users and run
@@ -40,6 +41,18 @@ fi
 # Seven targets, two at a time on the two cores: about four minutes.
 echo "== fuzzing in $build/asan/fuzz"
 FUZZ_SECONDS=${FUZZ_SECONDS:-60} FUZZ_JOBS=${FUZZ_JOBS:-2} make fuzz
+
+# Valgrind and ASan do not mix: memcheck gets a plain build of its own.
+echo "== valgrind build and tests in $build/valgrind"
+rm -rf "$build/valgrind"
+mkdir -p "$build/valgrind"
+cd "$build/valgrind"
+"$DG_SRCDIR/configure" -q --enable-debug
+make -j"$jobs"
+if ! make -j"$jobs" check-valgrind; then
+	cat test-suite.log
+	exit 1
+fi
 
 echo "== make distcheck in $build/dist"
 rm -rf "$build/dist"

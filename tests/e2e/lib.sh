@@ -27,6 +27,12 @@ E2E_KEEP=${E2E_KEEP:-0}
 E2E_INSTALLED=${DG_INSTALLED:-0}
 E2E_BROKER_MADE=0
 BROKER_MAIN=
+# E2E_VALGRIND: a valgrind command line (make check-valgrind sets it) to
+# run the broker and dg-session under, each logging to $T/vg; any error
+# it reports fails the test, as a sanitizer report does. E2E_SLOW scales
+# every e2e_wait timeout (4 under valgrind unless set).
+E2E_VALGRIND=${E2E_VALGRIND:-}
+if [ -n "$E2E_VALGRIND" ]; then E2E_SLOW=${E2E_SLOW:-4}; else E2E_SLOW=${E2E_SLOW:-1}; fi
 
 e2e_log() { printf '%s: %s\n' "$E2E_NAME" "$*"; }
 
@@ -89,10 +95,13 @@ e2e_eq() {
 		e2e_fail "$what: got '$got', want '$want'"; fi
 }
 
-# Wait until a command succeeds, up to $1 seconds (decimal allowed).
+# Wait until a command succeeds, up to $1 seconds (decimal allowed),
+# times E2E_SLOW.
 e2e_wait() {
 	local secs=$1 whole frac end
 	shift
+	[ "$E2E_SLOW" = 1 ] ||
+	    secs=$(awk -v s="$secs" -v f="$E2E_SLOW" 'BEGIN { printf "%.3f", s * f }')
 	whole=${secs%%.*}
 	frac=
 	case $secs in *.*) frac=${secs#*.} ;; esac
@@ -176,6 +185,7 @@ e2e_init() {
 		install -m 755 "$DG_BUILDDIR/dg-session" "$T/bin/dg-session"
 		BROKER="$DG_BUILDDIR/dg-broker"
 		SESSION="$T/bin/dg-session"
+		[ -z "$E2E_VALGRIND" ] || e2e_valgrind_session
 		E2E_BROKER_USER="dgb$E2E_SUFFIX"
 		useradd --system --user-group --no-create-home \
 		    --home-dir /nonexistent --shell /usr/sbin/nologin \
@@ -195,6 +205,26 @@ e2e_init() {
 	trap e2e_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
 	e2e_log "dir $T group $E2E_GROUP"
+}
+
+# Under E2E_VALGRIND, sshd's ForceCommand runs dg-session through
+# valgrind: a wrapper players may run, logging where they may write.
+e2e_valgrind_session() {
+	mkdir -p "$T/vg"
+	chmod 1777 "$T/vg"
+	cat > "$T/bin/dg-session-vg" <<SH
+#!/bin/sh
+exec $E2E_VALGRIND --log-file=$T/vg/session.%p $T/bin/dg-session "\$@"
+SH
+	chmod 755 "$T/bin/dg-session-vg"
+	SESSION="$T/bin/dg-session-vg"
+}
+
+# Valgrind's reports in $T/vg: a summary with errors, or (from a process
+# killed before its summary) an error's first line. Prints the files.
+e2e_valgrind_errors() {
+	grep -lE '== ERROR SUMMARY: [1-9]|== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Argument .* of function)|are definitely lost|are indirectly lost' \
+	    "$T"/vg/* 2>/dev/null
 }
 
 # Write the broker's configuration: the test's socket and groups, its
@@ -256,7 +286,9 @@ e2e_broker_start() {
 	if [ "$E2E_INSTALLED" = 1 ]; then
 		e2e_unit_start
 	else
-		"$BROKER" -D -f "$CONF" >>"$T/broker.log" 2>&1 &
+		# shellcheck disable=SC2086
+		${E2E_VALGRIND:+$E2E_VALGRIND --log-file=$T/vg/broker.%p} \
+		    "$BROKER" -D -f "$CONF" >>"$T/broker.log" 2>&1 &
 		BROKER_PID=$!
 		BROKER_MAIN=$BROKER_PID
 		E2E_PIDS="$E2E_PIDS $BROKER_PID"
@@ -584,6 +616,13 @@ e2e_cleanup() {
 	if [ -n "${T:-}" ] && ls "$T"/san/* >/dev/null 2>&1; then
 		echo "$E2E_NAME: FAIL: sanitizer reports:"
 		cat "$T"/san/*
+		E2E_FAILED=1
+	fi
+	if [ -n "${T:-}" ] && [ -n "$(e2e_valgrind_errors)" ]; then
+		echo "$E2E_NAME: FAIL: valgrind reports:"
+		for out in $(e2e_valgrind_errors); do
+			echo "--- $out"; cat "$out"
+		done
 		E2E_FAILED=1
 	fi
 	for u in $E2E_USERS; do

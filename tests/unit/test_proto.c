@@ -1468,6 +1468,9 @@ test_io_slow_writer(void **state)
 				_exit(1);
 			usleep(i < PROTO_HEADER_SIZE ? 20000 : 2000);
 		}
+		/* What the parent owns, let go here too (valgrind checks). */
+		free(frame);
+		json_decref(out);
 		_exit(0);
 	}
 	close(sv[0]);
