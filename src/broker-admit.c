@@ -139,6 +139,27 @@ admit_refuse(struct client *c, enum violation v, const char *message)
 }
 
 /*
+ * What a session says of its player (where from, the terminal, the ssh
+ * command: shown, never trusted) and the class its tier gives it.
+ */
+static void
+admit_session_words(struct client *c, const struct config_quota *q,
+    const char *remote, const char *term, const char *cmd, json_int_t cols,
+    json_int_t rows)
+{
+	if (remote != NULL)
+		c->remote = xstrdup(remote);
+	if (term != NULL)
+		c->term = xstrdup(term);
+	if (cmd != NULL)
+		c->command = xstrdup(cmd);
+	c->cols = (u_int)cols;
+	c->rows = (u_int)rows;
+	c->class = quota_class(user_is_admin(c->u, c->broker->cfg),
+	    q->priority);
+}
+
+/*
  * A session's hello: what it reports of itself, then the account's
  * verdict (broker-auth.c: the auth service, or the local policy), which
  * goes on in admit_decided, at once or when the service answers.
@@ -154,16 +175,7 @@ admit_hello(struct client *c, json_t *hello)
 	if (json_unpack(hello, "{s?s, s?s, s?I, s?I, s?s}", "remote", &remote,
 	    "term", &term, "cols", &cols, "rows", &rows, "command", &cmd) != 0)
 		fatalx("validated hello does not unpack");
-	/* The session's word for where its player is: shown, never trusted. */
-	if (remote != NULL)
-		c->remote = xstrdup(remote);
-	if (term != NULL)
-		c->term = xstrdup(term);
-	if (cmd != NULL)
-		c->command = xstrdup(cmd);
-	c->cols = (u_int)cols;
-	c->rows = (u_int)rows;
-	c->class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
+	admit_session_words(c, q, remote, term, cmd, cols, rows);
 	log_debug("hello", "user=%s pid=%ld tier=%s class=%s command=%s",
 	    client_name(c), (long)c->pid, q->name, quota_class_name(c->class),
 	    log_quote(cmd != NULL ? cmd : ""));
@@ -787,15 +799,7 @@ admit_rejoin(struct client *c, json_t *msg)
 		fatalx("validated rejoin does not unpack");
 	c->said_hello = 1;
 	client_clear_expiry(c);
-	if (remote != NULL)
-		c->remote = xstrdup(remote);
-	if (term != NULL)
-		c->term = xstrdup(term);
-	if (cmd != NULL)
-		c->command = xstrdup(cmd);
-	c->cols = (u_int)cols;
-	c->rows = (u_int)rows;
-	c->class = quota_class(user_is_admin(c->u, b->cfg), q->priority);
+	admit_session_words(c, q, remote, term, cmd, cols, rows);
 
 	if (b->stopping) {
 		admit_rejoin_refuse(c, REASON_SHUTDOWN, "it is shutting down");
