@@ -99,7 +99,9 @@ e2e_ok "the broker counts no session once they left" \
     'e2e_wait 15 e2e_status_is .connection_pool.active 0'
 e2e_ssh_term again "$U5"
 e2e_expect_screen "a new login reaches the menu again" again 'Your choice'
-e2e_ok "--check answers again" '"$BROKER" --check -f "$CONF" | grep -q "^broker: healthy"'
+# It answers; with a player on and a handful of descriptors to spare
+# its /proc sample may be late, which it reports as degraded.
+e2e_ok "--check answers again" '"$BROKER" --check -f "$CONF" | grep -Eq "^broker: (healthy|degraded)"'
 e2e_keys again q
 e2e_expect_screen "the new player leaves" again '^\[exit 0\]'
 
